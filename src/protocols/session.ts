@@ -1,0 +1,74 @@
+/**
+ * The contract between the gateway (which owns sockets, the tuple and the recorder) and a
+ * protocol session (which reads the bytes of one connection, turns messages into actions,
+ * asks policy, and writes native denials). One session per connection; the gateway calls
+ * `onClientData` / `onServerData` with every chunk in order. A session never touches the
+ * store and never opens sockets.
+ */
+import type { EventInput } from '../audit/event.js';
+import type { CloseReason } from '../audit/event.js';
+import type { ActionFacts, ConnectionFacts, Decision } from '../policy/action.js';
+
+/** Per-listener protocol options (from the listener's config). */
+export interface SessionOptions {
+  readonly listener: string;
+  /** Largest single protocol message accepted, in bytes (default 16 MiB). */
+  readonly maxMessageBytes: number;
+  /** Record bound parameters / Redis values (off by default). */
+  readonly recordValues: boolean;
+  /** Any protocol-specific settings from the listener config, already validated. */
+  readonly extra: Readonly<Record<string, unknown>>;
+}
+
+/** Identity revealed by the protocol; merged into every later record of the connection. */
+export interface SessionIdentity {
+  readonly user?: string;
+  readonly database?: string;
+  readonly application?: string;
+  readonly tlsSubject?: string;
+}
+
+export interface SessionContext {
+  readonly connectionId: string;
+  readonly options: SessionOptions;
+  /**
+   * Append a record for this connection. The gateway adds the tuple, identity, listener,
+   * timestamps and ids; returns the new record's `event.id` (for `event.reference`).
+   */
+  record(input: EventInput): string;
+  /**
+   * Forward bytes to the target. In strict mode the gateway holds them until every record
+   * made so far on this connection is committed (and pauses the client meanwhile), so a
+   * session simply records first, then forwards.
+   */
+  toUpstream(bytes: Buffer): void;
+  /** Send bytes to the client (forwarded replies, or native errors the session made). */
+  toClient(bytes: Buffer): void;
+  /** Facts policy knows about this connection so far (tuple plus identity). */
+  facts(): ConnectionFacts;
+  /** Merge identity into the connection (and every later record). */
+  setIdentity(identity: SessionIdentity): void;
+  /** Ask policy about one action; never throws (an evaluation error is a deny). */
+  decide(action: ActionFacts): Decision;
+  /** End the connection: flush what was written, record connection-close with this reason. */
+  close(reason: CloseReason, detail?: string): void;
+  /** Monotonic nanoseconds, for durations. */
+  now(): bigint;
+  /**
+   * Upgrade the client leg to TLS using the listener's certificate (e.g. after answering
+   * PostgreSQL's SSLRequest with `S`). Later client bytes arrive decrypted. Absent when the
+   * listener has no `tls:` configured.
+   */
+  readonly startClientTls?: () => void;
+}
+
+export interface ProtocolSession {
+  /** A chunk from the client, in order. */
+  onClientData(chunk: Buffer): void;
+  /** A chunk from the target, in order. */
+  onServerData(chunk: Buffer): void;
+  /** The connection is ending: record anything still pending (e.g. an unanswered query). */
+  onClose?(): void;
+}
+
+export type SessionFactory = (ctx: SessionContext) => ProtocolSession;
