@@ -1,0 +1,20 @@
+/** The policy engine: rule model, compiled matchers, decisions, diffs and firewall export. */
+export { compilePolicies, policyVersion, type CompileResult } from './compile.js';
+export { CompiledPolicy, type CompiledRule } from './evaluate.js';
+export {
+  policiesSchema,
+  type PolicyIssue,
+  type RawConditions,
+  type RawPolicy,
+  type RawRule,
+  type RuleKind,
+} from './schema.js';
+export type { Cidr } from './ip.js';
+export {
+  AUDIT_ONLY,
+  type ActionFacts,
+  type ConnectionFacts,
+  type Decision,
+  type PolicyDecider,
+  type SqlClass,
+} from './action.js';
