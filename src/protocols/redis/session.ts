@@ -1,0 +1,457 @@
+/**
+ * The Redis session: client commands → `redis-command` records and policy decisions; server
+ * replies → `redis-reply` records, matched to commands in FIFO order. Bytes are forwarded as
+ * they came; a denied command is dropped and answered `-NOPERM` in its place in the reply
+ * order. Pub/sub and MONITOR pushes are counted, never paired.
+ */
+import type { EventInput, JsonObject } from '../../audit/event.js';
+import { ProtocolError } from '../../errors.js';
+import type { ProtocolSession, SessionContext, SessionFactory } from '../session.js';
+import { resolveCommand } from './commands.js';
+import type { CommandHead, Reply } from './messages.js';
+import { isPubsubKind, Subscriptions, type PubsubKind } from './pubsub.js';
+import { recordableValues, SECRET_COMMANDS } from './redact.js';
+import { RespParser } from './resp-parser.js';
+import { serializeDenial, serializeProtocolError } from './serializer.js';
+
+/** Leading arguments copied for name, subcommand and first key (keyword keys need a few more). */
+const HEAD_ARGS = 8;
+/** Most values one record carries when the listener records values. */
+const MAX_VALUES = 64;
+const VALUE_BYTES = 1024;
+
+/** What a successful reply changes about the connection. */
+type Effect =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'hello'; readonly version: number | undefined; readonly user?: string }
+  | { readonly kind: 'auth'; readonly user: string }
+  | { readonly kind: 'monitor' }
+  | { readonly kind: 'reset' };
+
+/** One command still owed a reply (or a denial waiting for its turn in the reply order). */
+interface Pending {
+  readonly commandId: string;
+  readonly command: string;
+  readonly started: bigint;
+  /** Replies still owed; undefined: one per current subscription (argument-less UNSUBSCRIBE). */
+  remaining: number | undefined;
+  readonly pubsub: PubsubKind | undefined;
+  readonly effect: Effect;
+  /** Our own `-NOPERM` bytes, sent when every earlier reply has been forwarded. */
+  readonly denial: Buffer | undefined;
+  error: Reply | undefined;
+  last: Reply | undefined;
+}
+
+const NO_EFFECT: Effect = { kind: 'none' };
+
+class RedisSession implements ProtocolSession {
+  private readonly ctx: SessionContext;
+  private readonly commands: RespParser;
+  private readonly replies: RespParser;
+  private readonly queue: Pending[] = [];
+  private readonly subscriptions = new Subscriptions();
+  private closed = false;
+  private finished = false;
+
+  // Client direction: the chunk being read, what of it is handled, the allowed run not yet sent.
+  private clientChunk: Buffer = Buffer.alloc(0);
+  private clientFrom = 0;
+  private runStart = -1;
+  /** Copies of an undecided command's bytes from earlier chunks. */
+  private held: Buffer[] = [];
+  private current: 'between' | 'forward' | 'drop' = 'between';
+
+  // Server direction.
+  private serverChunk: Buffer = Buffer.alloc(0);
+  private serverFrom = 0;
+
+  // Connection state as the commands sent so far left it.
+  private resp3 = false;
+  private inMulti = false;
+  private monitor = false;
+  private replyMode: 'on' | 'off' | 'skip-next' = 'on';
+  private pushes = 0;
+  private unpaired = 0;
+
+  constructor(ctx: SessionContext) {
+    this.ctx = ctx;
+    const maxBulkBytes = ctx.options.maxMessageBytes;
+    const extra = ctx.options.extra;
+    const maxElements = typeof extra['maxElements'] === 'number' ? extra['maxElements'] : undefined;
+    this.commands = new RespParser(
+      {
+        mode: 'command',
+        maxBulkBytes,
+        maxElements,
+        captureArgs: ctx.options.recordValues ? MAX_VALUES + 1 : HEAD_ARGS,
+        captureBytes: VALUE_BYTES,
+        headBytes: maxBulkBytes,
+      },
+      {
+        commandHead: (head, at) => this.onCommandHead(head, at),
+        commandEnd: (at) => this.onCommandEnd(at),
+        reply: () => undefined,
+      },
+    );
+    this.replies = new RespParser(
+      { mode: 'reply', maxBulkBytes, maxElements },
+      {
+        commandHead: () => undefined,
+        commandEnd: () => undefined,
+        reply: (reply, at) => this.onReply(reply, at),
+      },
+    );
+  }
+
+  onClientData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.clientChunk = chunk;
+    this.clientFrom = 0;
+    this.runStart = this.current === 'forward' ? 0 : -1;
+    try {
+      this.commands.push(chunk);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.flushRun();
+      this.protocolFailure(err, true);
+      return;
+    }
+    if (this.closed) return;
+    if (this.current === 'forward') {
+      this.clientFrom = chunk.length;
+      this.flushRun();
+    } else if (this.current === 'between') {
+      this.flushRun();
+      if (this.clientFrom < chunk.length)
+        this.held.push(Buffer.from(chunk.subarray(this.clientFrom)));
+    }
+  }
+
+  onServerData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.serverChunk = chunk;
+    this.serverFrom = 0;
+    try {
+      this.replies.push(chunk);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.protocolFailure(err, false);
+      return;
+    }
+    if (this.closed) return;
+    if (this.serverFrom < chunk.length) this.ctx.toClient(chunk.subarray(this.serverFrom));
+  }
+
+  onClose(): void {
+    if (this.finished) return;
+    this.finished = true;
+    // Whatever is still owed a reply never got one.
+    for (const pending of this.queue) {
+      this.recordReply(pending, undefined, 'unknown', 'connection closed before the reply');
+    }
+    this.queue.length = 0;
+    this.annotateCounts();
+  }
+
+  // ---- client side ----
+
+  private flushRun(): void {
+    if (this.runStart >= 0 && this.clientFrom > this.runStart) {
+      this.ctx.toUpstream(this.clientChunk.subarray(this.runStart, this.clientFrom));
+    }
+    this.runStart = -1;
+  }
+
+  private onCommandHead(head: CommandHead, at: number): void {
+    if (this.closed) return;
+    const allowed = this.handleCommand(head);
+    if (allowed) {
+      if (this.held.length > 0) {
+        this.flushRun();
+        this.held.push(this.clientChunk.subarray(this.clientFrom, at));
+        this.ctx.toUpstream(Buffer.concat(this.held));
+        this.held = [];
+        this.runStart = at;
+      } else if (this.runStart < 0) this.runStart = this.clientFrom;
+      this.current = 'forward';
+    } else {
+      this.flushRun();
+      this.held = [];
+      this.current = 'drop';
+    }
+    this.clientFrom = at;
+  }
+
+  private onCommandEnd(at: number): void {
+    if (this.current === 'drop') this.runStart = -1;
+    this.clientFrom = at;
+    this.current = 'between';
+  }
+
+  /** Records the command, asks policy, updates connection state; true when it may pass. */
+  private handleCommand(head: CommandHead): boolean {
+    const resolved = resolveCommand(head.args, head.argc);
+    const command = resolved.name;
+    const decision = this.ctx.decide({
+      protocol: 'redis',
+      command,
+      categories: resolved.categories,
+    });
+    const allowed = decision.verdict !== 'deny';
+    const secret = SECRET_COMMANDS.has(command);
+    const redis: JsonObject = {
+      command,
+      args_count: head.argc - 1,
+      acl_categories: [...resolved.categories],
+    };
+    const key = head.args[resolved.firstKeyIndex];
+    if (!secret && resolved.firstKeyIndex > 0 && key !== undefined) {
+      redis['key'] = key.toString('utf8');
+    }
+    if (this.ctx.options.recordValues && !secret) {
+      redis['values'] = recordableValues(command, head.args);
+      if (head.args.length < head.argc) redis['values_truncated'] = true;
+    }
+    const record: EventInput = {
+      event: {
+        action: 'redis-command',
+        kind: decision.verdict === 'alert' ? 'alert' : 'event',
+        category: ['database'],
+        type: ['access', allowed ? 'allowed' : 'denied'],
+        ...(allowed ? {} : { outcome: 'failure' as const }),
+        reason: decision.reason,
+      },
+      redis,
+      ...(decision.ruleId === undefined ? {} : { rule: { id: decision.ruleId } }),
+      ...(decision.policyVersion === undefined
+        ? {}
+        : { policy: { version: decision.policyVersion } }),
+    };
+    const commandId = this.ctx.record(record);
+    const started = this.ctx.now();
+    if (!allowed) {
+      const denial = serializeDenial(command, decision.ruleId);
+      this.enqueue(commandId, command, started, 1, undefined, NO_EFFECT, denial);
+      return false;
+    }
+    this.commandSent(head, command, commandId, started);
+    return true;
+  }
+
+  /** State changes of a forwarded command, and how many replies it is owed. */
+  private commandSent(
+    head: CommandHead,
+    command: string,
+    commandId: string,
+    started: bigint,
+  ): void {
+    const arg = (i: number): string => (head.args[i]?.toString('latin1') ?? '').toLowerCase();
+    let replies = !this.monitor || command === 'reset';
+    if (this.replyMode === 'off') replies = false;
+    if (this.replyMode === 'skip-next') {
+      replies = false;
+      this.replyMode = 'on';
+    }
+    let effect: Effect = NO_EFFECT;
+    let count: number | undefined = 1;
+    let pubsub: PubsubKind | undefined;
+    if (command === 'client|reply' && !this.inMulti) {
+      // CLIENT REPLY OFF / SKIP are not answered; ON is — CLIENT REPLY docs.
+      const mode = arg(2);
+      this.replyMode = mode === 'off' ? 'off' : mode === 'skip' ? 'skip-next' : 'on';
+      replies = mode === 'on';
+    } else if (command === 'multi') this.inMulti = true;
+    else if (command === 'exec' || command === 'discard') this.inMulti = false;
+    else if (command === 'reset') {
+      this.inMulti = false;
+      this.replyMode = 'on';
+      effect = { kind: 'reset' };
+    } else if (command === 'monitor') effect = { kind: 'monitor' };
+    else if (command === 'auth') {
+      // AUTH password means the default user; AUTH username password names it.
+      const user = head.argc === 2 ? 'default' : head.args[1]?.toString('utf8');
+      effect = user === undefined ? NO_EFFECT : { kind: 'auth', user };
+    } else if (command === 'hello') {
+      const version = head.argc >= 2 ? Number(arg(1)) : undefined;
+      if (version === 3) this.replies.resp3 = true;
+      const authAt = head.args.findIndex(
+        (a, i) => i >= 2 && a.toString('latin1').toLowerCase() === 'auth',
+      );
+      const user = authAt > 0 ? head.args[authAt + 1]?.toString('utf8') : undefined;
+      effect = { kind: 'hello', version, ...(user === undefined ? {} : { user }) };
+    } else if (isPubsubKind(command) && !this.inMulti) {
+      pubsub = command;
+      // One confirmation per channel; none named on UNSUBSCRIBE-like: one per subscription.
+      const channels = head.argc - 1;
+      count = channels > 0 ? channels : command.endsWith('unsubscribe') ? undefined : 1;
+    }
+    if (replies) this.enqueue(commandId, command, started, count, pubsub, effect, undefined);
+  }
+
+  private enqueue(
+    commandId: string,
+    command: string,
+    started: bigint,
+    remaining: number | undefined,
+    pubsub: PubsubKind | undefined,
+    effect: Effect,
+    denial: Buffer | undefined,
+  ): void {
+    this.queue.push({
+      commandId,
+      command,
+      started,
+      remaining,
+      pubsub,
+      effect,
+      denial,
+      error: undefined,
+      last: undefined,
+    });
+    if (this.queue.length === 1) this.sendDenials();
+  }
+
+  // ---- server side ----
+
+  private onReply(reply: Reply, at: number): void {
+    if (this.closed) return;
+    this.ctx.toClient(this.serverChunk.subarray(this.serverFrom, at));
+    this.serverFrom = at;
+    this.pairReply(reply);
+    this.sendDenials();
+  }
+
+  private pairReply(reply: Reply): void {
+    const head = this.queue[0];
+    if (this.monitor) {
+      // After MONITOR's +OK every line is a push, until RESET is answered +RESET.
+      if (head?.command === 'reset' && reply.type === 'simple' && reply.text === 'RESET') {
+        this.consume(head, reply);
+      } else this.pushes++;
+      return;
+    }
+    if (reply.type === 'push') {
+      // RESP3 pushes never answer a command, except a pub/sub command's own confirmations.
+      if (head?.pubsub !== undefined && this.subscriptions.isConfirmation(reply, head.pubsub)) {
+        this.consume(head, reply);
+      } else this.pushes++;
+      return;
+    }
+    if (!this.resp3 && this.subscriptions.isRespTwoMessage(reply)) {
+      this.pushes++;
+      return;
+    }
+    if (head === undefined || head.denial !== undefined) {
+      this.unpaired++;
+      return;
+    }
+    this.consume(head, reply);
+  }
+
+  private consume(pending: Pending, reply: Reply): void {
+    pending.last = reply;
+    const isError = reply.type === 'error' || reply.type === 'bulk-error';
+    if (isError) pending.error ??= reply;
+    let done = true;
+    if (!isError && pending.pubsub !== undefined) {
+      if (this.subscriptions.isConfirmation(reply, pending.pubsub)) {
+        pending.remaining ??= Math.max(1, this.subscriptions.countFor(pending.pubsub));
+        this.subscriptions.confirm(reply, pending.pubsub);
+        pending.remaining--;
+        done = pending.remaining <= 0;
+      }
+    }
+    if (!done) return;
+    this.queue.shift();
+    if (!isError) this.applyEffect(pending.effect);
+    this.recordReply(
+      pending,
+      pending.error ?? reply,
+      pending.error === undefined ? 'success' : 'failure',
+    );
+  }
+
+  private applyEffect(effect: Effect): void {
+    switch (effect.kind) {
+      case 'none':
+        return;
+      case 'hello':
+        if (effect.version !== undefined) this.resp3 = effect.version === 3;
+        if (effect.user !== undefined) this.ctx.setIdentity({ user: effect.user });
+        return;
+      case 'auth':
+        this.ctx.setIdentity({ user: effect.user });
+        return;
+      case 'monitor':
+        this.monitor = true;
+        return;
+      case 'reset':
+        this.resp3 = false;
+        this.monitor = false;
+        this.subscriptions.clear();
+        return;
+      default: {
+        const never: never = effect;
+        return never;
+      }
+    }
+  }
+
+  /** Sends every denial now at the head of the reply order. */
+  private sendDenials(): void {
+    for (let head = this.queue[0]; head?.denial !== undefined; head = this.queue[0]) {
+      this.queue.shift();
+      this.ctx.toClient(head.denial);
+      const text = head.denial.toString('utf8', 1, head.denial.length - 2);
+      const reply: Reply = { kind: 'reply', type: 'error', text, count: 0, head: [] };
+      this.recordReply(head, reply, 'failure');
+    }
+  }
+
+  private recordReply(
+    pending: Pending,
+    reply: Reply | undefined,
+    outcome: 'success' | 'failure' | 'unknown',
+    reason?: string,
+  ): void {
+    const replyFields: JsonObject = {};
+    if (reply !== undefined) {
+      replyFields['type'] = reply.type;
+      if (reply.type === 'error' || reply.type === 'bulk-error') {
+        const text = reply.text ?? '';
+        const space = text.indexOf(' ');
+        replyFields['error'] = { code: space > 0 ? text.slice(0, space) : text, message: text };
+      } else if (reply.count > 0) replyFields['count'] = reply.count;
+    }
+    this.ctx.record({
+      event: {
+        action: 'redis-reply',
+        category: ['database'],
+        type: ['access'],
+        outcome,
+        reference: pending.commandId,
+        duration: Number(this.ctx.now() - pending.started),
+        ...(reason === undefined ? {} : { reason }),
+      },
+      redis: { command: pending.command, reply: replyFields },
+    });
+  }
+
+  private annotateCounts(): void {
+    const counts: JsonObject = {};
+    if (this.pushes > 0) counts['pushes'] = this.pushes;
+    if (this.unpaired > 0) counts['unpaired_replies'] = this.unpaired;
+    if (Object.keys(counts).length > 0) this.ctx.annotate({ redis: counts });
+  }
+
+  private protocolFailure(err: ProtocolError, fromClient: boolean): void {
+    if (fromClient) this.ctx.toClient(serializeProtocolError(err.detail));
+    this.closed = true;
+    this.onClose();
+    this.ctx.close('protocol-error', `${fromClient ? 'client' : 'server'}: ${err.detail}`);
+  }
+}
+
+/** Creates the Redis session for one client connection. */
+export const createRedisSession: SessionFactory = (ctx) => new RedisSession(ctx);
