@@ -69,6 +69,35 @@ export function ipToBytes(ip: string): Buffer | null {
   return parseIpv4(ip);
 }
 
+/** Text form of 4 or 16 address bytes: RFC 5952 for IPv6, ::ffff:a.b.c.d for mapped IPv4. */
+export function formatIp(bytes: Buffer): string {
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const words: number[] = [];
+  for (let i = 0; i < 16; i += 2) words.push(bytes.readUInt16BE(i));
+  if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff) {
+    return `::ffff:${formatIp(bytes.subarray(12))}`;
+  }
+  // RFC 5952 §4.2: compress the longest run (≥ 2) of zero groups, the first one on a tie.
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8;) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = words.map((w) => w.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+}
+
 /** The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:a.b.c.d), else the input. */
 export function unmapIpv4(bytes: Buffer): Buffer {
   if (bytes.length === 16 && isMappedIpv4(bytes)) return bytes.subarray(12);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PortwardenError } from '../../../src/errors.js';
-import { communityId, ipToBytes } from '../../../src/gateway/community-id.js';
+import { communityId, formatIp, ipToBytes } from '../../../src/gateway/community-id.js';
 
 // Vectors: corelight community-id-spec v1 as quoted in /work/shared/reference/vectors.md,
 // and Zeek's testing/btest/bifs/community_id test (seed 1 UDP, ICMP and the IPv6 ICMPv6 flow;
@@ -195,5 +195,35 @@ describe('ipToBytes', () => {
     '1.2.3.4::',
   ])('refuses %j', (text) => {
     expect(ipToBytes(text)).toBeNull();
+  });
+});
+
+describe('formatIp', () => {
+  it.each([
+    ['01020304', '1.2.3.4'],
+    ['00000000000000000000000000000000', '::'],
+    ['00000000000000000000000000000001', '::1'],
+    ['20010db8000000000000000000000001', '2001:db8::1'],
+    ['20010db8000000010000000000000001', '2001:db8:0:1::1'],
+    ['20010db8000000000001000000000001', '2001:db8::1:0:0:1'],
+    ['20010db8000100010001000100010001', '2001:db8:1:1:1:1:1:1'],
+    ['00000000000000000000ffff7f000001', '::ffff:127.0.0.1'],
+  ])('writes %s as %s (RFC 5952 §4)', (hex, text) => {
+    expect(formatIp(Buffer.from(hex, 'hex'))).toBe(text);
+  });
+
+  it('property: ipToBytes(formatIp(bytes)) gives the bytes back', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ minLength: 4, maxLength: 4 }),
+          fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        ),
+        (raw) => {
+          const bytes = Buffer.from(raw);
+          expect(ipToBytes(formatIp(bytes))?.equals(bytes)).toBe(true);
+        },
+      ),
+    );
   });
 });

@@ -1,0 +1,21 @@
+/** Host inventory: TCP sockets from /proc and the processes that hold them. */
+export {
+  parseProcNetTcp,
+  procEndpointHex,
+  procHexToBytes,
+  TCP_STATE,
+  type ProcNetOptions,
+  type ProcNetRow,
+  type ProcNetTable,
+  type SocketEndpoint,
+  type TcpFamily,
+  type TcpState,
+} from './proc-net.js';
+export {
+  findSocketOwners,
+  passwdNames,
+  parsePasswd,
+  type SocketOwner,
+  type SocketOwnerOptions,
+} from './socket-owners.js';
+export { scanListeningSockets, type ListeningSocket, type ScanOptions } from './scan.js';
