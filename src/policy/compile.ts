@@ -42,7 +42,7 @@ export function compilePolicies(raw: unknown): CompileResult {
   return { ok: true, policies };
 }
 
-/** Issues in document order: by path, element by element. */
+/** Issues ordered by list positions along the path (rule order); stable otherwise. */
 function sortIssues(issues: PolicyIssue[]): PolicyIssue[] {
   return issues.sort((a, b) => {
     for (let i = 0; i < Math.min(a.path.length, b.path.length); i++) {
