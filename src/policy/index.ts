@@ -18,3 +18,4 @@ export {
   type PolicyDecider,
   type SqlClass,
 } from './action.js';
+export { diffPolicies, diffPolicy, type PoliciesDiff, type PolicyDiff } from './diff.js';
