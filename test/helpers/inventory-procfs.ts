@@ -3,7 +3,7 @@
  * directory, written by hand from proc(5) — never by the code under test.
  */
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const TCP_HEADER =
@@ -76,4 +76,13 @@ export function fakeProc(
     passwd: passwdPath,
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
+}
+
+/** `ADDR:PORT` as this host's kernel prints it: each 4-byte word reversed on little-endian. */
+export function hostEndpoint(addressHex: string, port: number): string {
+  const words = addressHex.match(/.{8}/g) ?? [];
+  const ordered = words.map((w) =>
+    endianness() === 'LE' ? (w.match(/../g) ?? []).reverse().join('') : w,
+  );
+  return `${ordered.join('').toUpperCase()}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
 }
