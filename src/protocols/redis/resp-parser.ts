@@ -174,6 +174,11 @@ export class RespParser {
     return !this.inBody && this.partialLength === 0 && this.argc === 0 && this.depth === 0;
   }
 
+  /** Bytes held across chunks: a partial line and the copy of the argument being read. */
+  get heldBytes(): number {
+    return this.partialLength + (this.capture?.length ?? 0);
+  }
+
   /** Reads one chunk, calling the sink for everything it completes; throws ProtocolError. */
   push(chunk: Buffer): void {
     if (this.failure !== undefined) throw this.failure;
