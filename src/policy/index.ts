@@ -19,3 +19,14 @@ export {
   type SqlClass,
 } from './action.js';
 export { diffPolicies, diffPolicy, type PoliciesDiff, type PolicyDiff } from './diff.js';
+export {
+  allowedSources,
+  exportK8s,
+  exportNftables,
+  networkPolicies,
+  type AllowedSources,
+  type ExportListener,
+  type K8sOptions,
+  type NetworkPolicy,
+  type NftablesOptions,
+} from './export/index.js';
