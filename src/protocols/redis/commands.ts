@@ -10,6 +10,16 @@ const MAX_NAME = 64;
 /** Categories of a command the table does not know: policy treats it as most privileged. */
 export const UNKNOWN_CATEGORIES: readonly string[] = ['unknown'];
 
+/**
+ * Arguments the session reads for connection state, beyond name and key: CLIENT REPLY's
+ * mode, AUTH's username, HELLO's version and AUTH username (anywhere among its options).
+ */
+const STATE_ARGS: Readonly<Record<string, number>> = {
+  'client|reply': 3,
+  auth: 2,
+  hello: Number.POSITIVE_INFINITY,
+};
+
 /** Container commands (those with `name|sub` entries), found once at load. */
 const CONTAINERS: ReadonlySet<string> = new Set(
   [...REDIS_COMMANDS.keys()].filter((n) => n.includes('|')).map((n) => n.split('|')[0] ?? ''),
@@ -78,4 +88,26 @@ function firstKeyIndex(spec: RedisCommandSpec, args: readonly Buffer[], argc: nu
   }
   const index = begin + keySpec.firstKeyAt;
   return index < argc ? index : -1;
+}
+
+/**
+ * Whether the leading arguments read so far are enough to resolve the command and find its
+ * first key, so the rest (values) need not be held before policy decides.
+ */
+export function headComplete(args: readonly Buffer[], argc: number, maxArgs: number): boolean {
+  if (args.length >= maxArgs || args.length >= argc) return true;
+  if (args.length === 0) return false;
+  const base = lower(args[0]);
+  const baseSpec = REDIS_COMMANDS.get(base);
+  if (baseSpec === undefined) return true;
+  if (CONTAINERS.has(base) && args.length < 2) return false;
+  const { name, spec } = resolveCommand(args, argc);
+  if (args.length < (STATE_ARGS[name] ?? 0)) return false;
+  if (spec === undefined) return true;
+  if (spec.firstKey > 0) return args.length > spec.firstKey;
+  const keySpec = spec.keySpec;
+  if (keySpec === undefined) return true;
+  // Keys after a keyword (XREAD … STREAMS key) may be anywhere: read up to maxArgs.
+  if (!('beginIndex' in keySpec)) return false;
+  return args.length > keySpec.beginIndex + Math.max(keySpec.numKeysAt, keySpec.firstKeyAt);
 }

@@ -47,6 +47,11 @@ export interface RespParserOptions {
    * deciding (default maxBulkBytes).
    */
   readonly headBytes?: number;
+  /**
+   * Command mode: asked after each argument; true when the arguments so far are all the
+   * session needs (e.g. name and first key), so the head goes out before the values.
+   */
+  readonly headReady?: (args: readonly Buffer[], argc: number) => boolean;
 }
 
 /** Receives what the parser finds; `at` is the offset in the pushed chunk just past it. */
@@ -127,6 +132,7 @@ export class RespParser {
   private readonly captureArgs: number;
   private readonly captureBytes: number;
   private readonly headBytes: number;
+  private readonly headReady: ((args: readonly Buffer[], argc: number) => boolean) | undefined;
   private readonly sink: RespSink;
   private failure: ProtocolError | undefined;
 
@@ -166,6 +172,7 @@ export class RespParser {
     this.captureArgs = Math.max(1, options.captureArgs ?? 8);
     this.captureBytes = options.captureBytes ?? 1024;
     this.headBytes = options.headBytes ?? options.maxBulkBytes;
+    this.headReady = options.headReady;
     this.sink = sink;
   }
 
@@ -308,7 +315,14 @@ export class RespParser {
     if (this.capture !== undefined && !this.headSent) this.args.push(this.capture);
     this.argIndex++;
     const last = this.argIndex === this.argc;
-    if (!this.headSent && (last || this.argIndex === this.captureArgs)) this.sendHead(at);
+    if (
+      !this.headSent &&
+      (last ||
+        this.argIndex === this.captureArgs ||
+        this.headReady?.(this.args, this.argc) === true)
+    ) {
+      this.sendHead(at);
+    }
     if (last) {
       this.argc = 0;
       this.args = [];

@@ -7,7 +7,7 @@
 import type { EventInput, JsonObject } from '../../audit/event.js';
 import { ProtocolError } from '../../errors.js';
 import type { ProtocolSession, SessionContext, SessionFactory } from '../session.js';
-import { resolveCommand } from './commands.js';
+import { headComplete, resolveCommand } from './commands.js';
 import type { CommandHead, Reply } from './messages.js';
 import { isPubsubKind, Subscriptions, type PubsubKind } from './pubsub.js';
 import { recordableValues, SECRET_COMMANDS } from './redact.js';
@@ -79,14 +79,19 @@ class RedisSession implements ProtocolSession {
     const maxBulkBytes = ctx.options.maxMessageBytes;
     const extra = ctx.options.extra;
     const maxElements = typeof extra['maxElements'] === 'number' ? extra['maxElements'] : undefined;
+    const captureArgs = ctx.options.recordValues ? MAX_VALUES + 1 : HEAD_ARGS;
     this.commands = new RespParser(
       {
         mode: 'command',
         maxBulkBytes,
         maxElements,
-        captureArgs: ctx.options.recordValues ? MAX_VALUES + 1 : HEAD_ARGS,
+        captureArgs,
         captureBytes: VALUE_BYTES,
         headBytes: maxBulkBytes,
+        // Without values to record, decide as soon as name and first key are known.
+        ...(ctx.options.recordValues
+          ? {}
+          : { headReady: (args, argc) => headComplete(args, argc, captureArgs) }),
       },
       {
         commandHead: (head, at) => this.onCommandHead(head, at),
@@ -273,7 +278,8 @@ class RedisSession implements ProtocolSession {
       const user = head.argc === 2 ? 'default' : head.args[1]?.toString('utf8');
       effect = user === undefined ? NO_EFFECT : { kind: 'auth', user };
     } else if (command === 'hello') {
-      const version = head.argc >= 2 ? Number(arg(1)) : undefined;
+      const asked = head.argc >= 2 ? Number(arg(1)) : NaN;
+      const version = Number.isInteger(asked) ? asked : undefined;
       if (version === 3) this.replies.resp3 = true;
       const authAt = head.args.findIndex(
         (a, i) => i >= 2 && a.toString('latin1').toLowerCase() === 'auth',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { REDIS_COMMANDS, resolveCommand } from '../../../src/protocols/redis/index.js';
+import { headComplete } from '../../../src/protocols/redis/commands.js';
 import { splitInline } from '../../../src/protocols/redis/inline.js';
 
 const argv = (...words: string[]): Buffer[] => words.map((w) => Buffer.from(w));
@@ -51,6 +52,25 @@ describe('resolveCommand', () => {
     });
     expect(resolve('ZUNION', '2', 'a', 'b')).toMatchObject({ firstKeyIndex: 2 });
     expect(resolve('ZUNIONSTORE', 'dst', '1', 'a')).toMatchObject({ firstKeyIndex: 1 });
+  });
+});
+
+describe('headComplete', () => {
+  const ready = (argc: number, ...words: string[]) => headComplete(argv(...words), argc, 8);
+  it('is ready once name and first key are read, before the values', () => {
+    expect(ready(3, 'SET')).toBe(false);
+    expect(ready(3, 'SET', 'k')).toBe(true);
+    expect(ready(4, 'EVAL', 'return 1', '1')).toBe(false);
+    expect(ready(4, 'EVAL', 'return 1', '1', 'k')).toBe(true);
+    expect(ready(3, 'PING')).toBe(true);
+    expect(ready(3, 'NOSUCH')).toBe(true);
+  });
+  it('waits for a container subcommand, keyword keys and arguments that change state', () => {
+    expect(ready(4, 'CONFIG')).toBe(false);
+    expect(ready(6, 'XREAD', 'COUNT', '1', 'STREAMS')).toBe(false);
+    expect(ready(3, 'CLIENT', 'REPLY')).toBe(false);
+    expect(ready(3, 'AUTH', 'bob')).toBe(true);
+    expect(ready(6, 'HELLO', '3', 'AUTH')).toBe(false);
   });
 });
 
