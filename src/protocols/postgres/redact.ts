@@ -12,6 +12,12 @@
 const SECRET_HINT = /password|:\/\//i;
 const CONNINFO_PASSWORD = /(password\s*=\s*)(?:''(?:[^']|'''')*''|[^\s']+)/gi;
 const URI_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s']*:)[^@\s']*(@)/gi;
+/** Used when the text does not lex (an unterminated quote or comment): err on the side of hiding. */
+const LOOSE_PASSWORD =
+  /(password\s+)(?:[eE]?'(?:[^']|'')*'?|\$[A-Za-z_]*\$[^]*?(?:\$[A-Za-z_]*\$|$))/gi;
+
+/** Returned by the skip functions when the closing delimiter never comes. */
+const UNTERMINATED = -1;
 
 export const REDACTED_LITERAL = "'***'";
 
@@ -23,6 +29,7 @@ export function redactSql(sql: string): string {
   let copiedUpTo = 0;
   let previousWord = '';
   let pos = 0;
+  let unterminated = false;
   const length = sql.length;
   while (pos < length) {
     const ch = sql.charCodeAt(pos);
@@ -40,9 +47,14 @@ export function redactSql(sql: string): string {
     // /* nested */ comments
     if (ch === 0x2f && sql.charCodeAt(pos + 1) === 0x2a) {
       pos = skipBlockComment(sql, pos);
+      if (pos < 0) break;
       continue;
     }
     const literal = stringLiteralAt(sql, pos);
+    if (literal === UNTERMINATED) {
+      unterminated = true;
+      break;
+    }
     if (literal !== null) {
       const raw = sql.slice(pos, literal);
       const replacement = previousWord === 'password' ? REDACTED_LITERAL : redactInsideLiteral(raw);
@@ -57,6 +69,7 @@ export function redactSql(sql: string): string {
     // "quoted identifier"
     if (ch === 0x22) {
       pos = skipQuoted(sql, pos, 0x22);
+      if (pos < 0) break;
       previousWord = '';
       continue;
     }
@@ -70,7 +83,10 @@ export function redactSql(sql: string): string {
     previousWord = '';
     pos++;
   }
-  return copiedUpTo === 0 ? sql : out + sql.slice(copiedUpTo);
+  const redacted = copiedUpTo === 0 ? sql : out + sql.slice(copiedUpTo);
+  if (pos >= 0 && !unterminated) return redacted;
+  // The server will refuse this text, but it must not reach the record with a secret in it.
+  return redacted.replace(LOOSE_PASSWORD, `$1${REDACTED_LITERAL}`).replace(URI_PASSWORD, '$1***$2');
 }
 
 function redactInsideLiteral(raw: string): string {
@@ -109,7 +125,7 @@ function skipQuoted(sql: string, pos: number, quote: number): number {
   let i = pos + 1;
   for (;;) {
     const close = sql.indexOf(String.fromCharCode(quote), i);
-    if (close < 0) return sql.length;
+    if (close < 0) return UNTERMINATED;
     if (sql.charCodeAt(close + 1) === quote) {
       i = close + 2;
       continue;
@@ -136,7 +152,7 @@ function skipEscaped(sql: string, quotePos: number): number {
     }
     i++;
   }
-  return sql.length;
+  return UNTERMINATED;
 }
 
 /** $tag$…$tag$; `$1` (a parameter) and a lone `$` are not literals. */
@@ -153,7 +169,7 @@ function dollarQuoted(sql: string, pos: number): number | null {
   if (i >= sql.length) return null;
   const delimiter = sql.slice(pos, i + 1);
   const close = sql.indexOf(delimiter, i + 1);
-  return close < 0 ? sql.length : close + delimiter.length;
+  return close < 0 ? UNTERMINATED : close + delimiter.length;
 }
 
 function skipBlockComment(sql: string, pos: number): number {
@@ -171,7 +187,7 @@ function skipBlockComment(sql: string, pos: number): number {
       i++;
     }
   }
-  return sql.length;
+  return UNTERMINATED;
 }
 
 function isIdentStart(ch: number): boolean {
