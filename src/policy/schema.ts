@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { parseCidr } from './ip.js';
 import { compileGlob } from './glob.js';
-import { isValidZone, parseCalendarDay, parseTimeWindow, type ZoneClock } from './time-window.js';
+import { describe, unknownKeyMessage } from './messages.js';
+import { timeCondition } from './time-schema.js';
 import type { SqlClass } from './action.js';
 
 /** Glob dialects: exe paths and HTTP paths split on `/`, table names on `.`. */
@@ -56,9 +57,6 @@ export const CONNECTION_KEYS = [
 ] as const;
 export const REQUEST_KEYS = ['sql', 'redis', 'http'] as const;
 
-/** A throwaway clock cache: validation only needs to know the window parses. */
-const scratchClocks = new Map<string, ZoneClock>();
-
 const nonEmptyString = z.string().min(1);
 
 function checked(what: string, check: (text: string) => string | true): z.ZodType<string> {
@@ -99,115 +97,6 @@ const processCondition = z
   .refine((p) => p.exe !== undefined || p.uid !== undefined, {
     message: 'expected exe and/or uid, got neither',
   });
-
-/** A normalized time condition: windows OR-ed, then an optional date range in `zone`. */
-export interface RawTime {
-  readonly windows: readonly string[];
-  readonly from?: string;
-  readonly until?: string;
-  /** Zone of the dates: given, else the first window's, else UTC. */
-  readonly zone: string;
-}
-
-const WINDOW_EXAMPLE = 'a window like "Mon-Fri 08:00-18:00 Europe/Berlin"';
-const TIME_KEYS = ['windows', 'dates', 'zone'];
-
-/** `time:` is a window, a list of windows, or { windows?, dates?: { from?, until? }, zone? }. */
-const timeCondition = z.unknown().transform((value, ctx): RawTime => {
-  const fail = (message: string, path: (string | number)[] = []): void => {
-    ctx.addIssue({ code: 'custom', message, path, input: value });
-  };
-  const windows: string[] = [];
-  const addWindow = (item: unknown, path: (string | number)[]): void => {
-    if (typeof item !== 'string') {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected ${WINDOW_EXAMPLE}, got ${describe(item)}`,
-        path,
-      });
-      return;
-    }
-    const parsed = parseTimeWindow(item, scratchClocks);
-    if (typeof parsed === 'string') {
-      ctx.addIssue({ code: 'custom', message: `${parsed} in ${JSON.stringify(item)}`, path });
-      return;
-    }
-    windows.push(item.trim());
-  };
-  const addWindows = (item: unknown, path: (string | number)[]): void => {
-    if (Array.isArray(item)) {
-      if (item.length === 0) fail('expected at least one window, got an empty list', path);
-      item.forEach((w: unknown, i) => addWindow(w, [...path, i]));
-    } else {
-      addWindow(item, path);
-    }
-  };
-  if (typeof value === 'string' || Array.isArray(value)) {
-    addWindows(value, []);
-    return { windows, zone: zoneOfFirst(windows) };
-  }
-  if (value === null || typeof value !== 'object') {
-    fail(`expected ${WINDOW_EXAMPLE}, a list of them, or a map, got ${describe(value)}`);
-    return z.NEVER;
-  }
-  const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
-    if (!TIME_KEYS.includes(key)) fail(unknownKeyMessage(key, TIME_KEYS), [key]);
-  }
-  if (record.windows !== undefined) addWindows(record.windows, ['windows']);
-  let zone = zoneOfFirst(windows);
-  if (record.zone !== undefined) {
-    if (typeof record.zone !== 'string' || !isValidZone(record.zone)) {
-      fail(`expected IANA time zone like Europe/Berlin, got ${describe(record.zone)}`, ['zone']);
-    } else {
-      zone = record.zone;
-    }
-  }
-  const out: { windows: string[]; zone: string; from?: string; until?: string } = { windows, zone };
-  const dates = record.dates;
-  if (dates !== undefined) {
-    if (dates === null || typeof dates !== 'object' || Array.isArray(dates)) {
-      fail(`expected { from, until } dates, got ${describe(dates)}`, ['dates']);
-      return z.NEVER;
-    }
-    const d = dates as Record<string, unknown>;
-    for (const key of Object.keys(d)) {
-      if (key !== 'from' && key !== 'until')
-        fail(unknownKeyMessage(key, ['from', 'until']), ['dates', key]);
-    }
-    for (const key of ['from', 'until'] as const) {
-      if (d[key] === undefined) continue;
-      const day = calendarDate(d[key]);
-      if (day === null) {
-        fail(`expected a date like 2026-12-01, got ${describe(d[key])}`, ['dates', key]);
-      } else {
-        out[key] = day;
-      }
-    }
-    if (out.from !== undefined && out.until !== undefined && out.from > out.until) {
-      fail(`expected from <= until, got ${out.from} > ${out.until}`, ['dates']);
-    }
-  }
-  if (windows.length === 0 && dates === undefined && record.windows === undefined) {
-    fail('expected windows and/or dates, got neither');
-  }
-  return out;
-});
-
-function zoneOfFirst(windows: readonly string[]): string {
-  const first = windows[0];
-  return first === undefined ? 'UTC' : (first.split(/\s+/)[2] ?? 'UTC');
-}
-
-/** `2026-12-01`, or a Date at UTC midnight as YAML 1.1 timestamps produce. */
-function calendarDate(value: unknown): string | null {
-  const text =
-    value instanceof Date && !Number.isNaN(value.getTime())
-      ? value.toISOString().slice(0, 10)
-      : value;
-  if (typeof text !== 'string' || parseCalendarDay(text) === null) return null;
-  return text;
-}
 
 const sqlCondition = z
   .strictObject({
@@ -339,6 +228,8 @@ export type RawRule = z.output<typeof ruleSchema>;
 export type RawPolicy = z.output<typeof policySchema>;
 export type RuleKind = 'allow' | 'deny' | 'alert';
 export type { SqlClass };
+export type { RawTime } from './time-schema.js';
+export { describe } from './messages.js';
 
 /** A config problem with its path below `policies`. */
 export interface PolicyIssue {
@@ -410,28 +301,9 @@ function keysAt(path: readonly (string | number)[]): readonly string[] {
   return typeof last === 'string' ? (KEYS_BY_PARENT[last] ?? []) : [];
 }
 
-function unknownKeyMessage(key: string, known: readonly string[]): string {
-  return known.length === 0
-    ? `unknown key "${key}"`
-    : `unknown key "${key}"; expected one of ${known.join(', ')}`;
-}
-
 function typeName(expected: string): string {
   if (expected === 'array') return 'a list';
   if (expected === 'object') return 'a map';
   if (expected === 'int') return 'an integer';
   return `a ${expected}`;
-}
-
-/** A short description of a found value for "got …". */
-export function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean')
-    return `${typeof value} ${String(value)}`;
-  if (Array.isArray(value)) return 'a list';
-  if (value instanceof Date) return `date ${value.toISOString()}`;
-  if (typeof value === 'object') return 'a map';
-  return typeof value;
 }
