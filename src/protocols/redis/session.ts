@@ -4,13 +4,13 @@
  * they came; a denied command is dropped and answered `-NOPERM` in its place in the reply
  * order. Pub/sub and MONITOR pushes are counted, never paired.
  */
-import type { EventInput, JsonObject } from '../../audit/event.js';
+import type { JsonObject } from '../../audit/event.js';
 import { ProtocolError } from '../../errors.js';
 import type { ProtocolSession, SessionContext, SessionFactory } from '../session.js';
 import { headComplete, resolveCommand } from './commands.js';
 import type { CommandHead, Reply } from './messages.js';
 import { isPubsubKind, Subscriptions, type PubsubKind } from './pubsub.js';
-import { recordableValues, SECRET_COMMANDS } from './redact.js';
+import { commandRecord, replyRecord } from './records.js';
 import { RespParser } from './resp-parser.js';
 import { serializeDenial, serializeProtocolError } from './serializer.js';
 
@@ -204,35 +204,7 @@ class RedisSession implements ProtocolSession {
       categories: resolved.categories,
     });
     const allowed = decision.verdict !== 'deny';
-    const secret = SECRET_COMMANDS.has(command);
-    const redis: JsonObject = {
-      command,
-      args_count: head.argc - 1,
-      acl_categories: [...resolved.categories],
-    };
-    const key = head.args[resolved.firstKeyIndex];
-    if (!secret && resolved.firstKeyIndex > 0 && key !== undefined) {
-      redis['key'] = key.toString('utf8');
-    }
-    if (this.ctx.options.recordValues && !secret) {
-      redis['values'] = recordableValues(command, head.args);
-      if (head.args.length < head.argc) redis['values_truncated'] = true;
-    }
-    const record: EventInput = {
-      event: {
-        action: 'redis-command',
-        kind: decision.verdict === 'alert' ? 'alert' : 'event',
-        category: ['database'],
-        type: ['access', allowed ? 'allowed' : 'denied'],
-        ...(allowed ? {} : { outcome: 'failure' as const }),
-        reason: decision.reason,
-      },
-      redis,
-      ...(decision.ruleId === undefined ? {} : { rule: { id: decision.ruleId } }),
-      ...(decision.policyVersion === undefined
-        ? {}
-        : { policy: { version: decision.policyVersion } }),
-    };
+    const record = commandRecord(resolved, head, decision, this.ctx.options.recordValues);
     const commandId = this.ctx.record(record);
     const started = this.ctx.now();
     if (!allowed) {
@@ -421,27 +393,10 @@ class RedisSession implements ProtocolSession {
     outcome: 'success' | 'failure' | 'unknown',
     reason?: string,
   ): void {
-    const replyFields: JsonObject = {};
-    if (reply !== undefined) {
-      replyFields['type'] = reply.type;
-      if (reply.type === 'error' || reply.type === 'bulk-error') {
-        const text = reply.text ?? '';
-        const space = text.indexOf(' ');
-        replyFields['error'] = { code: space > 0 ? text.slice(0, space) : text, message: text };
-      } else if (reply.count > 0) replyFields['count'] = reply.count;
-    }
-    this.ctx.record({
-      event: {
-        action: 'redis-reply',
-        category: ['database'],
-        type: ['access'],
-        outcome,
-        reference: pending.commandId,
-        duration: Number(this.ctx.now() - pending.started),
-        ...(reason === undefined ? {} : { reason }),
-      },
-      redis: { command: pending.command, reply: replyFields },
-    });
+    const duration = Number(this.ctx.now() - pending.started);
+    this.ctx.record(
+      replyRecord(pending.command, pending.commandId, reply, outcome, duration, reason),
+    );
   }
 
   private annotateCounts(): void {
