@@ -112,7 +112,7 @@ class PostgresSession implements ProtocolSession {
   }
 
   onServerData(chunk: Buffer): void {
-    if (this.phase === 'ended') return;
+    if (this.phase === 'ended' || chunk.length === 0) return;
     this.serverChunk = chunk;
     this.serverForwarded = 0;
     try {
