@@ -1,0 +1,60 @@
+import { Capability, ResponseHeader, STRIPPED_CAPABILITIES } from './messages.js';
+
+/**
+ * The only bytes the gateway writes or changes on a MySQL connection:
+ * - ERR packets it answers itself (a policy denial, a protocol violation);
+ * - the capability words of the server greeting, edited in place (2 bytes each) so the
+ *   client never negotiates compression or packet layouts we cannot read, and CLIENT_SSL
+ *   only when the gateway terminates TLS itself;
+ * - when it does terminate TLS: CLIENT_SSL cleared in the forwarded HandshakeResponse and
+ *   sequence ids shifted by one during authentication (the SSLRequest is not forwarded).
+ * Everything else is forwarded as it arrived.
+ */
+
+const HEADER = 4;
+
+/** ERR_Packet with SQLSTATE (protocol_basic_err_packet), as packet `seq`. */
+export function errPacket(
+  seq: number,
+  errorNumber: number,
+  sqlState: string,
+  message: string,
+): Buffer {
+  const text = Buffer.from(message, 'utf8');
+  const payloadLength = 1 + 2 + 1 + 5 + text.length;
+  const packet = Buffer.alloc(HEADER + payloadLength);
+  packet.writeUIntLE(payloadLength, 0, 3);
+  packet[3] = seq & 0xff;
+  packet[4] = ResponseHeader.Err;
+  packet.writeUInt16LE(errorNumber, 5);
+  packet[7] = 0x23; // '#'
+  packet.write(sqlState.padEnd(5, '0').slice(0, 5), 8, 'latin1');
+  text.copy(packet, 13);
+  return packet;
+}
+
+/**
+ * Rewrites the capability words of a forwarded HandshakeV10 in place: strips compression,
+ * query attributes and optional metadata; sets CLIENT_SSL exactly when `offerTls`.
+ * Returns the capabilities the client now sees.
+ */
+export function editGreetingCapabilities(
+  raw: Buffer,
+  lowerOffset: number,
+  upperOffset: number,
+  capabilities: number,
+  offerTls: boolean,
+): number {
+  let edited = (capabilities & ~STRIPPED_CAPABILITIES) >>> 0;
+  edited = offerTls ? (edited | Capability.Ssl) >>> 0 : (edited & ~Capability.Ssl) >>> 0;
+  raw.writeUInt16LE(edited & 0xffff, HEADER + lowerOffset);
+  if (upperOffset >= 0) raw.writeUInt16LE(edited >>> 16, HEADER + upperOffset);
+  else edited &= 0xffff;
+  return edited;
+}
+
+/** Clears CLIENT_SSL in a forwarded HandshakeResponse41: the gateway→server leg is plain. */
+export function clearResponseSsl(raw: Buffer): void {
+  const lower = raw.readUInt16LE(HEADER);
+  raw.writeUInt16LE(lower & ~Capability.Ssl & 0xffff, HEADER);
+}

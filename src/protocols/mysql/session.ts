@@ -1,0 +1,728 @@
+import { ProtocolError } from '../../errors.js';
+import type { ActionFacts, Decision } from '../../policy/action.js';
+import type { ExpectedResponse } from './messages.js';
+import type { ProtocolSession, SessionContext, SessionFactory } from '../session.js';
+import { classifyStatement } from './classify.js';
+import type { Classification } from './classify.js';
+import { MysqlClientParser } from './client-parser.js';
+import { Forwarder } from './forwarder.js';
+import { shiftSequenceIds } from './framer.js';
+import {
+  Capability,
+  Command,
+  MariadbCapability,
+  ServerStatus,
+  STRIPPED_CAPABILITIES,
+} from './messages.js';
+import type { ClientMessage, ServerMessage } from './messages.js';
+import { decodeExecuteParams } from './params.js';
+import { loginRecord, queryRecord, resultRecord } from './records.js';
+import type { DbIdentity, QueryFacts } from './records.js';
+import { mentionsSecret, redactSql, redactTokens } from './redact.js';
+import { clearResponseSsl, editGreetingCapabilities, errPacket } from './serializer.js';
+import { MysqlServerParser } from './server-parser.js';
+import { splitStatements } from './split.js';
+import { addOk, addRows, outcomeOf, track } from './tracking.js';
+import type { Pending, Tracked } from './tracking.js';
+
+/** ER_TABLEACCESS_DENIED_ERROR: what MySQL itself answers when a privilege is missing. */
+const DENIED_ERRNO = 1142;
+const DENIED_SQLSTATE = '42000';
+/** ER_UNKNOWN_COM_ERROR with SQLSTATE 08S01 (communication link failure). */
+const PROTOCOL_ERRNO = 1047;
+const PROTOCOL_SQLSTATE = '08S01';
+/** MariaDB: statement id -1 runs the statement prepared last (COM_STMT_EXECUTE). */
+const LAST_PREPARED = 0xffffffff;
+
+/** A statement the server prepared, by id. */
+interface Prepared {
+  readonly text: string;
+  readonly classification: Classification;
+  readonly paramCount: number;
+  /** Its text names a password: bound values are never recorded. */
+  readonly sensitive: boolean;
+  types?: Buffer;
+}
+
+/** One action about to be decided: facts for policy, text for the record. */
+interface ActionSpec {
+  readonly query: QueryFacts;
+  readonly useDatabase?: string;
+}
+
+/** Session-level commands that are answered but are not actions (no record, no policy). */
+const HOUSEKEEPING: ReadonlyMap<number, ExpectedResponse> = new Map<number, ExpectedResponse>([
+  [Command.Ping, 'simple'],
+  [Command.SetOption, 'simple'],
+  [Command.ResetConnection, 'simple'],
+  [Command.Statistics, 'statistics'],
+]);
+
+/** Names of the other commands, for records (`COM_SHUTDOWN`, …). */
+const COMMAND_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(Command).map(([name, code]) => [
+    code,
+    `COM_${name.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}`,
+  ]),
+);
+
+class MysqlSession implements ProtocolSession {
+  private readonly client: MysqlClientParser;
+  private readonly server: MysqlServerParser;
+  private readonly toServer: Forwarder;
+  private readonly toClient: Forwarder;
+  private readonly pending: Pending[] = [];
+  private readonly prepared = new Map<number, Prepared>();
+  private lastPrepareText: string | undefined;
+  private identity: DbIdentity = {};
+  private greeted = false;
+  private serverCapabilities = 0;
+  private serverMariadbCapabilities = 0;
+  private tlsStarting = false;
+  /** TLS is terminated here: the SSLRequest was not forwarded, so auth sequence ids are off by one. */
+  private shiftAuth = false;
+  private longDataSent = false;
+  private login: {
+    plugin?: string;
+    application?: string;
+    clientName?: string;
+    clientVersion?: string;
+  } = {};
+  private closed = false;
+
+  constructor(private readonly ctx: SessionContext) {
+    const max = ctx.options.maxMessageBytes;
+    this.toServer = new Forwarder((bytes) => ctx.toUpstream(bytes));
+    this.toClient = new Forwarder((bytes) => ctx.toClient(bytes));
+    this.client = new MysqlClientParser(max, {
+      message: (message, raw) => this.onClientMessage(message, raw),
+      passthrough: (source, start, end) => this.toServer.add(source, start, end),
+    });
+    this.server = new MysqlServerParser(max, {
+      message: (message, raw) => this.onServerMessage(message, raw),
+      passthrough: (source, start, end) => this.toClient.add(source, start, end),
+    });
+  }
+
+  onClientData(chunk: Buffer): void {
+    if (this.closed) return;
+    let used: number;
+    try {
+      used = this.client.push(chunk);
+    } catch (err) {
+      this.toServer.flush();
+      return this.fail(err, this.client.lastSequenceId() + 1);
+    }
+    this.toServer.flush();
+    if (this.tlsStarting) this.beginTls(chunk.subarray(used));
+  }
+
+  onServerData(chunk: Buffer): void {
+    if (this.closed) return;
+    try {
+      this.server.push(chunk);
+    } catch (err) {
+      this.toClient.flush();
+      return this.fail(err, this.server.lastSequenceId() + 1);
+    }
+    this.toClient.flush();
+  }
+
+  /** Outcomes still owed are recorded as unknown: the connection ended first. */
+  onClose(): void {
+    this.closed = true;
+    const pending = this.pending.splice(0);
+    for (const entry of pending) {
+      if (entry.kind === 'actions') {
+        for (const tracked of entry.actions.slice(entry.index)) {
+          this.finish(tracked, {
+            outcome: 'unknown',
+            reason: 'connection closed before the reply',
+          });
+        }
+      } else if (entry.kind === 'login') {
+        this.ctx.record(
+          loginRecord(this.identity, {
+            ...this.loginFacts(entry.changeUser),
+            outcome: 'unknown',
+            reason: 'connection closed during authentication',
+          }),
+        );
+      }
+    }
+  }
+
+  // ── client → server ──────────────────────────────────────────────────────────────────
+
+  private onClientMessage(message: ClientMessage, raw: Buffer | undefined): void {
+    switch (message.type) {
+      case 'ssl-request':
+        if (this.ctx.startClientTls === undefined) {
+          throw new ProtocolError('mysql', 'client: SSLRequest although TLS was not offered');
+        }
+        // Not forwarded: TLS ends here, the gateway→server leg stays plain.
+        this.tlsStarting = true;
+        this.shiftAuth = true;
+        this.client.halt();
+        return;
+      case 'handshake-response':
+        return this.onHandshakeResponse(message, raw);
+      case 'auth-data':
+        if (raw !== undefined) {
+          if (this.shiftAuth) shiftSequenceIds(raw, -1);
+          this.toServer.addBuffer(raw);
+        }
+        return;
+      case 'query':
+        return this.onQuery(message.seq, message.text, raw);
+      case 'init-db': {
+        const query: QueryFacts = {
+          operation: 'USE',
+          text: `COM_INIT_DB ${message.database}`,
+          sqlClass: 'other',
+          tables: [],
+        };
+        return this.act(message.seq, raw, [{ query, useDatabase: message.database }], 'simple');
+      }
+      case 'stmt-prepare':
+        this.lastPrepareText = message.text;
+        return this.forward(raw, 'prepare', { kind: 'prepare', text: message.text });
+      case 'stmt-execute':
+      case 'stmt-bulk-execute':
+        return this.onExecute(message, raw);
+      case 'stmt-close':
+        this.prepared.delete(message.statementId);
+        return this.forward(raw, undefined, undefined);
+      case 'stmt-reset':
+        this.longDataSent = false;
+        return this.forward(raw, 'simple', { kind: 'silent' });
+      case 'stmt-fetch':
+        return this.forward(raw, 'fetch', { kind: 'silent' });
+      case 'change-user':
+        this.prepared.clear();
+        return this.forward(raw, 'auth', {
+          kind: 'login',
+          changeUser: true,
+          user: message.user,
+          ...(message.database !== undefined ? { database: message.database } : {}),
+        });
+      case 'field-list': {
+        const query: QueryFacts = {
+          operation: 'SHOW COLUMNS',
+          text: `COM_FIELD_LIST ${message.table}`,
+          sqlClass: 'read',
+          tables: [message.table],
+        };
+        return this.act(message.seq, raw, [{ query }], 'field-list');
+      }
+      case 'create-db':
+      case 'drop-db': {
+        const verb = message.type === 'create-db' ? 'CREATE' : 'DROP';
+        const text = `COM_${verb}_DB ${message.database}`;
+        return this.act(
+          message.seq,
+          raw,
+          [{ query: { operation: `${verb} DATABASE`, text, sqlClass: 'ddl', tables: [] } }],
+          'simple',
+        );
+      }
+      case 'process-kill': {
+        const query: QueryFacts = {
+          operation: 'KILL',
+          text: `COM_PROCESS_KILL ${message.processId}`,
+          sqlClass: 'unknown',
+          tables: [],
+        };
+        return this.act(message.seq, raw, [{ query }], 'simple');
+      }
+      case 'command':
+        return this.onOtherCommand(message.seq, message.command, raw);
+      case 'streamed':
+        if (
+          message.command === Command.StmtSendLongData &&
+          this.client.currentPhase() === 'command'
+        )
+          this.longDataSent = true;
+        return;
+      case 'infile-end':
+        if (raw !== undefined) this.toServer.addBuffer(raw);
+        return;
+      default: {
+        const never: never = message;
+        throw new ProtocolError('mysql', `client: unhandled message ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private onHandshakeResponse(
+    message: Extract<ClientMessage, { type: 'handshake-response' }>,
+    raw: Buffer | undefined,
+  ): void {
+    if (!this.greeted)
+      throw new ProtocolError('mysql', 'client: HandshakeResponse before the server greeting');
+    if (message.capabilities & STRIPPED_CAPABILITIES) {
+      throw new ProtocolError(
+        'mysql',
+        'client: asked for compression or a packet layout the server was not offering',
+      );
+    }
+    if (raw !== undefined) {
+      if (message.capabilities & Capability.Ssl) clearResponseSsl(raw);
+      if (this.shiftAuth) shiftSequenceIds(raw, -1);
+    }
+    const attributes = message.attributes;
+    const application = attributes['program_name'] ?? attributes['_client_name'];
+    this.login = {
+      ...(message.authPlugin !== undefined ? { plugin: message.authPlugin } : {}),
+      ...(attributes['program_name'] !== undefined
+        ? { application: attributes['program_name'] }
+        : {}),
+      ...(attributes['_client_name'] !== undefined
+        ? { clientName: attributes['_client_name'] }
+        : {}),
+      ...(attributes['_client_version'] !== undefined
+        ? { clientVersion: attributes['_client_version'] }
+        : {}),
+    };
+    this.identity = {
+      user: message.user,
+      ...(message.database !== undefined ? { namespace: message.database } : {}),
+    };
+    this.ctx.setIdentity({
+      user: message.user,
+      ...(message.database !== undefined ? { database: message.database } : {}),
+      ...(application !== undefined ? { application } : {}),
+    });
+    const both = this.serverCapabilities & message.capabilities;
+    const mariadb = this.serverMariadbCapabilities & message.mariadbCapabilities;
+    this.server.setNegotiated({
+      deprecateEof: (both & Capability.DeprecateEof) !== 0,
+      cacheMetadata: (mariadb & MariadbCapability.CacheMetadata) !== 0,
+    });
+    this.forward(raw, 'auth', {
+      kind: 'login',
+      changeUser: false,
+      user: message.user,
+      ...(message.database !== undefined ? { database: message.database } : {}),
+    });
+  }
+
+  private onQuery(seq: number, text: string, raw: Buffer | undefined): void {
+    const specs = splitStatements(text).map((statement): ActionSpec => {
+      const classification = classifyStatement(statement);
+      const query: QueryFacts = {
+        operation: classification.operation,
+        text: redactTokens(statement.text, statement.tokens, statement.alternative),
+        sqlClass: classification.sqlClass,
+        tables: classification.tables,
+      };
+      return {
+        query,
+        ...(classification.database !== undefined ? { useDatabase: classification.database } : {}),
+      };
+    });
+    this.act(seq, raw, specs, 'text-result');
+  }
+
+  private onExecute(
+    message: Extract<ClientMessage, { type: 'stmt-execute' | 'stmt-bulk-execute' }>,
+    raw: Buffer | undefined,
+  ): void {
+    let statement = this.prepared.get(message.statementId);
+    if (
+      statement === undefined &&
+      message.statementId === LAST_PREPARED &&
+      this.lastPrepareText !== undefined
+    ) {
+      statement = prepare(this.lastPrepareText, 0);
+    }
+    const classification = statement?.classification ?? {
+      sqlClass: 'unknown' as const,
+      operation: 'EXECUTE',
+      tables: [],
+    };
+    let parameters: QueryFacts['parameters'];
+    if (
+      message.type === 'stmt-execute' &&
+      this.ctx.options.recordValues &&
+      statement !== undefined &&
+      !statement.sensitive &&
+      !this.longDataSent
+    ) {
+      const decoded = decodeExecuteParams(message.payload, statement.paramCount, statement.types);
+      if (decoded !== null) {
+        statement.types = decoded.types;
+        parameters = decoded.values;
+      }
+    }
+    this.longDataSent = false;
+    const query: QueryFacts = {
+      operation: classification.operation,
+      text: statement?.text ?? '',
+      sqlClass: classification.sqlClass,
+      tables: classification.tables,
+      ...(parameters !== undefined ? { parameters } : {}),
+    };
+    this.act(message.seq, raw, [{ query }], 'binary-result');
+  }
+
+  private onOtherCommand(seq: number, command: number, raw: Buffer | undefined): void {
+    if (command === Command.Quit) return this.forward(raw, undefined, undefined);
+    if (command === Command.ResetConnection) this.prepared.clear();
+    const housekeeping = HOUSEKEEPING.get(command);
+    if (housekeeping !== undefined) return this.forward(raw, housekeeping, { kind: 'silent' });
+    const name = COMMAND_NAMES.get(command) ?? `COM_0x${command.toString(16).padStart(2, '0')}`;
+    if (command === Command.ProcessInfo) {
+      const query: QueryFacts = {
+        operation: 'SHOW PROCESSLIST',
+        text: name,
+        sqlClass: 'read',
+        tables: [],
+      };
+      return this.act(seq, raw, [{ query }], 'text-result');
+    }
+    // Administration and anything unknown: no class fits, so unknown (most privileged).
+    const expect: ExpectedResponse =
+      command === Command.BinlogDump || command === Command.BinlogDumpGtid
+        ? 'opaque'
+        : command === Command.Shutdown ||
+            command === Command.Refresh ||
+            command === Command.Debug ||
+            command === Command.RegisterSlave
+          ? 'simple'
+          : 'text-result';
+    this.act(
+      seq,
+      raw,
+      [{ query: { operation: name, text: name, sqlClass: 'unknown', tables: [] } }],
+      expect,
+    );
+  }
+
+  /** Forward a packet; queue its expected response and what the session owes for it. */
+  private forward(
+    raw: Buffer | undefined,
+    expect: ExpectedResponse | undefined,
+    entry: Pending | undefined,
+  ): void {
+    if (expect !== undefined && entry !== undefined) {
+      this.pending.push(entry);
+      this.server.expect(expect);
+    }
+    if (raw !== undefined) this.toServer.addBuffer(raw);
+  }
+
+  /**
+   * Asks policy about each action of one command packet and records it, then forwards the
+   * packet — or, if any action is denied, drops it and answers ERR 1142 in its place (a
+   * packet is forwarded whole or not at all).
+   */
+  private act(
+    seq: number,
+    raw: Buffer | undefined,
+    specs: readonly ActionSpec[],
+    expect: ExpectedResponse,
+  ): void {
+    const decisions = specs.map((spec) => this.ctx.decide(actionFacts(spec.query)));
+    const deniedAt = decisions.findIndex((d) => d.verdict === 'deny');
+    const denying: Decision | undefined = decisions[deniedAt];
+    const startedAt = this.ctx.now();
+    const tracked = specs.map((spec, i) => {
+      const decision = decisions[i] ?? { verdict: 'deny' as const, reason: 'no decision' };
+      const reason =
+        denying === undefined || i === deniedAt
+          ? decision.reason
+          : `not run: statement ${deniedAt + 1} of the same query was denied (${denying.reason})`;
+      const queryId = this.ctx.record(
+        queryRecord(this.identity, spec.query, decision, denying !== undefined, reason),
+      );
+      return track(queryId, spec.query.operation, startedAt, spec.useDatabase);
+    });
+    if (denying === undefined) {
+      this.forward(raw, expect, { kind: 'actions', actions: tracked, index: 0 });
+      return;
+    }
+    const operation = specs[deniedAt]?.query.operation || 'statement';
+    const message = `${operation} command denied by portwarden policy (rule ${denying.ruleId ?? 'default'})`;
+    for (const t of tracked) {
+      this.finish(t, {
+        outcome: 'failure',
+        sqlState: DENIED_SQLSTATE,
+        errorNumber: DENIED_ERRNO,
+        message,
+      });
+    }
+    this.sendOwn(errPacket(seq + 1, DENIED_ERRNO, DENIED_SQLSTATE, message));
+  }
+
+  // ── server → client ──────────────────────────────────────────────────────────────────
+
+  private onServerMessage(message: ServerMessage, raw: Buffer | undefined): void {
+    const head = this.pending[0];
+    if (raw !== undefined) {
+      if (message.type === 'handshake') this.onGreeting(message, raw);
+      else if (this.shiftAuth && head?.kind === 'login') shiftSequenceIds(raw, 1);
+      this.toClient.addBuffer(raw);
+    }
+    switch (message.type) {
+      case 'handshake':
+      case 'auth-switch':
+      case 'auth-more-data':
+      case 'progress':
+      case 'statistics':
+        return;
+      case 'local-infile':
+        this.client.setPhase('infile');
+        return;
+      case 'ok':
+        if (head?.kind === 'login') return this.onLoginResult(head, message);
+        if (head?.kind === 'actions')
+          return this.onResult(head, message.status, (t) => addOk(t, message));
+        return;
+      case 'result-set':
+        if (head?.kind === 'actions')
+          return this.onResult(head, message.status, (t) =>
+            addRows(t, message.rows, message.warnings),
+          );
+        return;
+      case 'field-list':
+        if (head?.kind === 'actions')
+          return this.onResult(head, 0, (t) => addRows(t, message.columns, 0));
+        return;
+      case 'prepare-ok':
+        if (head?.kind === 'prepare')
+          this.prepared.set(message.statementId, prepare(head.text, message.paramCount));
+        return;
+      case 'error':
+        if (!this.greeted) {
+          // The server refused the connection before any handshake (too many connections, host blocked).
+          this.ctx.record(
+            loginRecord(this.identity, { ...this.loginFacts(false), ...errorFacts(message) }),
+          );
+          return;
+        }
+        if (head?.kind === 'login') return this.onLoginResult(head, message);
+        if (head?.kind === 'actions') {
+          return this.onResult(head, 0, (t) => {
+            t.results += 1;
+            t.error = {
+              errorNumber: message.errorNumber,
+              sqlState: message.sqlState,
+              message: message.message,
+            };
+          });
+        }
+        return;
+      case 'response-end':
+        return this.onResponseEnd();
+      default: {
+        const never: never = message;
+        throw new ProtocolError('mysql', `server: unhandled message ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private onGreeting(greeting: Extract<ServerMessage, { type: 'handshake' }>, raw: Buffer): void {
+    // One of the few places bytes are changed in flight: see serializer.ts.
+    this.serverCapabilities = editGreetingCapabilities(
+      raw,
+      greeting.lowerCapabilityOffset,
+      greeting.upperCapabilityOffset,
+      greeting.capabilities,
+      this.ctx.startClientTls !== undefined,
+    );
+    this.serverMariadbCapabilities = greeting.mariadbCapabilities;
+    this.greeted = true;
+    this.ctx.annotate({
+      mysql: { connection_id: greeting.connectionId, server_version: greeting.serverVersion },
+    });
+  }
+
+  /** One result of the oldest command: fold it into the statement it answers. */
+  private onResult(
+    head: Extract<Pending, { kind: 'actions' }>,
+    status: number,
+    fold: (t: Tracked) => void,
+  ): void {
+    const current = head.actions[head.index];
+    if (current === undefined) return;
+    fold(current);
+    // SERVER_MORE_RESULTS_EXISTS: the next result answers the next statement (extra results
+    // of a CALL stay with the last one).
+    if (
+      status & ServerStatus.MoreResultsExist &&
+      current.error === undefined &&
+      head.index < head.actions.length - 1
+    ) {
+      this.finish(current, outcomeOf(current));
+      head.index += 1;
+    }
+  }
+
+  private onResponseEnd(): void {
+    const head = this.pending.shift();
+    if (head?.kind === 'actions') {
+      head.actions.forEach((tracked, i) => {
+        if (i < head.index || tracked.finished) return;
+        if (tracked.results > 0) {
+          this.finish(tracked, outcomeOf(tracked));
+          if (tracked.error === undefined && tracked.useDatabase !== undefined)
+            this.useDatabase(tracked.useDatabase);
+        } else {
+          this.finish(tracked, {
+            outcome: 'unknown',
+            reason: 'not executed: the server stopped at an earlier statement',
+          });
+        }
+      });
+    }
+    // Denials queued behind this response go out now, in order.
+    for (let next = this.pending[0]; next?.kind === 'denied'; next = this.pending[0]) {
+      this.pending.shift();
+      this.toClient.flush();
+      this.ctx.toClient(next.packet);
+    }
+  }
+
+  private onLoginResult(
+    head: Extract<Pending, { kind: 'login' }>,
+    message: Extract<ServerMessage, { type: 'ok' | 'error' }>,
+  ): void {
+    this.shiftAuth = false;
+    this.client.setPhase('command');
+    if (message.type === 'ok') {
+      if (head.changeUser) {
+        this.identity = {
+          user: head.user,
+          ...(head.database !== undefined ? { namespace: head.database } : {}),
+        };
+        this.ctx.setIdentity({
+          user: head.user,
+          ...(head.database !== undefined ? { database: head.database } : {}),
+        });
+      }
+      this.ctx.record(
+        loginRecord(this.identity, { ...this.loginFacts(head.changeUser), outcome: 'success' }),
+      );
+      return;
+    }
+    const identity: DbIdentity = {
+      user: head.user,
+      ...(head.database !== undefined ? { namespace: head.database } : {}),
+    };
+    this.ctx.record(
+      loginRecord(identity, { ...this.loginFacts(head.changeUser), ...errorFacts(message) }),
+    );
+  }
+
+  // ── shared ───────────────────────────────────────────────────────────────────────────
+
+  private loginFacts(changeUser: boolean): Omit<Parameters<typeof loginRecord>[1], 'outcome'> {
+    const l = this.login;
+    return {
+      changeUser,
+      ...(l.plugin !== undefined ? { authPlugin: l.plugin } : {}),
+      ...(l.application !== undefined ? { application: l.application } : {}),
+      ...(l.clientName !== undefined ? { clientName: l.clientName } : {}),
+      ...(l.clientVersion !== undefined ? { clientVersion: l.clientVersion } : {}),
+    };
+  }
+
+  private useDatabase(database: string): void {
+    this.identity = { ...this.identity, namespace: database };
+    this.ctx.setIdentity({ database });
+  }
+
+  private finish(tracked: Tracked, result: Parameters<typeof resultRecord>[4]): void {
+    if (tracked.finished) return;
+    tracked.finished = true;
+    const duration = this.ctx.now() - tracked.startedAt;
+    this.ctx.record(
+      resultRecord(this.identity, tracked.operation, tracked.queryId, duration, result),
+    );
+  }
+
+  /** A packet of our own to the client, after every reply owed before it. */
+  private sendOwn(packet: Buffer): void {
+    if (this.pending.length > 0) {
+      this.pending.push({ kind: 'denied', packet });
+      return;
+    }
+    this.toClient.flush();
+    this.ctx.toClient(packet);
+  }
+
+  private beginTls(leftover: Buffer): void {
+    this.tlsStarting = false;
+    const start = this.ctx.startClientTls;
+    if (start === undefined) return;
+    if (leftover.length > 0) {
+      // startClientTls cannot take bytes already read; losing them would break the handshake.
+      return this.fail(
+        new ProtocolError('mysql', 'client: TLS bytes arrived in the same read as the SSLRequest'),
+        2,
+      );
+    }
+    start();
+  }
+
+  /** A protocol violation: answer ERR 1047 (08S01) natively, then close. */
+  private fail(err: unknown, seq: number): void {
+    if (!(err instanceof ProtocolError)) throw err;
+    this.closed = true;
+    this.ctx.toClient(
+      errPacket(seq, PROTOCOL_ERRNO, PROTOCOL_SQLSTATE, `portwarden: ${err.detail}`),
+    );
+    this.ctx.close('protocol-error', err.detail);
+  }
+}
+
+/** Policy facts of one action. */
+function actionFacts(query: QueryFacts): ActionFacts {
+  return {
+    protocol: 'mysql',
+    sqlClass: query.sqlClass,
+    operation: query.operation,
+    tables: query.tables,
+    text: query.text,
+  };
+}
+
+/** Classifies and redacts a prepared statement's text once, when the server accepts it. */
+function prepare(text: string, paramCount: number): Prepared {
+  const parts = splitStatements(text);
+  const only = parts.length === 1 ? parts[0] : undefined;
+  if (only === undefined) {
+    return {
+      text: redactSql(text),
+      classification: { sqlClass: 'unknown', operation: '', tables: [] },
+      paramCount,
+      sensitive: true,
+    };
+  }
+  return {
+    text: redactTokens(only.text, only.tokens, only.alternative),
+    classification: classifyStatement(only),
+    paramCount,
+    sensitive:
+      mentionsSecret(only.tokens) ||
+      (only.alternative !== undefined && mentionsSecret(only.alternative)),
+  };
+}
+
+function errorFacts(message: Extract<ServerMessage, { type: 'error' }>): {
+  outcome: 'failure';
+  sqlState: string;
+  errorNumber: number;
+  message: string;
+} {
+  return {
+    outcome: 'failure',
+    sqlState: message.sqlState,
+    errorNumber: message.errorNumber,
+    message: message.message,
+  };
+}
+
+/** The MySQL/MariaDB protocol session (one per connection). */
+export const createMysqlSession: SessionFactory = (ctx) => new MysqlSession(ctx);
