@@ -18,17 +18,17 @@ import {
 } from './client-hello.js';
 import type { ClientHello } from './client-hello.js';
 
-/** Fields merged into every later record of the connection. */
-export function helloAnnotation(hello: ClientHello): JsonObject {
+/** The `tls` fields merged into every later record of the connection. */
+export function helloAnnotation(hello: ClientHello): { tls: JsonObject & { client: JsonObject } } {
   const version = offeredVersion(hello);
   const client: JsonObject = { ja3: ja3(hello).hash };
   if (hello.serverName !== undefined) client['server_name'] = hello.serverName;
-  const tls: JsonObject = {
+  const tls = {
     version: versionName(version),
     version_protocol: version === 0x0300 ? 'ssl' : 'tls',
     client,
+    ...(hello.alpn.length > 0 ? { next_protocol: [...hello.alpn] } : {}),
   };
-  if (hello.alpn.length > 0) tls['next_protocol'] = [...hello.alpn];
   return { tls };
 }
 
@@ -65,7 +65,9 @@ class TlsSession implements ProtocolSession {
     }
     if (hello === undefined) return;
     this.relaying = true;
-    this.ctx.annotate(helloAnnotation(hello));
+    const annotation = helloAnnotation(hello);
+    this.ctx.annotate(annotation);
+    // The record repeats the annotation: its own `tls` object would otherwise replace it.
     this.ctx.record({
       event: {
         action: 'tls-client-hello',
@@ -74,7 +76,9 @@ class TlsSession implements ProtocolSession {
         outcome: 'success',
       },
       tls: {
+        ...annotation.tls,
         client: {
+          ...annotation.tls.client,
           supported_ciphers_count: hello.cipherSuites.length,
           supported_versions: hello.supportedVersions.map(versionName),
           ja3_string: ja3(hello).text,
