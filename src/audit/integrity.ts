@@ -1,0 +1,15 @@
+/** The integrity core's public face: Merkle tree, signed notes, checkpoints, keys, verify, bundles. */
+export {
+  EMPTY_ROOT,
+  HASH_SIZE,
+  checkConsistency,
+  checkInclusion,
+  leafHash,
+  nodeHash,
+  rootFromInclusionProof,
+  verifyConsistency,
+  verifyInclusion,
+} from './merkle.js';
+export type { ProofCheck } from './merkle.js';
+export { Frontier, MemoryNodeStore, MerkleTree } from './tree.js';
+export type { TreeNodeStore } from './tree.js';
