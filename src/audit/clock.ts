@@ -1,0 +1,44 @@
+/**
+ * Nanosecond wall-clock timestamps that never go backwards on a node: the wall clock is
+ * read once at start and advanced by the monotonic clock; each value is strictly greater
+ * than the previous one (and than the last one in the store, passed at start).
+ */
+export class NanoClock {
+  private readonly baseWallNs: bigint;
+  private readonly baseMono: bigint;
+  private last: bigint;
+
+  constructor(notBefore: bigint = 0n) {
+    this.baseWallNs = BigInt(Date.now()) * 1_000_000n;
+    this.baseMono = process.hrtime.bigint();
+    this.last = notBefore;
+  }
+
+  /** Nanoseconds since the Unix epoch, strictly increasing. */
+  now(): bigint {
+    let t = this.baseWallNs + (process.hrtime.bigint() - this.baseMono);
+    if (t <= this.last) t = this.last + 1n;
+    this.last = t;
+    return t;
+  }
+}
+
+/** RFC 3339 UTC with nine fractional digits: 2026-11-22T10:15:02.123456789Z. */
+export function formatTimestampNs(ns: bigint): string {
+  const ms = ns / 1_000_000n;
+  const iso = new Date(Number(ms)).toISOString(); // 2026-11-22T10:15:02.123Z
+  const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
+  return `${iso.slice(0, 19)}.${frac}Z`;
+}
+
+/** Parse RFC 3339 (any fraction length) into epoch nanoseconds; null when invalid. */
+export function parseTimestampNs(text: string): bigint | null {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i.exec(
+    text,
+  );
+  if (!m) return null;
+  const base = Date.parse(`${m[1]}${m[1]?.length === 16 ? ':00' : ''}${m[3]}`);
+  if (Number.isNaN(base)) return null;
+  const frac = BigInt((m[2] ?? '').padEnd(9, '0') || '0');
+  return BigInt(base) * 1_000_000n + frac;
+}

@@ -1,0 +1,292 @@
+/**
+ * The Recorder turns event inputs into committed records: it stamps sequence, time and id,
+ * serializes the canonical JSON, hashes the leaf and group-commits every record of one
+ * event-loop turn in one transaction (strict mode) or within `flush_ms` (async mode).
+ * A batch that fails to commit is kept, in order, and retried: no accepted record is lost,
+ * and sequences stay gapless.
+ */
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { EventRow, Store } from '../store/index.js';
+import { errorMessage } from '../errors.js';
+import { canonicalJson } from './canonical.js';
+import { NanoClock, formatTimestampNs } from './clock.js';
+import type { EventInput, JsonObject, JsonValue } from './event.js';
+import { uuidv7 } from './ids.js';
+
+/** The part of a record that is the same for every record of one connection. */
+export interface RecordContext {
+  /** Top-level fields merged into the record (listener, connection, source, upstream…). */
+  readonly fields: JsonObject;
+  readonly listener: string | null;
+  readonly connectionId: string | null;
+  readonly sourceIp: string | null;
+  readonly sourcePort: number | null;
+  readonly destinationIp: string | null;
+  readonly destinationPort: number | null;
+  readonly upstreamLocalIp: string | null;
+  readonly upstreamLocalPort: number | null;
+  readonly upstreamIp: string | null;
+  readonly upstreamPort: number | null;
+  readonly communityId: string | null;
+  readonly user: string | null;
+}
+
+export const NO_CONTEXT: RecordContext = {
+  fields: {},
+  listener: null,
+  connectionId: null,
+  sourceIp: null,
+  sourcePort: null,
+  destinationIp: null,
+  destinationPort: null,
+  upstreamLocalIp: null,
+  upstreamLocalPort: null,
+  upstreamIp: null,
+  upstreamPort: null,
+  communityId: null,
+  user: null,
+};
+
+export interface RecorderOptions {
+  readonly mode: 'strict' | 'async';
+  readonly flushMs: number;
+  readonly observer: string;
+  readonly log?: Logger;
+  /** Called inside the commit transaction for each record, in order (Merkle tree). */
+  readonly onLeaf?: (leafHash: Buffer, sequence: number) => void;
+  /** Most records kept in memory while the store is failing before new ones are refused. */
+  readonly maxPending?: number;
+}
+
+export interface RecordRef {
+  readonly id: string;
+  readonly sequence: number;
+}
+
+type CommitListener = (rows: readonly EventRow[]) => void;
+
+export class Recorder {
+  private readonly store: Store;
+  private readonly opts: RecorderOptions;
+  private readonly clock: NanoClock;
+  private readonly observer: JsonObject;
+  private nextSeq: number;
+  private pending: EventRow[] = [];
+  private waiting: (() => void)[] = [];
+  private scheduled = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryDelayMs = 250;
+  private healthy = true;
+  private readonly commitListeners = new Set<CommitListener>();
+  private readonly healthListeners = new Set<(healthy: boolean, detail: string) => void>();
+  private lastError = '';
+  /** Records committed since start (for metrics). */
+  committedCount = 0;
+
+  constructor(store: Store, opts: RecorderOptions) {
+    this.store = store;
+    this.opts = opts;
+    this.nextSeq = store.nextSequence();
+    this.clock = new NanoClock(store.lastTimestampNs());
+    this.observer = { hostname: hostname(), id: opts.observer };
+  }
+
+  get mode(): 'strict' | 'async' {
+    return this.opts.mode;
+  }
+
+  /** False while the store refuses writes (strict mode then refuses new traffic). */
+  isHealthy(): boolean {
+    return this.healthy;
+  }
+
+  get lastStoreError(): string {
+    return this.lastError;
+  }
+
+  /** True when the store has refused so much that new records must be refused too. */
+  isFull(): boolean {
+    return this.pending.length >= (this.opts.maxPending ?? 100_000);
+  }
+
+  nowNs(): bigint {
+    return this.clock.now();
+  }
+
+  /** The sequence the next record will get. */
+  get size(): number {
+    return this.nextSeq;
+  }
+
+  /** Append one record; returns its id and sequence. It is durable after the next commit. */
+  append(input: EventInput, ctx: RecordContext = NO_CONTEXT, extra?: JsonObject): RecordRef {
+    const ts = this.clock.now();
+    const sequence = this.nextSeq++;
+    const id = uuidv7(Number(ts / 1_000_000n));
+    const { event, ...rest } = input;
+    const record: Record<string, JsonValue | undefined> = {
+      ...ctx.fields,
+      ...(extra ?? {}),
+      ...(rest as JsonObject),
+      '@timestamp': formatTimestampNs(ts),
+      event: { ...(event as unknown as JsonObject), kind: event.kind ?? 'event', id, sequence },
+      observer: this.observer,
+    };
+    const body = canonicalJson(record);
+    const leafHash = createHash('sha256').update(LEAF_PREFIX).update(body).digest();
+    const user = pickUser(record) ?? ctx.user;
+    this.pending.push({
+      sequence,
+      timestampNs: ts,
+      id,
+      action: event.action,
+      outcome: event.outcome ?? null,
+      listener: ctx.listener,
+      connectionId: ctx.connectionId,
+      sourceIp: ctx.sourceIp,
+      sourcePort: ctx.sourcePort,
+      destinationIp: ctx.destinationIp,
+      destinationPort: ctx.destinationPort,
+      upstreamLocalIp: ctx.upstreamLocalIp,
+      upstreamLocalPort: ctx.upstreamLocalPort,
+      upstreamIp: ctx.upstreamIp,
+      upstreamPort: ctx.upstreamPort,
+      user,
+      communityId: ctx.communityId,
+      text: pickText(record),
+      body,
+      leafHash,
+    });
+    this.schedule();
+    return { id, sequence };
+  }
+
+  /** True when records are waiting to commit and strict mode requires waiting for them. */
+  mustWait(): boolean {
+    return this.opts.mode === 'strict' && this.pending.length > 0;
+  }
+
+  /** Run `fn` once every record appended so far is committed (at once if none is pending). */
+  afterCommit(fn: () => void): void {
+    if (this.pending.length === 0) fn();
+    else this.waiting.push(fn);
+  }
+
+  /** Committed records, in order, after each commit (live tail, detectors, shipping). */
+  onCommit(listener: CommitListener): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  onHealth(listener: (healthy: boolean, detail: string) => void): () => void {
+    this.healthListeners.add(listener);
+    return () => this.healthListeners.delete(listener);
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.retryTimer !== null) return;
+    this.scheduled = true;
+    if (this.opts.mode === 'strict' || this.pending.length >= 1000) setImmediate(this.flushNow);
+    else setTimeout(this.flushNow, this.opts.flushMs).unref();
+  }
+
+  private readonly flushNow = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  /** Commit everything pending now. Returns false when the store refused (kept for retry). */
+  flush(): boolean {
+    if (this.pending.length === 0) return true;
+    const batch = this.pending;
+    try {
+      this.store.transaction(() => {
+        for (const row of batch) {
+          this.store.insertEvent(row);
+          this.opts.onLeaf?.(row.leafHash, row.sequence);
+        }
+      });
+    } catch (err) {
+      this.onStoreFailure(err);
+      return false;
+    }
+    this.pending = [];
+    this.committedCount += batch.length;
+    if (!this.healthy) this.setHealthy(true, 'store accepts records again');
+    this.retryDelayMs = 250;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const listener of this.commitListeners) {
+      try {
+        listener(batch);
+      } catch (err) {
+        this.opts.log?.error({ err: errorMessage(err) }, 'commit listener failed');
+      }
+    }
+    for (const fn of waiting) fn();
+    return true;
+  }
+
+  private onStoreFailure(err: unknown): void {
+    this.lastError = errorMessage(err);
+    if (this.healthy) this.setHealthy(false, this.lastError);
+    this.opts.log?.error(
+      { err: this.lastError, pending: this.pending.length },
+      'AUDIT STORE REFUSED A COMMIT: records are kept in memory and retried; new traffic is refused in strict mode',
+    );
+    if (this.retryTimer === null) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.flush();
+        if (this.pending.length > 0) this.schedule();
+      }, this.retryDelayMs);
+      this.retryTimer.unref();
+      this.retryDelayMs = Math.min(this.retryDelayMs * 2, 5000);
+    }
+  }
+
+  private setHealthy(healthy: boolean, detail: string): void {
+    this.healthy = healthy;
+    for (const l of this.healthListeners) l(healthy, detail);
+  }
+
+  /** Flush and stop retrying (shutdown). Returns false if records could not be committed. */
+  close(): boolean {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    return this.flush();
+  }
+}
+
+const LEAF_PREFIX = Buffer.from([0]);
+
+function pickUser(record: Record<string, JsonValue | undefined>): string | null {
+  const user = record.user;
+  if (user && typeof user === 'object' && !Array.isArray(user) && typeof user.name === 'string')
+    return user.name;
+  return null;
+}
+
+function pickText(record: Record<string, JsonValue | undefined>): string | null {
+  const db = record.db;
+  if (db && typeof db === 'object' && !Array.isArray(db)) {
+    const q = db.query;
+    if (q && typeof q === 'object' && !Array.isArray(q) && typeof q.text === 'string')
+      return q.text;
+  }
+  const redis = record.redis;
+  if (
+    redis &&
+    typeof redis === 'object' &&
+    !Array.isArray(redis) &&
+    typeof redis.command === 'string'
+  ) {
+    return typeof redis.key === 'string' ? `${redis.command} ${redis.key}` : redis.command;
+  }
+  const url = record.url;
+  if (url && typeof url === 'object' && !Array.isArray(url) && typeof url.path === 'string')
+    return url.path;
+  return null;
+}

@@ -1,0 +1,146 @@
+/**
+ * The YAML schema (docs/config.md). Every key is checked; unknown keys are errors, so a typo
+ * never silently weakens a setting.
+ */
+import { z } from 'zod';
+import { isIP } from 'node:net';
+import { parseDurationMs, parseHostPort } from './address.js';
+
+const hostPort = z.string().transform((value, ctx) => {
+  const hp = parseHostPort(value);
+  if (!hp) {
+    ctx.addIssue({ code: 'custom', message: `expected host:port, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return hp;
+});
+
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = parseDurationMs(value);
+  if (ms === null) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a duration like 500ms, 30s, 5m, got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const cidr = z.string().refine(
+  (v) => {
+    const [ip, bits, extra] = v.split('/');
+    if (extra !== undefined || !ip) return false;
+    const family = isIP(ip);
+    if (family === 0) return false;
+    if (bits === undefined) return true;
+    if (!/^\d{1,3}$/.test(bits)) return false;
+    return Number(bits) <= (family === 4 ? 32 : 128);
+  },
+  { message: 'expected an IP or CIDR like 10.0.0.0/8' },
+);
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a name of letters, digits, _ . - (max 63)');
+
+export const PROTOCOLS = ['tcp', 'postgres', 'mysql', 'redis', 'http', 'tls'] as const;
+
+const tlsSchema = z.strictObject({
+  cert: z.string(),
+  key: z.string(),
+  ca: z.string().optional(),
+  client_auth: z.enum(['none', 'request', 'require']).default('none'),
+});
+
+export const listenerSchema = z.strictObject({
+  name,
+  listen: hostPort,
+  target: hostPort,
+  protocol: z.enum(PROTOCOLS).default('tcp'),
+  policy: z.string().optional(),
+  owner: z.string().optional(),
+  purpose: z.string().optional(),
+  criticality: z.enum(['low', 'medium', 'high', 'critical']).optional(),
+  trusted_proxies: z.array(cidr).default([]),
+  proxy_protocol_out: z.boolean().default(false),
+  connect_timeout: duration.default(5000),
+  idle_timeout: duration.default(3_600_000),
+  max_connections: z.number().int().positive().default(10_000),
+  max_connections_per_source: z.number().int().positive().default(1_000),
+  max_message_bytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1 << 30)
+    .default(16 * 1024 * 1024),
+  record_values: z.boolean().default(false),
+  record_parameters: z.boolean().optional(),
+  tls: tlsSchema.optional(),
+  upstream_tls: z.enum(['disable', 'prefer', 'require', 'verify-full']).default('disable'),
+  forwarded: z
+    .strictObject({
+      forwarded: z.boolean().default(false),
+      x_forwarded: z.boolean().default(false),
+      request_id_header: z.string().optional(),
+    })
+    .optional(),
+});
+
+export const auditSchema = z.strictObject({
+  mode: z.enum(['strict', 'async']).default('strict'),
+  flush_ms: z.number().int().min(1).max(10_000).default(50),
+  fsync: z.boolean().default(false),
+  on_store_failure: z.enum(['block', 'allow']).default('block'),
+  checkpoint_interval: duration.default(60_000),
+  schedule: z.string().optional(),
+});
+
+export const apiSchema = z.strictObject({
+  listen: hostPort.default({ host: '127.0.0.1', port: 8080 }),
+  enabled: z.boolean().default(true),
+  tokens: z
+    .array(
+      z.strictObject({
+        name,
+        role: z.enum(['viewer', 'auditor', 'admin']),
+        token_sha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/, 'expected a hex SHA-256')
+          .optional(),
+        token_env: z.string().optional(),
+      }),
+    )
+    .default([]),
+});
+
+export const configSchema = z.strictObject({
+  node: name.default('portwarden'),
+  data_dir: z.string().default('./portwarden-data'),
+  store: z.string().optional(),
+  log: z
+    .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') })
+    .default({ level: 'info' }),
+  api: apiSchema.default({ listen: { host: '127.0.0.1', port: 8080 }, enabled: true, tokens: [] }),
+  audit: auditSchema.default({
+    mode: 'strict',
+    flush_ms: 50,
+    fsync: false,
+    on_store_failure: 'block',
+    checkpoint_interval: 60_000,
+  }),
+  shutdown_timeout: duration.default(10_000),
+  listeners: z.array(listenerSchema).default([]),
+  /** Validated by the policy module (compilePolicies), which knows the rule language. */
+  policies: z.record(z.string(), z.unknown()).default({}),
+  identities: z.array(z.unknown()).optional(),
+  traps: z.array(z.unknown()).optional(),
+  alerts: z.unknown().optional(),
+  sinks: z.unknown().optional(),
+  ship: z.unknown().optional(),
+  sources: z.unknown().optional(),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ListenerConfig = z.infer<typeof listenerSchema>;
+export type AuditConfig = z.infer<typeof auditSchema>;

@@ -1,0 +1,184 @@
+/**
+ * The running gateway: the embedded store, the recorder, policies and one Listener per
+ * configured service. `start` refuses to listen if anything is wrong; `stop` drains.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import type { Logger } from 'pino';
+import { Recorder } from '../audit/recorder.js';
+import type { LoadedConfig, ListenerConfig } from '../config/index.js';
+import { PortwardenError, errorMessage } from '../errors.js';
+import { AUDIT_ONLY } from '../policy/action.js';
+import type { PolicyDecider } from '../policy/action.js';
+import { ECS_PROTOCOL, initProtocols, sessionFactoryFor } from '../protocols/index.js';
+import { SqliteStore } from '../store/index.js';
+import type { Store } from '../store/index.js';
+import { Listener } from './listener.js';
+import { ListenerRuntime } from './listener-runtime.js';
+
+export interface GatewayOptions {
+  readonly log: Logger;
+  /** Policies by name, compiled by the policy module (absent: every listener audit-only). */
+  readonly policies?: ReadonlyMap<string, PolicyDecider & { readonly version: string }>;
+  /** Hook called inside each commit for every leaf (the Merkle tree). */
+  readonly onLeaf?: (leafHash: Buffer, sequence: number) => void;
+  /** An already open store (tests); otherwise `<data_dir>/portwarden.db`. */
+  readonly store?: Store;
+}
+
+export class Gateway {
+  readonly store: Store;
+  readonly recorder: Recorder;
+  readonly listeners: Listener[] = [];
+  readonly loaded: LoadedConfig;
+  private readonly log: Logger;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  private constructor(loaded: LoadedConfig, store: Store, recorder: Recorder, log: Logger) {
+    this.loaded = loaded;
+    this.store = store;
+    this.recorder = recorder;
+    this.log = log;
+  }
+
+  /** Open the store and build every listener (nothing listens yet). */
+  static create(loaded: LoadedConfig, opts: GatewayOptions): Gateway {
+    const config = loaded.config;
+    mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+    const store =
+      opts.store ??
+      new SqliteStore(join(config.data_dir, 'portwarden.db'), { fsync: config.audit.fsync });
+    const recorder = new Recorder(store, {
+      mode: config.audit.mode,
+      flushMs: config.audit.flush_ms,
+      observer: config.node,
+      log: opts.log,
+      ...(opts.onLeaf ? { onLeaf: opts.onLeaf } : {}),
+    });
+    const gw = new Gateway(loaded, store, recorder, opts.log);
+    for (const l of config.listeners) gw.listeners.push(new Listener(gw.buildRuntime(l, opts)));
+    return gw;
+  }
+
+  private buildRuntime(l: ListenerConfig, opts: GatewayOptions): ListenerRuntime {
+    let factory = sessionFactoryFor(l.protocol);
+    if (!factory) {
+      this.log.warn(
+        { listener: l.name, protocol: l.protocol },
+        'protocol not built in this version: relayed as tcp (connections recorded, actions not)',
+      );
+      factory = sessionFactoryFor('tcp');
+    }
+    if (!factory) throw new PortwardenError('PW_ERR_INTERNAL', { detail: 'tcp session missing' });
+    let policy: PolicyDecider = AUDIT_ONLY;
+    let version: string | null = null;
+    if (l.policy !== undefined) {
+      const compiled = opts.policies?.get(l.policy);
+      if (!compiled)
+        throw new PortwardenError('PW_ERR_POLICY', {
+          detail: `listener ${l.name}: policy "${l.policy}" is not compiled`,
+        });
+      policy = compiled;
+      version = compiled.version;
+    } else {
+      this.log.warn(
+        { listener: l.name },
+        'listener has no policy: audit-only (everything passes and is recorded)',
+      );
+    }
+    return new ListenerRuntime({
+      config: l,
+      recorder: this.recorder,
+      policy,
+      policyVersion: version,
+      sessionFactory: factory,
+      ecsProtocol: ECS_PROTOCOL[l.protocol] ?? l.protocol,
+      log: this.log,
+      tlsContext: l.tls ? loadTls(l) : null,
+      onStoreFailure: this.loaded.config.audit.on_store_failure,
+    });
+  }
+
+  /** Bind every listener; on any failure nothing stays bound. */
+  async start(): Promise<void> {
+    await initProtocols(this.loaded.config.listeners.map((l) => l.protocol));
+    try {
+      for (const l of this.listeners) await l.listen();
+    } catch (err) {
+      await Promise.all(this.listeners.map((l) => l.stopAccepting().catch(() => undefined)));
+      throw err;
+    }
+    this.sweepTimer = setInterval(() => this.sweepIdle(), 1000);
+    this.sweepTimer.unref();
+  }
+
+  private sweepIdle(): void {
+    const now = Date.now();
+    for (const l of this.listeners) {
+      const idle = l.runtime.config.idle_timeout;
+      for (const c of l.runtime.connections)
+        if (c.idleFor(now) > idle) c.closeWith('timeout', `idle for more than ${idle} ms`);
+    }
+  }
+
+  /** Live connections across listeners. */
+  activeConnections(): number {
+    return this.listeners.reduce((n, l) => n + l.runtime.connections.size, 0);
+  }
+
+  /**
+   * Graceful stop: stop accepting, let connections finish up to `deadlineMs`, end the rest
+   * with reason `shutdown`, commit every record, close the store.
+   */
+  async stop(deadlineMs = this.loaded.config.shutdown_timeout): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await Promise.all(this.listeners.map((l) => l.stopAccepting()));
+    const until = Date.now() + deadlineMs;
+    while (this.activeConnections() > 0 && Date.now() < until) await delay(20);
+    for (const l of this.listeners)
+      for (const c of [...l.runtime.connections]) c.closeWith('shutdown', 'gateway stopping');
+    const hard = Date.now() + 2000;
+    while (this.activeConnections() > 0 && Date.now() < hard) await delay(10);
+    if (!this.recorder.close())
+      this.log.error(
+        { err: this.recorder.lastStoreError },
+        'records could not be committed at shutdown',
+      );
+  }
+
+  /** Close the store (after stop, and after any final records such as a checkpoint). */
+  closeStore(): void {
+    try {
+      this.recorder.close();
+      this.store.close();
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'closing the store failed');
+    }
+  }
+}
+
+function loadTls(l: ListenerConfig): tls.SecureContext {
+  const t = l.tls;
+  if (!t) throw new PortwardenError('PW_ERR_INTERNAL', { detail: 'no tls' });
+  try {
+    return tls.createSecureContext({
+      cert: readFileSync(t.cert),
+      key: readFileSync(t.key),
+      ...(t.ca ? { ca: readFileSync(t.ca) } : {}),
+    });
+  } catch (err) {
+    throw new PortwardenError(
+      'PW_ERR_CONFIG',
+      { detail: `listeners ${l.name}.tls: ${errorMessage(err)}` },
+      { cause: err },
+    );
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,38 @@
+/**
+ * Which session serves which `protocol:`. Protocols not yet built fall back to `tcp`
+ * (relayed and recorded at connection level) — `portwarden start` warns when that happens.
+ */
+import type { SessionFactory } from './session.js';
+import { createTcpSession } from './tcp/index.js';
+
+const factories = new Map<string, SessionFactory>([['tcp', createTcpSession]]);
+
+/** ECS `network.protocol` names per listener protocol. */
+export const ECS_PROTOCOL: Readonly<Record<string, string>> = {
+  tcp: 'tcp',
+  postgres: 'postgresql',
+  mysql: 'mysql',
+  redis: 'redis',
+  http: 'http',
+  tls: 'tls',
+};
+
+export function registerProtocol(name: string, factory: SessionFactory): void {
+  factories.set(name, factory);
+}
+
+/** The factory for a protocol, or null when it is not built in. */
+export function sessionFactoryFor(protocol: string): SessionFactory | null {
+  return factories.get(protocol) ?? null;
+}
+
+/** Optional async start-up work per protocol (e.g. loading the SQL parser). */
+const initializers = new Map<string, () => Promise<void>>();
+
+export function registerProtocolInit(name: string, init: () => Promise<void>): void {
+  initializers.set(name, init);
+}
+
+export async function initProtocols(protocols: Iterable<string>): Promise<void> {
+  for (const p of new Set(protocols)) await initializers.get(p)?.();
+}

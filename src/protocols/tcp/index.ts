@@ -1,0 +1,1 @@
+export { createTcpSession } from './session.js';

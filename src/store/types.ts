@@ -1,0 +1,76 @@
+/**
+ * The Store interface: where committed records live. The embedded SQLite backend is the
+ * default; every backend passes test/unit/store/conformance. Records are append-only: no
+ * method updates or deletes a record body except `pruneBodies`, which keeps leaf hashes.
+ */
+import type { EventFilter } from './filter.js';
+
+/** One record with its indexed columns, as stored. */
+export interface EventRow {
+  readonly sequence: number;
+  readonly timestampNs: bigint;
+  readonly id: string;
+  readonly action: string;
+  readonly outcome: string | null;
+  readonly listener: string | null;
+  readonly connectionId: string | null;
+  readonly sourceIp: string | null;
+  readonly sourcePort: number | null;
+  readonly destinationIp: string | null;
+  readonly destinationPort: number | null;
+  readonly upstreamLocalIp: string | null;
+  readonly upstreamLocalPort: number | null;
+  readonly upstreamIp: string | null;
+  readonly upstreamPort: number | null;
+  readonly user: string | null;
+  readonly communityId: string | null;
+  /** Statement, command or path, for text search. */
+  readonly text: string | null;
+  /** Canonical JSON of the record; null when the body was pruned. */
+  readonly body: string | null;
+  readonly leafHash: Buffer;
+}
+
+export interface CheckpointRow {
+  readonly size: number;
+  readonly timestampNs: bigint;
+  readonly root: Buffer;
+  /** The C2SP signed note. */
+  readonly note: string;
+}
+
+export interface Page {
+  readonly rows: readonly EventRow[];
+  /** Pass as `after` to get the next page; null at the end. */
+  readonly next: number | null;
+}
+
+export interface Store {
+  readonly kind: 'sqlite';
+  /** Run `fn` in one transaction (group commit). */
+  transaction(fn: () => void): void;
+  insertEvent(row: EventRow): void;
+  /** The sequence the next record gets (0 for an empty store). */
+  nextSequence(): number;
+  lastTimestampNs(): bigint;
+  getBySequence(sequence: number): EventRow | undefined;
+  getById(id: string): EventRow | undefined;
+  /** All records from `from` in sequence order, streamed. */
+  iterate(from?: number, to?: number): IterableIterator<EventRow>;
+  search(filter: EventFilter): Page;
+  count(filter: EventFilter): number;
+  groupBy(filter: EventFilter, key: GroupKey): { key: string; count: number }[];
+  /** Merkle subtree hashes (see audit/tree). */
+  getNode(level: number, index: number): Buffer | undefined;
+  putNode(level: number, index: number, hash: Buffer): void;
+  insertCheckpoint(row: CheckpointRow): void;
+  checkpoints(): CheckpointRow[];
+  latestCheckpoint(): CheckpointRow | undefined;
+  /** Remove bodies (not leaf hashes) of records before `beforeNs`; returns the sequence range. */
+  pruneBodies(beforeNs: bigint): { from: number; to: number; count: number } | null;
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
+  close(): void;
+}
+
+export type GroupKey = 'listener' | 'user' | 'source' | 'action' | 'hour' | 'outcome';
