@@ -77,7 +77,7 @@ export function rootFromInclusionProof(
   if (!isHash(leaf) || !allHashes(proof)) return { ok: false, reason: 'hash of the wrong length' };
   let fn = index;
   let sn = size - 1;
-  let r = Buffer.from(leaf);
+  let r: Buffer = Buffer.from(leaf);
   for (const p of proof) {
     if (sn === 0) return { ok: false, reason: 'proof is longer than the path' };
     if (odd(fn) || fn === sn) {
