@@ -135,11 +135,14 @@ export function loginRecord(identity: DbIdentity, login: LoginFacts): EventInput
   if (login.errorNumber !== undefined) {
     db.response = { status_code: login.sqlState ?? 'HY000', error_number: login.errorNumber };
   }
-  const mysql: JsonObject = { change_user: login.changeUser };
-  if (login.authPlugin !== undefined) mysql.auth_plugin = login.authPlugin;
-  if (login.clientName !== undefined) mysql.client_name = login.clientName;
-  if (login.clientVersion !== undefined) mysql.client_version = login.clientVersion;
-  if (login.application !== undefined) mysql.program_name = login.application;
+  // Under db.login, not a top-level `mysql` object: the session annotates `mysql` (server
+  // connection id and version) onto every record and must not be shadowed.
+  const details: JsonObject = { change_user: login.changeUser };
+  if (login.authPlugin !== undefined) details.auth_plugin = login.authPlugin;
+  if (login.clientName !== undefined) details.client_name = login.clientName;
+  if (login.clientVersion !== undefined) details.client_version = login.clientVersion;
+  if (login.application !== undefined) details.program_name = login.application;
+  db.login = details;
   return {
     event: {
       action: 'db-login',
@@ -149,7 +152,6 @@ export function loginRecord(identity: DbIdentity, login: LoginFacts): EventInput
       ...(login.reason !== undefined ? { reason: login.reason } : {}),
     },
     db,
-    mysql,
     ...(login.message !== undefined ? { error: { message: login.message } } : {}),
   };
 }

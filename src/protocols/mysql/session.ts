@@ -1,10 +1,9 @@
 import { ProtocolError } from '../../errors.js';
-import type { ActionFacts, Decision } from '../../policy/action.js';
-import type { ExpectedResponse } from './messages.js';
+import type { Decision } from '../../policy/action.js';
 import type { ProtocolSession, SessionContext, SessionFactory } from '../session.js';
-import { classifyStatement } from './classify.js';
-import type { Classification } from './classify.js';
 import { MysqlClientParser } from './client-parser.js';
+import { actionFacts, planCommand, prepareStatement, queryActions } from './commands.js';
+import type { ActionSpec, Prepared } from './commands.js';
 import { Forwarder } from './forwarder.js';
 import { shiftSequenceIds } from './framer.js';
 import {
@@ -14,14 +13,12 @@ import {
   ServerStatus,
   STRIPPED_CAPABILITIES,
 } from './messages.js';
-import type { ClientMessage, ServerMessage } from './messages.js';
+import type { ClientMessage, ExpectedResponse, ServerMessage } from './messages.js';
 import { decodeExecuteParams } from './params.js';
 import { loginRecord, queryRecord, resultRecord } from './records.js';
-import type { DbIdentity, QueryFacts } from './records.js';
-import { mentionsSecret, redactSql, redactTokens } from './redact.js';
+import type { DbIdentity, QueryFacts, ResultFacts } from './records.js';
 import { clearResponseSsl, editGreetingCapabilities, errPacket } from './serializer.js';
 import { MysqlServerParser } from './server-parser.js';
-import { splitStatements } from './split.js';
 import { addOk, addRows, outcomeOf, track } from './tracking.js';
 import type { Pending, Tracked } from './tracking.js';
 
@@ -33,38 +30,6 @@ const PROTOCOL_ERRNO = 1047;
 const PROTOCOL_SQLSTATE = '08S01';
 /** MariaDB: statement id -1 runs the statement prepared last (COM_STMT_EXECUTE). */
 const LAST_PREPARED = 0xffffffff;
-
-/** A statement the server prepared, by id. */
-interface Prepared {
-  readonly text: string;
-  readonly classification: Classification;
-  readonly paramCount: number;
-  /** Its text names a password: bound values are never recorded. */
-  readonly sensitive: boolean;
-  types?: Buffer;
-}
-
-/** One action about to be decided: facts for policy, text for the record. */
-interface ActionSpec {
-  readonly query: QueryFacts;
-  readonly useDatabase?: string;
-}
-
-/** Session-level commands that are answered but are not actions (no record, no policy). */
-const HOUSEKEEPING: ReadonlyMap<number, ExpectedResponse> = new Map<number, ExpectedResponse>([
-  [Command.Ping, 'simple'],
-  [Command.SetOption, 'simple'],
-  [Command.ResetConnection, 'simple'],
-  [Command.Statistics, 'statistics'],
-]);
-
-/** Names of the other commands, for records (`COM_SHUTDOWN`, …). */
-const COMMAND_NAMES: ReadonlyMap<number, string> = new Map(
-  Object.entries(Command).map(([name, code]) => [
-    code,
-    `COM_${name.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}`,
-  ]),
-);
 
 class MysqlSession implements ProtocolSession {
   private readonly client: MysqlClientParser;
@@ -174,7 +139,7 @@ class MysqlSession implements ProtocolSession {
         }
         return;
       case 'query':
-        return this.onQuery(message.seq, message.text, raw);
+        return this.act(message.seq, raw, queryActions(message.text), 'text-result');
       case 'init-db': {
         const query: QueryFacts = {
           operation: 'USE',
@@ -307,23 +272,6 @@ class MysqlSession implements ProtocolSession {
     });
   }
 
-  private onQuery(seq: number, text: string, raw: Buffer | undefined): void {
-    const specs = splitStatements(text).map((statement): ActionSpec => {
-      const classification = classifyStatement(statement);
-      const query: QueryFacts = {
-        operation: classification.operation,
-        text: redactTokens(statement.text, statement.tokens, statement.alternative),
-        sqlClass: classification.sqlClass,
-        tables: classification.tables,
-      };
-      return {
-        query,
-        ...(classification.database !== undefined ? { useDatabase: classification.database } : {}),
-      };
-    });
-    this.act(seq, raw, specs, 'text-result');
-  }
-
   private onExecute(
     message: Extract<ClientMessage, { type: 'stmt-execute' | 'stmt-bulk-execute' }>,
     raw: Buffer | undefined,
@@ -334,7 +282,7 @@ class MysqlSession implements ProtocolSession {
       message.statementId === LAST_PREPARED &&
       this.lastPrepareText !== undefined
     ) {
-      statement = prepare(this.lastPrepareText, 0);
+      statement = prepareStatement(this.lastPrepareText, 0);
     }
     const classification = statement?.classification ?? {
       sqlClass: 'unknown' as const,
@@ -367,36 +315,11 @@ class MysqlSession implements ProtocolSession {
   }
 
   private onOtherCommand(seq: number, command: number, raw: Buffer | undefined): void {
-    if (command === Command.Quit) return this.forward(raw, undefined, undefined);
     if (command === Command.ResetConnection) this.prepared.clear();
-    const housekeeping = HOUSEKEEPING.get(command);
-    if (housekeeping !== undefined) return this.forward(raw, housekeeping, { kind: 'silent' });
-    const name = COMMAND_NAMES.get(command) ?? `COM_0x${command.toString(16).padStart(2, '0')}`;
-    if (command === Command.ProcessInfo) {
-      const query: QueryFacts = {
-        operation: 'SHOW PROCESSLIST',
-        text: name,
-        sqlClass: 'read',
-        tables: [],
-      };
-      return this.act(seq, raw, [{ query }], 'text-result');
-    }
-    // Administration and anything unknown: no class fits, so unknown (most privileged).
-    const expect: ExpectedResponse =
-      command === Command.BinlogDump || command === Command.BinlogDumpGtid
-        ? 'opaque'
-        : command === Command.Shutdown ||
-            command === Command.Refresh ||
-            command === Command.Debug ||
-            command === Command.RegisterSlave
-          ? 'simple'
-          : 'text-result';
-    this.act(
-      seq,
-      raw,
-      [{ query: { operation: name, text: name, sqlClass: 'unknown', tables: [] } }],
-      expect,
-    );
+    const plan = planCommand(command);
+    if (plan.kind === 'forward-only') return this.forward(raw, undefined, undefined);
+    if (plan.kind === 'housekeeping') return this.forward(raw, plan.expect, { kind: 'silent' });
+    this.act(seq, raw, [plan.spec], plan.expect);
   }
 
   /** Forward a packet; queue its expected response and what the session owes for it. */
@@ -491,7 +414,7 @@ class MysqlSession implements ProtocolSession {
         return;
       case 'prepare-ok':
         if (head?.kind === 'prepare')
-          this.prepared.set(message.statementId, prepare(head.text, message.paramCount));
+          this.prepared.set(message.statementId, prepareStatement(head.text, message.paramCount));
         return;
       case 'error':
         if (!this.greeted) {
@@ -633,7 +556,7 @@ class MysqlSession implements ProtocolSession {
     this.ctx.setIdentity({ database });
   }
 
-  private finish(tracked: Tracked, result: Parameters<typeof resultRecord>[4]): void {
+  private finish(tracked: Tracked, result: ResultFacts): void {
     if (tracked.finished) return;
     tracked.finished = true;
     const duration = this.ctx.now() - tracked.startedAt;
@@ -675,39 +598,6 @@ class MysqlSession implements ProtocolSession {
     );
     this.ctx.close('protocol-error', err.detail);
   }
-}
-
-/** Policy facts of one action. */
-function actionFacts(query: QueryFacts): ActionFacts {
-  return {
-    protocol: 'mysql',
-    sqlClass: query.sqlClass,
-    operation: query.operation,
-    tables: query.tables,
-    text: query.text,
-  };
-}
-
-/** Classifies and redacts a prepared statement's text once, when the server accepts it. */
-function prepare(text: string, paramCount: number): Prepared {
-  const parts = splitStatements(text);
-  const only = parts.length === 1 ? parts[0] : undefined;
-  if (only === undefined) {
-    return {
-      text: redactSql(text),
-      classification: { sqlClass: 'unknown', operation: '', tables: [] },
-      paramCount,
-      sensitive: true,
-    };
-  }
-  return {
-    text: redactTokens(only.text, only.tokens, only.alternative),
-    classification: classifyStatement(only),
-    paramCount,
-    sensitive:
-      mentionsSecret(only.tokens) ||
-      (only.alternative !== undefined && mentionsSecret(only.alternative)),
-  };
 }
 
 function errorFacts(message: Extract<ServerMessage, { type: 'error' }>): {
