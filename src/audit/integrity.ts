@@ -13,3 +13,17 @@ export {
 export type { ProofCheck } from './merkle.js';
 export { Frontier, MemoryNodeStore, MerkleTree } from './tree.js';
 export type { TreeNodeStore } from './tree.js';
+export {
+  formatSignerKey,
+  formatVerifierKey,
+  isValidKeyName,
+  noteKeyId,
+  openNote,
+  parseSignerKey,
+  parseVerifierKey,
+  signNote,
+  signerFromSeed,
+  strictBase64,
+  verifierOf,
+} from './note.js';
+export type { NoteOpenResult, NoteSigner, NoteVerifier } from './note.js';
