@@ -8,6 +8,7 @@ import { resolve, dirname, isAbsolute } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import type { z } from 'zod';
 import { PortwardenError, errorMessage } from '../errors.js';
+import { compilePolicies } from '../policy/index.js';
 import { configSchema, type Config } from './schema.js';
 
 /** One problem in a config file. */
@@ -89,7 +90,7 @@ export function parseConfigText(
     };
   }
   const config = result.data;
-  const issues = [...crossChecks(config), ...extraChecks(config)].map((i) => ({
+  const issues = [...crossChecks(config), ...policyIssues(config), ...extraChecks(config)].map((i) => ({
     ...i,
     ...positionOf(i.path),
   }));
@@ -140,6 +141,12 @@ export function loadConfig(
       ),
     },
   };
+}
+
+/** The rule language is the policy module's: it reports paths relative to `policies`. */
+function policyIssues(config: Config): ConfigIssue[] {
+  const result = compilePolicies(config.policies);
+  return result.ok ? [] : result.issues.map((i) => ({ path: ['policies', ...i.path], message: i.message }));
 }
 
 function crossChecks(config: Config): ConfigIssue[] {

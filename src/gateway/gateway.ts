@@ -9,18 +9,28 @@ import type { Logger } from 'pino';
 import { Recorder } from '../audit/recorder.js';
 import type { LoadedConfig, ListenerConfig } from '../config/index.js';
 import { PortwardenError, errorMessage } from '../errors.js';
-import { AUDIT_ONLY } from '../policy/action.js';
-import type { PolicyDecider } from '../policy/action.js';
+import { AUDIT_ONLY, compilePolicies } from '../policy/index.js';
+import type { PolicyDecider } from '../policy/index.js';
 import { ECS_PROTOCOL, initProtocols, sessionFactoryFor } from '../protocols/index.js';
 import { SqliteStore } from '../store/index.js';
 import type { Store } from '../store/index.js';
 import { Listener } from './listener.js';
 import { ListenerRuntime } from './listener-runtime.js';
 
+type PolicyMap = ReadonlyMap<string, PolicyDecider & { readonly version: string }>;
+
+function compileOrThrow(raw: unknown): PolicyMap {
+  const result = compilePolicies(raw);
+  if (!result.ok) {
+    throw new PortwardenError('PW_ERR_POLICY', { detail: result.issues.map((i) => `policies.${i.path.join('.')}: ${i.message}`).join('; ') });
+  }
+  return result.policies;
+}
+
 export interface GatewayOptions {
   readonly log: Logger;
   /** Policies by name, compiled by the policy module (absent: every listener audit-only). */
-  readonly policies?: ReadonlyMap<string, PolicyDecider & { readonly version: string }>;
+  readonly policies?: PolicyMap;
   /** Hook called inside each commit for every leaf (the Merkle tree). */
   readonly onLeaf?: (leafHash: Buffer, sequence: number) => void;
   /** An already open store (tests); otherwise `<data_dir>/portwarden.db`. */
@@ -58,11 +68,12 @@ export class Gateway {
       ...(opts.onLeaf ? { onLeaf: opts.onLeaf } : {}),
     });
     const gw = new Gateway(loaded, store, recorder, opts.log);
-    for (const l of config.listeners) gw.listeners.push(new Listener(gw.buildRuntime(l, opts)));
+    const policies = opts.policies ?? compileOrThrow(config.policies);
+    for (const l of config.listeners) gw.listeners.push(new Listener(gw.buildRuntime(l, policies)));
     return gw;
   }
 
-  private buildRuntime(l: ListenerConfig, opts: GatewayOptions): ListenerRuntime {
+  private buildRuntime(l: ListenerConfig, policies: PolicyMap): ListenerRuntime {
     let factory = sessionFactoryFor(l.protocol);
     if (!factory) {
       this.log.warn(
@@ -75,7 +86,7 @@ export class Gateway {
     let policy: PolicyDecider = AUDIT_ONLY;
     let version: string | null = null;
     if (l.policy !== undefined) {
-      const compiled = opts.policies?.get(l.policy);
+      const compiled = policies.get(l.policy);
       if (!compiled)
         throw new PortwardenError('PW_ERR_POLICY', {
           detail: `listener ${l.name}: policy "${l.policy}" is not compiled`,

@@ -1,11 +1,22 @@
 /**
- * Which session serves which `protocol:`. Protocols not yet built fall back to `tcp`
- * (relayed and recorded at connection level) — `portwarden start` warns when that happens.
+ * Which session serves which `protocol:`, and the start-up work a protocol needs.
  */
+import { createHttpSession } from './http/index.js';
+import { createMysqlSession } from './mysql/index.js';
+import { createPostgresSession, initPostgresClassifier } from './postgres/index.js';
+import { createRedisSession } from './redis/index.js';
 import type { SessionFactory } from './session.js';
 import { createTcpSession } from './tcp/index.js';
+import { createTlsSession } from './tls/index.js';
 
-const factories = new Map<string, SessionFactory>([['tcp', createTcpSession]]);
+const factories = new Map<string, SessionFactory>([
+  ['tcp', createTcpSession],
+  ['postgres', createPostgresSession],
+  ['mysql', createMysqlSession],
+  ['redis', createRedisSession],
+  ['http', createHttpSession],
+  ['tls', createTlsSession],
+]);
 
 /** ECS `network.protocol` names per listener protocol. */
 export const ECS_PROTOCOL: Readonly<Record<string, string>> = {
@@ -27,7 +38,7 @@ export function sessionFactoryFor(protocol: string): SessionFactory | null {
 }
 
 /** Optional async start-up work per protocol (e.g. loading the SQL parser). */
-const initializers = new Map<string, () => Promise<void>>();
+const initializers = new Map<string, () => Promise<void>>([['postgres', initPostgresClassifier]]);
 
 export function registerProtocolInit(name: string, init: () => Promise<void>): void {
   initializers.set(name, init);

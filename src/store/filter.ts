@@ -7,6 +7,8 @@ export interface EventFilter {
   readonly actions?: readonly string[];
   readonly sourceIp?: string;
   readonly sourcePort?: number;
+  readonly upstreamLocalIp?: string;
+  readonly upstreamLocalPort?: number;
   /** Any endpoint port of either leg. */
   readonly port?: number;
   readonly user?: string;

@@ -25,6 +25,14 @@ export function compileWhere(f: EventFilter, withCursor: boolean): CompiledWhere
     clauses.push('src_port = ?');
     params.push(f.sourcePort);
   }
+  if (f.upstreamLocalIp !== undefined) {
+    clauses.push('up_local_ip = ?');
+    params.push(f.upstreamLocalIp);
+  }
+  if (f.upstreamLocalPort !== undefined) {
+    clauses.push('up_local_port = ?');
+    params.push(f.upstreamLocalPort);
+  }
   if (f.port !== undefined) {
     clauses.push('(src_port = ? OR dst_port = ? OR up_local_port = ? OR up_port = ?)');
     params.push(f.port, f.port, f.port, f.port);

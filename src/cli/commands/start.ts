@@ -1,0 +1,78 @@
+/** `portwarden start` — run the gateway from the config until SIGTERM/SIGINT. */
+import { Command } from 'commander';
+import type { LoadedConfig } from '../../config/index.js';
+import { formatHostPort } from '../../config/index.js';
+import { Gateway } from '../../gateway/index.js';
+import { createLogger, type Logger } from '../../log.js';
+import { loadFromOptions, runCommand } from '../io.js';
+
+/** Start everything the config describes; resolves once listening. */
+export async function startGateway(loaded: LoadedConfig, log: Logger): Promise<Gateway> {
+  const gateway = Gateway.create(loaded, { log });
+  await gateway.start();
+  for (const l of gateway.listeners) {
+    const c = l.runtime.config;
+    log.info(
+      {
+        listener: c.name,
+        protocol: c.protocol,
+        listen: formatHostPort(l.address()),
+        target: formatHostPort(c.target),
+      },
+      'listening',
+    );
+  }
+  return gateway;
+}
+
+/** Stop on SIGTERM/SIGINT (drain up to shutdown_timeout); a second signal stops at once. */
+export function stopOnSignals(
+  gateway: Gateway,
+  log: Logger,
+  after?: () => Promise<void> | void,
+): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: string): void => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: stopping now');
+        process.exit(2);
+      }
+      stopping = true;
+      log.info({ signal, active: gateway.activeConnections() }, 'stopping: draining connections');
+      void gateway.stop().then(async () => {
+        await after?.();
+        gateway.closeStore();
+        log.info('stopped');
+        resolve();
+      });
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
+  });
+}
+
+export function startCommand(): Command {
+  return new Command('start')
+    .description('run the gateway (listeners, recorder, API) from the config')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  portwarden start -c /etc/portwarden/portwarden.yaml
+  PORTWARDEN_LOG_LEVEL=debug portwarden start
+
+Stops on SIGTERM or SIGINT: stops accepting, drains up to shutdown_timeout, records the rest
+with reason "shutdown".
+`,
+    )
+    .action((_flags: unknown, command: Command) =>
+      runCommand(async () => {
+        const loaded = loadFromOptions(command);
+        const log = createLogger(process.env.PORTWARDEN_LOG_LEVEL ?? loaded.config.log.level);
+        const gateway = await startGateway(loaded, log);
+        await stopOnSignals(gateway, log);
+        return 0;
+      }),
+    );
+}

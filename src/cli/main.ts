@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+/** Entry point of the `portwarden` binary. */
+import { buildProgram } from './program.js';
+
+await buildProgram().parseAsync(process.argv);
