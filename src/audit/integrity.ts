@@ -27,3 +27,15 @@ export {
   verifierOf,
 } from './note.js';
 export type { NoteOpenResult, NoteSigner, NoteVerifier } from './note.js';
+export {
+  formatCheckpoint,
+  makeSignedCheckpoint,
+  openCheckpoint,
+  parseCheckpoint,
+} from './checkpoint.js';
+export type {
+  Checkpoint,
+  CheckpointFailure,
+  CheckpointOpenResult,
+  OpenedCheckpoint,
+} from './checkpoint.js';
