@@ -39,3 +39,5 @@ export type {
   CheckpointOpenResult,
   OpenedCheckpoint,
 } from './checkpoint.js';
+export { NODE_KEY_FILE, loadOrCreateNodeKey } from './node-key.js';
+export type { NodeKey } from './node-key.js';
