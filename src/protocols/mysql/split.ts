@@ -83,6 +83,10 @@ function segment(tokens: readonly Token[], unterminated: boolean): Segment[] {
   return segments;
 }
 
+/**
+ * The statement's text runs from just after the previous `;` to just before its own (so
+ * comments around it, e.g. sqlcommenter tags, are kept), trimmed of white space.
+ */
 function makeStatement(
   text: string,
   tokens: readonly Token[],
@@ -96,14 +100,19 @@ function makeStatement(
   const lastToken = tokens[last];
   if (first === undefined || lastToken === undefined)
     return { text: '', tokens: [], uncertain: false };
-  const base = first.start;
+  const previous = tokens[from - 1];
+  const next = tokens[last + 1];
+  let begin = previous === undefined ? 0 : previous.end;
+  let end = next === undefined ? text.length : next.start;
+  while (begin < first.start && /\s/.test(text[begin] ?? '')) begin += 1;
+  while (end > lastToken.end && /\s/.test(text[end - 1] ?? '')) end -= 1;
   const own: Token[] = [];
   for (let i = from; i <= last; i += 1) {
     const t = tokens[i];
     if (t !== undefined)
-      own.push({ kind: t.kind, start: t.start - base, end: t.end - base, upper: t.upper });
+      own.push({ kind: t.kind, start: t.start - begin, end: t.end - begin, upper: t.upper });
   }
-  return { text: text.slice(base, lastToken.end), tokens: own, uncertain: false };
+  return { text: text.slice(begin, end), tokens: own, uncertain: false };
 }
 
 /** Does the statement in `tokens[from, to)` open a block whose body holds `;`? */

@@ -153,7 +153,7 @@ const QUERY_PAREN_AFTER = new Set([
 /** Words after which a list of table references follows. */
 const LIST_TRIGGERS = new Set(['FROM', 'TABLE', 'TABLES']);
 /** Words after which one table reference follows. */
-const ONE_TRIGGERS = new Set(['JOIN', 'STRAIGHT_JOIN', 'REFERENCES']);
+const ONE_TRIGGERS = new Set(['JOIN', 'STRAIGHT_JOIN']);
 /** Modifiers that may stand before a table name. */
 const NAME_PREFIXES = new Set([
   'IF',
@@ -205,8 +205,11 @@ export function collectTables(
       }
       continue;
     }
-    if (token.kind !== 'word' || calls[calls.length - 1] === true) continue;
+    if (token.kind !== 'word') continue;
     const word = token.upper;
+    // REFERENCES appears only in table definitions, inside their column list.
+    if (word === 'REFERENCES') readName(names, i + 1);
+    if (calls[calls.length - 1] === true) continue;
     if (LIST_TRIGGERS.has(word)) readList(names, i + 1);
     else if (ONE_TRIGGERS.has(word)) readName(names, i + 1);
     else if (word === 'ON' && scan.onIsTable === true) readName(names, i + 1);
