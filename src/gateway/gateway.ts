@@ -2,7 +2,7 @@
  * The running gateway: the embedded store, the recorder, policies and one Listener per
  * configured service. `start` refuses to listen if anything is wrong; `stop` drains.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
@@ -22,7 +22,9 @@ type PolicyMap = ReadonlyMap<string, PolicyDecider & { readonly version: string 
 function compileOrThrow(raw: unknown): PolicyMap {
   const result = compilePolicies(raw);
   if (!result.ok) {
-    throw new PortwardenError('PW_ERR_POLICY', { detail: result.issues.map((i) => `policies.${i.path.join('.')}: ${i.message}`).join('; ') });
+    throw new PortwardenError('PW_ERR_POLICY', {
+      detail: result.issues.map((i) => `policies.${i.path.join('.')}: ${i.message}`).join('; '),
+    });
   }
   return result.policies;
 }
@@ -112,9 +114,15 @@ export class Gateway {
     });
   }
 
+  /** `<data_dir>/gateway.lock` holds the pid of the gateway writing this data dir. */
+  get lockFile(): string {
+    return join(this.loaded.config.data_dir, 'gateway.lock');
+  }
+
   /** Bind every listener; on any failure nothing stays bound. */
   async start(): Promise<void> {
     await initProtocols(this.loaded.config.listeners.map((l) => l.protocol));
+    writeFileSync(this.lockFile, `${process.pid}\n`, { mode: 0o600 });
     try {
       for (const l of this.listeners) await l.listen();
     } catch (err) {
@@ -166,6 +174,7 @@ export class Gateway {
     try {
       this.recorder.close();
       this.store.close();
+      rmSync(this.lockFile, { force: true });
     } catch (err) {
       this.log.error({ err: errorMessage(err) }, 'closing the store failed');
     }
