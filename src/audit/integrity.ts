@@ -41,3 +41,5 @@ export type {
 } from './checkpoint.js';
 export { NODE_KEY_FILE, loadOrCreateNodeKey } from './node-key.js';
 export type { NodeKey } from './node-key.js';
+export { verifyLog } from './verify.js';
+export type { LogRecord, LogSource, TamperKind, VerifyOptions, VerifyResult } from './verify.js';
