@@ -85,7 +85,9 @@ export function planCommand(command: number): CommandPlan {
       : SIMPLE_REPLY.has(command)
         ? 'simple'
         : 'text-result';
-  const query = { operation: name, text: name, sqlClass: 'unknown', tables: [] } as const;
+  // Operations are SQL-like words a policy can name: COM_BINLOG_DUMP → BINLOG DUMP.
+  const operation = COMMAND_NAMES.has(command) ? name.slice(4).replaceAll('_', ' ') : 'UNKNOWN';
+  const query = { operation, text: name, sqlClass: 'unknown', tables: [] } as const;
   return { kind: 'action', spec: { query }, expect };
 }
 

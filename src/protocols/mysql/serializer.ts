@@ -6,8 +6,9 @@ import { Capability, ResponseHeader, STRIPPED_CAPABILITIES } from './messages.js
  * - the capability words of the server greeting, edited in place (2 bytes each) so the
  *   client never negotiates compression or packet layouts we cannot read, and CLIENT_SSL
  *   only when the gateway terminates TLS itself;
- * - when it does terminate TLS: CLIENT_SSL cleared in the forwarded HandshakeResponse and
- *   sequence ids shifted by one during authentication (the SSLRequest is not forwarded).
+ * - the same bits cleared in the client's HandshakeResponse, in case it set them anyway;
+ * - when it terminates TLS: sequence ids shifted by one during authentication (the
+ *   SSLRequest is not forwarded, so the server counts one packet fewer).
  * Everything else is forwarded as it arrived.
  */
 
@@ -53,8 +54,13 @@ export function editGreetingCapabilities(
   return edited;
 }
 
-/** Clears CLIENT_SSL in a forwarded HandshakeResponse41: the gateway→server leg is plain. */
-export function clearResponseSsl(raw: Buffer): void {
-  const lower = raw.readUInt16LE(HEADER);
-  raw.writeUInt16LE(lower & ~Capability.Ssl & 0xffff, HEADER);
+/**
+ * Clears capability bits in a forwarded HandshakeResponse41, in place: CLIENT_SSL when the
+ * gateway terminated TLS (the gateway→server leg is plain), and whatever the greeting did not
+ * offer — some clients set bits blindly (mysql2 always sets CLIENT_QUERY_ATTRIBUTES), and the
+ * server must see exactly what the client will speak.
+ */
+export function clearResponseCapabilities(raw: Buffer, bits: number): void {
+  const capabilities = raw.readUInt32LE(HEADER);
+  raw.writeUInt32LE((capabilities & ~bits) >>> 0, HEADER);
 }

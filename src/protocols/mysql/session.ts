@@ -17,7 +17,7 @@ import type { ClientMessage, ExpectedResponse, ServerMessage } from './messages.
 import { decodeExecuteParams } from './params.js';
 import { loginRecord, queryRecord, resultRecord } from './records.js';
 import type { DbIdentity, QueryFacts, ResultFacts } from './records.js';
-import { clearResponseSsl, editGreetingCapabilities, errPacket } from './serializer.js';
+import { clearResponseCapabilities, editGreetingCapabilities, errPacket } from './serializer.js';
 import { MysqlServerParser } from './server-parser.js';
 import { addOk, addRows, outcomeOf, track } from './tracking.js';
 import type { Pending, Tracked } from './tracking.js';
@@ -225,14 +225,9 @@ class MysqlSession implements ProtocolSession {
   ): void {
     if (!this.greeted)
       throw new ProtocolError('mysql', 'client: HandshakeResponse before the server greeting');
-    if (message.capabilities & STRIPPED_CAPABILITIES) {
-      throw new ProtocolError(
-        'mysql',
-        'client: asked for compression or a packet layout the server was not offering',
-      );
-    }
     if (raw !== undefined) {
-      if (message.capabilities & Capability.Ssl) clearResponseSsl(raw);
+      const unoffered = (STRIPPED_CAPABILITIES | Capability.Ssl) & message.capabilities;
+      if (unoffered !== 0) clearResponseCapabilities(raw, unoffered);
       if (this.shiftAuth) shiftSequenceIds(raw, -1);
     }
     const attributes = message.attributes;
