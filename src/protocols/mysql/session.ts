@@ -6,21 +6,16 @@ import { actionFacts, planCommand, prepareStatement, queryActions } from './comm
 import type { ActionSpec, Prepared } from './commands.js';
 import { Forwarder } from './forwarder.js';
 import { shiftSequenceIds } from './framer.js';
-import {
-  Capability,
-  Command,
-  MariadbCapability,
-  ServerStatus,
-  STRIPPED_CAPABILITIES,
-} from './messages.js';
+import { Capability, Command, MariadbCapability, STRIPPED_CAPABILITIES } from './messages.js';
 import type { ClientMessage, ExpectedResponse, ServerMessage } from './messages.js';
 import { decodeExecuteParams } from './params.js';
-import { loginRecord, queryRecord, resultRecord } from './records.js';
-import type { DbIdentity, QueryFacts, ResultFacts } from './records.js';
+import { loginRecord, queryRecord } from './records.js';
+import type { DbIdentity, QueryFacts } from './records.js';
 import { clearResponseCapabilities, editGreetingCapabilities, errPacket } from './serializer.js';
 import { MysqlServerParser } from './server-parser.js';
-import { addOk, addRows, outcomeOf, track } from './tracking.js';
-import type { Pending, Tracked } from './tracking.js';
+import { ReplyQueue } from './replies.js';
+import { addError, addOk, addRows, track } from './tracking.js';
+import type { Pending } from './tracking.js';
 
 /** ER_TABLEACCESS_DENIED_ERROR: what MySQL itself answers when a privilege is missing. */
 const DENIED_ERRNO = 1142;
@@ -36,7 +31,7 @@ class MysqlSession implements ProtocolSession {
   private readonly server: MysqlServerParser;
   private readonly toServer: Forwarder;
   private readonly toClient: Forwarder;
-  private readonly pending: Pending[] = [];
+  private readonly replies: ReplyQueue;
   private readonly prepared = new Map<number, Prepared>();
   private lastPrepareText: string | undefined;
   private identity: DbIdentity = {};
@@ -59,6 +54,19 @@ class MysqlSession implements ProtocolSession {
     const max = ctx.options.maxMessageBytes;
     this.toServer = new Forwarder((bytes) => ctx.toUpstream(bytes));
     this.toClient = new Forwarder((bytes) => ctx.toClient(bytes));
+    this.replies = new ReplyQueue({
+      identity: () => this.identity,
+      record: (input) => ctx.record(input),
+      now: () => ctx.now(),
+      sendToClient: (packet) => {
+        this.toClient.flush();
+        ctx.toClient(packet);
+      },
+      useDatabase: (database) => {
+        this.identity = { ...this.identity, namespace: database };
+        ctx.setIdentity({ database });
+      },
+    });
     this.client = new MysqlClientParser(max, {
       message: (message, raw) => this.onClientMessage(message, raw),
       passthrough: (source, start, end) => this.toServer.add(source, start, end),
@@ -96,24 +104,11 @@ class MysqlSession implements ProtocolSession {
   /** Outcomes still owed are recorded as unknown: the connection ended first. */
   onClose(): void {
     this.closed = true;
-    const pending = this.pending.splice(0);
-    for (const entry of pending) {
-      if (entry.kind === 'actions') {
-        for (const tracked of entry.actions.slice(entry.index)) {
-          this.finish(tracked, {
-            outcome: 'unknown',
-            reason: 'connection closed before the reply',
-          });
-        }
-      } else if (entry.kind === 'login') {
-        this.ctx.record(
-          loginRecord(this.identity, {
-            ...this.loginFacts(entry.changeUser),
-            outcome: 'unknown',
-            reason: 'connection closed during authentication',
-          }),
-        );
-      }
+    for (const entry of this.replies.drain()) {
+      if (entry.kind !== 'login') continue;
+      const facts = this.loginFacts(entry.changeUser);
+      const reason = 'connection closed during authentication';
+      this.ctx.record(loginRecord(this.identity, { ...facts, outcome: 'unknown', reason }));
     }
   }
 
@@ -324,7 +319,7 @@ class MysqlSession implements ProtocolSession {
     entry: Pending | undefined,
   ): void {
     if (expect !== undefined && entry !== undefined) {
-      this.pending.push(entry);
+      this.replies.push(entry);
       this.server.expect(expect);
     }
     if (raw !== undefined) this.toServer.addBuffer(raw);
@@ -363,20 +358,20 @@ class MysqlSession implements ProtocolSession {
     const operation = specs[deniedAt]?.query.operation || 'statement';
     const message = `${operation} command denied by portwarden policy (rule ${denying.ruleId ?? 'default'})`;
     for (const t of tracked) {
-      this.finish(t, {
+      this.replies.finish(t, {
         outcome: 'failure',
         sqlState: DENIED_SQLSTATE,
         errorNumber: DENIED_ERRNO,
         message,
       });
     }
-    this.sendOwn(errPacket(seq + 1, DENIED_ERRNO, DENIED_SQLSTATE, message));
+    this.replies.sendOwn(errPacket(seq + 1, DENIED_ERRNO, DENIED_SQLSTATE, message));
   }
 
   // ── server → client ──────────────────────────────────────────────────────────────────
 
   private onServerMessage(message: ServerMessage, raw: Buffer | undefined): void {
-    const head = this.pending[0];
+    const head = this.replies.head();
     if (raw !== undefined) {
       if (message.type === 'handshake') this.onGreeting(message, raw);
       else if (this.shiftAuth && head?.kind === 'login') shiftSequenceIds(raw, 1);
@@ -394,19 +389,13 @@ class MysqlSession implements ProtocolSession {
         return;
       case 'ok':
         if (head?.kind === 'login') return this.onLoginResult(head, message);
-        if (head?.kind === 'actions')
-          return this.onResult(head, message.status, (t) => addOk(t, message));
-        return;
+        return this.replies.result(message.status, (t) => addOk(t, message));
       case 'result-set':
-        if (head?.kind === 'actions')
-          return this.onResult(head, message.status, (t) =>
-            addRows(t, message.rows, message.warnings),
-          );
-        return;
+        return this.replies.result(message.status, (t) =>
+          addRows(t, message.rows, message.warnings),
+        );
       case 'field-list':
-        if (head?.kind === 'actions')
-          return this.onResult(head, 0, (t) => addRows(t, message.columns, 0));
-        return;
+        return this.replies.result(0, (t) => addRows(t, message.columns, 0));
       case 'prepare-ok':
         if (head?.kind === 'prepare')
           this.prepared.set(message.statementId, prepareStatement(head.text, message.paramCount));
@@ -420,19 +409,9 @@ class MysqlSession implements ProtocolSession {
           return;
         }
         if (head?.kind === 'login') return this.onLoginResult(head, message);
-        if (head?.kind === 'actions') {
-          return this.onResult(head, 0, (t) => {
-            t.results += 1;
-            t.error = {
-              errorNumber: message.errorNumber,
-              sqlState: message.sqlState,
-              message: message.message,
-            };
-          });
-        }
-        return;
+        return this.replies.result(0, (t) => addError(t, message));
       case 'response-end':
-        return this.onResponseEnd();
+        return this.replies.responseEnd();
       default: {
         const never: never = message;
         throw new ProtocolError('mysql', `server: unhandled message ${JSON.stringify(never)}`);
@@ -454,52 +433,6 @@ class MysqlSession implements ProtocolSession {
     this.ctx.annotate({
       mysql: { connection_id: greeting.connectionId, server_version: greeting.serverVersion },
     });
-  }
-
-  /** One result of the oldest command: fold it into the statement it answers. */
-  private onResult(
-    head: Extract<Pending, { kind: 'actions' }>,
-    status: number,
-    fold: (t: Tracked) => void,
-  ): void {
-    const current = head.actions[head.index];
-    if (current === undefined) return;
-    fold(current);
-    // SERVER_MORE_RESULTS_EXISTS: the next result answers the next statement (extra results
-    // of a CALL stay with the last one).
-    if (
-      status & ServerStatus.MoreResultsExist &&
-      current.error === undefined &&
-      head.index < head.actions.length - 1
-    ) {
-      this.finish(current, outcomeOf(current));
-      head.index += 1;
-    }
-  }
-
-  private onResponseEnd(): void {
-    const head = this.pending.shift();
-    if (head?.kind === 'actions') {
-      head.actions.forEach((tracked, i) => {
-        if (i < head.index || tracked.finished) return;
-        if (tracked.results > 0) {
-          this.finish(tracked, outcomeOf(tracked));
-          if (tracked.error === undefined && tracked.useDatabase !== undefined)
-            this.useDatabase(tracked.useDatabase);
-        } else {
-          this.finish(tracked, {
-            outcome: 'unknown',
-            reason: 'not executed: the server stopped at an earlier statement',
-          });
-        }
-      });
-    }
-    // Denials queued behind this response go out now, in order.
-    for (let next = this.pending[0]; next?.kind === 'denied'; next = this.pending[0]) {
-      this.pending.shift();
-      this.toClient.flush();
-      this.ctx.toClient(next.packet);
-    }
   }
 
   private onLoginResult(
@@ -544,30 +477,6 @@ class MysqlSession implements ProtocolSession {
       ...(l.clientName !== undefined ? { clientName: l.clientName } : {}),
       ...(l.clientVersion !== undefined ? { clientVersion: l.clientVersion } : {}),
     };
-  }
-
-  private useDatabase(database: string): void {
-    this.identity = { ...this.identity, namespace: database };
-    this.ctx.setIdentity({ database });
-  }
-
-  private finish(tracked: Tracked, result: ResultFacts): void {
-    if (tracked.finished) return;
-    tracked.finished = true;
-    const duration = this.ctx.now() - tracked.startedAt;
-    this.ctx.record(
-      resultRecord(this.identity, tracked.operation, tracked.queryId, duration, result),
-    );
-  }
-
-  /** A packet of our own to the client, after every reply owed before it. */
-  private sendOwn(packet: Buffer): void {
-    if (this.pending.length > 0) {
-      this.pending.push({ kind: 'denied', packet });
-      return;
-    }
-    this.toClient.flush();
-    this.ctx.toClient(packet);
   }
 
   private beginTls(leftover: Buffer): void {

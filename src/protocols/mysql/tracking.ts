@@ -72,6 +72,18 @@ export function addRows(tracked: Tracked, rows: number, warnings: number): void 
   tracked.warnings += warnings;
 }
 
+export function addError(
+  tracked: Tracked,
+  error: { readonly errorNumber: number; readonly sqlState: string; readonly message: string },
+): void {
+  tracked.results += 1;
+  tracked.error = {
+    errorNumber: error.errorNumber,
+    sqlState: error.sqlState,
+    message: error.message,
+  };
+}
+
 /** The outcome of an action the server answered. */
 export function outcomeOf(tracked: Tracked): ResultFacts {
   if (tracked.error !== undefined) {
