@@ -56,6 +56,8 @@ export interface RecorderOptions {
   readonly log?: Logger;
   /** Called inside the commit transaction for each record, in order (Merkle tree). */
   readonly onLeaf?: (leafHash: Buffer, sequence: number) => void;
+  /** Called when a commit was rolled back (state kept beside the store must be rebuilt). */
+  readonly onRollback?: () => void;
   /** Most records kept in memory while the store is failing before new ones are refused. */
   readonly maxPending?: number;
 }
@@ -209,6 +211,7 @@ export class Recorder {
         }
       });
     } catch (err) {
+      this.opts.onRollback?.();
       this.onStoreFailure(err);
       return false;
     }
