@@ -4,6 +4,7 @@
  */
 export interface EventFilter {
   readonly listener?: string;
+  /** Any of these actions. */
   readonly actions?: readonly string[];
   readonly sourceIp?: string;
   readonly sourcePort?: number;
@@ -15,10 +16,27 @@ export interface EventFilter {
   readonly outcome?: string;
   readonly sinceNs?: bigint;
   readonly untilNs?: bigint;
-  /** Statement / command / path contains (case-insensitive). */
+  /**
+   * Words of a statement / command / path, in this order (full-text index; case and
+   * punctuation ignored). A trailing `*` makes the last word a prefix.
+   */
   readonly text?: string;
   readonly connectionId?: string;
+  /** Community ID of either leg: every record of the connections with that flow id. */
   readonly communityId?: string;
+  /** `rule.id` of the policy decision. */
+  readonly rule?: string;
+  readonly policyVersion?: string;
+  /** `db.namespace` (the database). */
+  readonly db?: string;
+  /** SQL operation, Redis command or HTTP method (`SELECT`, `GET`, `POST`). */
+  readonly operation?: string;
+  /** Statement class (`read`, `write`, `ddl`, …). */
+  readonly statementClass?: string;
+  /** SQLSTATE, HTTP status or Redis error code. */
+  readonly status?: string;
+  /** Observer node id. */
+  readonly node?: string;
   /** Keyset cursor: records strictly after (oldest-first) or before (newest-first) it. */
   readonly after?: number;
   readonly order?: 'newest' | 'oldest';

@@ -1,73 +1,114 @@
-/** Compiles an EventFilter into a parameterized SQLite WHERE clause. */
+/**
+ * Compiles an EventFilter into SQL parts over `events_v2 e`: a conjunction, optional OR
+ * branches (each run as its own index-ordered scan), an FTS5 expression, and the sequence
+ * range that the time window and the keyset cursor resolve to.
+ */
 import type { EventFilter } from './filter.js';
+import { ftsQuery, likePattern } from './text-query.js';
 
-export interface CompiledWhere {
+export type Param = string | number | bigint;
+
+export interface Clause {
   readonly sql: string;
-  readonly params: (string | number | bigint)[];
+  readonly params: readonly Param[];
 }
 
-export function compileWhere(f: EventFilter, withCursor: boolean): CompiledWhere {
-  const clauses: string[] = [];
-  const params: (string | number | bigint)[] = [];
-  if (f.listener !== undefined) {
-    clauses.push('listener = ?');
-    params.push(f.listener);
+/** Sequences `lo <= seq < hi` (hi null: no upper bound). */
+export interface SeqRange {
+  readonly lo: number;
+  readonly hi: number | null;
+}
+
+export interface QueryPlan {
+  /** AND-ed clauses. */
+  readonly base: readonly Clause[];
+  /** OR-ed alternatives (empty: none). Each becomes one ordered index scan. */
+  readonly branches: readonly Clause[];
+  /** FTS5 MATCH expression, or null. */
+  readonly fts: string | null;
+  readonly range: SeqRange;
+}
+
+function eq(column: string, value: Param): Clause {
+  return { sql: `e.${column} = ?`, params: [value] };
+}
+
+/** Narrow `range` by the keyset cursor. */
+export function applyCursor(range: SeqRange, f: EventFilter): SeqRange {
+  if (f.after === undefined) return range;
+  if (f.order === 'oldest') return { lo: Math.max(range.lo, f.after + 1), hi: range.hi };
+  return { lo: range.lo, hi: range.hi === null ? f.after : Math.min(range.hi, f.after) };
+}
+
+export function compilePlan(f: EventFilter, range: SeqRange): QueryPlan {
+  const base: Clause[] = [];
+  const add = (column: string, value: Param | undefined): void => {
+    if (value !== undefined) base.push(eq(column, value));
+  };
+  add('listener', f.listener);
+  add('src_ip', f.sourceIp);
+  add('src_port', f.sourcePort);
+  add('up_local_ip', f.upstreamLocalIp);
+  add('up_local_port', f.upstreamLocalPort);
+  add('user', f.user);
+  add('outcome', f.outcome);
+  add('conn', f.connectionId);
+  add('rule', f.rule);
+  add('policy_version', f.policyVersion);
+  add('db_namespace', f.db);
+  add('operation', f.operation);
+  add('class', f.statementClass);
+  add('status', f.status);
+  add('node', f.node);
+  if (f.communityId !== undefined) {
+    // Every record of a connection carries its tuple; the flow id is looked up on the
+    // connection-open records (a small partial index) and expanded to whole connections.
+    base.push({
+      sql: `e.conn IN (SELECT conn FROM events_v2 WHERE action = 'connection-open' AND community_id = ? UNION SELECT conn FROM events_v2 WHERE action = 'connection-open' AND up_community_id = ?)`,
+      params: [f.communityId, f.communityId],
+    });
   }
+  let fts: string | null = null;
+  if (f.text !== undefined && f.text !== '') {
+    fts = ftsQuery(f.text);
+    if (fts === null)
+      base.push({ sql: "e.text LIKE ? ESCAPE '\\'", params: [likePattern(f.text)] });
+  }
+  // Disjunctions: any of the actions × any leg of the port. Each combination is one branch.
+  let branches: Clause[] = [];
   if (f.actions !== undefined && f.actions.length > 0) {
-    clauses.push(`action IN (${f.actions.map(() => '?').join(',')})`);
-    params.push(...f.actions);
-  }
-  if (f.sourceIp !== undefined) {
-    clauses.push('src_ip = ?');
-    params.push(f.sourceIp);
-  }
-  if (f.sourcePort !== undefined) {
-    clauses.push('src_port = ?');
-    params.push(f.sourcePort);
-  }
-  if (f.upstreamLocalIp !== undefined) {
-    clauses.push('up_local_ip = ?');
-    params.push(f.upstreamLocalIp);
-  }
-  if (f.upstreamLocalPort !== undefined) {
-    clauses.push('up_local_port = ?');
-    params.push(f.upstreamLocalPort);
+    branches = [...new Set(f.actions)].map((a) => eq('action', a));
   }
   if (f.port !== undefined) {
-    clauses.push('(src_port = ? OR dst_port = ? OR up_local_port = ? OR up_port = ?)');
-    params.push(f.port, f.port, f.port, f.port);
+    const legs = ['src_port', 'dst_port', 'up_local_port', 'up_port'].map((c) =>
+      eq(c, f.port ?? 0),
+    );
+    branches =
+      branches.length === 0
+        ? legs
+        : branches.flatMap((b) =>
+            legs.map((l) => ({ sql: `${b.sql} AND ${l.sql}`, params: [...b.params, ...l.params] })),
+          );
   }
-  if (f.user !== undefined) {
-    clauses.push('user = ?');
-    params.push(f.user);
+  if (branches.length === 1 && branches[0]) {
+    base.push(branches[0]);
+    branches = [];
   }
-  if (f.outcome !== undefined) {
-    clauses.push('outcome = ?');
-    params.push(f.outcome);
-  }
-  if (f.sinceNs !== undefined) {
-    clauses.push('ts >= ?');
-    params.push(f.sinceNs);
-  }
-  if (f.untilNs !== undefined) {
-    clauses.push('ts < ?');
-    params.push(f.untilNs);
-  }
-  if (f.text !== undefined && f.text !== '') {
-    clauses.push("text LIKE ? ESCAPE '\\'");
-    params.push(`%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-  }
-  if (f.connectionId !== undefined) {
-    clauses.push('conn = ?');
-    params.push(f.connectionId);
-  }
-  if (f.communityId !== undefined) {
-    clauses.push('community_id = ?');
-    params.push(f.communityId);
-  }
-  if (withCursor && f.after !== undefined) {
-    clauses.push(f.order === 'oldest' ? 'seq > ?' : 'seq < ?');
-    params.push(f.after);
-  }
-  return { sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
+  return { base, branches, fts, range: applyCursor(range, f) };
+}
+
+/** `lo <= col < hi` clauses for a sequence range on `column`. */
+export function rangeClauses(range: SeqRange, column: string): Clause[] {
+  const out: Clause[] = [];
+  if (range.lo > 0) out.push({ sql: `${column} >= ?`, params: [range.lo] });
+  if (range.hi !== null) out.push({ sql: `${column} < ?`, params: [range.hi] });
+  return out;
+}
+
+export function joinAnd(clauses: readonly Clause[]): Clause {
+  if (clauses.length === 0) return { sql: '1', params: [] };
+  return {
+    sql: clauses.map((c) => c.sql).join(' AND '),
+    params: clauses.flatMap((c) => c.params),
+  };
 }

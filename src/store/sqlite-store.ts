@@ -8,61 +8,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PortwardenError, errorMessage } from '../errors.js';
 import type { EventFilter } from './filter.js';
-import { MAX_PAGE } from './filter.js';
-import { compileWhere } from './sqlite-query.js';
-import { SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
-import type { CheckpointRow, EventRow, GroupKey, Page, Store } from './types.js';
-
-interface RawRow {
-  seq: number;
-  ts: bigint;
-  id: string;
-  action: string;
-  outcome: string | null;
-  listener: string | null;
-  conn: string | null;
-  src_ip: string | null;
-  src_port: number | null;
-  dst_ip: string | null;
-  dst_port: number | null;
-  up_local_ip: string | null;
-  up_local_port: number | null;
-  up_ip: string | null;
-  up_port: number | null;
-  user: string | null;
-  community_id: string | null;
-  text: string | null;
-  body: string | null;
-  leaf: Buffer;
-}
-
-const COLUMNS =
-  'seq, ts, id, action, outcome, listener, conn, src_ip, src_port, dst_ip, dst_port, up_local_ip, up_local_port, up_ip, up_port, user, community_id, text, body, leaf';
-
-function toRow(r: RawRow): EventRow {
-  return {
-    sequence: Number(r.seq),
-    timestampNs: BigInt(r.ts),
-    id: r.id,
-    action: r.action,
-    outcome: r.outcome,
-    listener: r.listener,
-    connectionId: r.conn,
-    sourceIp: r.src_ip,
-    sourcePort: r.src_port === null ? null : Number(r.src_port),
-    destinationIp: r.dst_ip,
-    destinationPort: r.dst_port === null ? null : Number(r.dst_port),
-    upstreamLocalIp: r.up_local_ip,
-    upstreamLocalPort: r.up_local_port === null ? null : Number(r.up_local_port),
-    upstreamIp: r.up_ip,
-    upstreamPort: r.up_port === null ? null : Number(r.up_port),
-    user: r.user,
-    communityId: r.community_id,
-    text: r.text,
-    body: r.body,
-    leafHash: r.leaf,
-  };
-}
+import { COLUMNS, type RawRow, WRITTEN_COLUMNS, toRow } from './sqlite-row.js';
+import { SqliteSearch } from './sqlite-search.js';
+import {
+  DERIVED_COLUMNS,
+  SCHEMA_SQL,
+  SCHEMA_VERSION,
+  migrationFromV1Sql,
+} from './sqlite-schema.js';
+import type { CheckpointRow, ConnectionAt, EventRow, GroupKey, Page, Store } from './types.js';
 
 export interface SqliteStoreOptions {
   readonly fsync?: boolean;
@@ -74,6 +28,7 @@ export class SqliteStore implements Store {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly stmts: ReturnType<SqliteStore['prepare']>;
+  private readonly reader: SqliteSearch;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = path;
@@ -87,17 +42,22 @@ export class SqliteStore implements Store {
       if (!options.readonly) {
         this.db.pragma('journal_mode = WAL');
         this.db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`);
-        this.db.exec(SCHEMA_SQL);
-        const found = this.db
-          .prepare("SELECT value FROM meta WHERE key = 'schema_version'")
-          .pluck()
-          .get() as string | undefined;
+        this.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+        const found = this.schemaVersion();
         if (found !== undefined && Number(found) > SCHEMA_VERSION) {
           throw new PortwardenError('PW_ERR_STORE_SCHEMA', { found, expected: SCHEMA_VERSION });
         }
-        this.db
-          .prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)")
-          .run(String(SCHEMA_VERSION));
+        this.db.transaction(() => {
+          this.db.exec(SCHEMA_SQL);
+          if (this.hasTable('events_v1')) this.db.exec(migrationFromV1Sql());
+          this.db
+            .prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)")
+            .run(String(SCHEMA_VERSION));
+        })();
+      } else if (!this.hasTable('events_v2')) {
+        throw new PortwardenError('PW_ERR_STORE', {
+          detail: `${path}: schema ${this.schemaVersion() ?? '?'} predates this build; start the gateway once to migrate it`,
+        });
       }
       this.db.pragma('busy_timeout = 5000');
     } catch (err) {
@@ -109,6 +69,20 @@ export class SqliteStore implements Store {
       );
     }
     this.stmts = this.prepare();
+    this.reader = new SqliteSearch(this.db);
+  }
+
+  private schemaVersion(): string | undefined {
+    if (!this.hasTable('meta')) return undefined;
+    return this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as
+      string | undefined;
+  }
+
+  private hasTable(name: string): boolean {
+    return (
+      this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !==
+      undefined
+    );
   }
 
   private prepare() {
@@ -116,13 +90,13 @@ export class SqliteStore implements Store {
     const ro = (sql: string) => db.prepare(sql);
     return {
       insert: db.prepare(
-        `INSERT INTO events_v1 (${COLUMNS}) VALUES (@seq, @ts, @id, @action, @outcome, @listener, @conn, @src_ip, @src_port, @dst_ip, @dst_port, @up_local_ip, @up_local_port, @up_ip, @up_port, @user, @community_id, @text, @body, @leaf)`,
+        `INSERT INTO events_v2 (${WRITTEN_COLUMNS}, ${DERIVED_COLUMNS.map(([c]) => c).join(', ')}) VALUES (@seq, @ts, @id, @action, @outcome, @listener, @conn, @src_ip, @src_port, @dst_ip, @dst_port, @up_local_ip, @up_local_port, @up_ip, @up_port, @user, @community_id, @text, @body, @leaf, ${DERIVED_COLUMNS.map(([, e]) => e).join(', ')})`,
       ),
-      maxSeq: ro('SELECT MAX(seq) FROM events_v1').pluck(),
-      maxTs: ro('SELECT MAX(ts) FROM events_v1').pluck(),
-      bySeq: ro(`SELECT ${COLUMNS} FROM events_v1 WHERE seq = ?`),
-      byId: ro(`SELECT ${COLUMNS} FROM events_v1 WHERE id = ?`),
-      iterate: ro(`SELECT ${COLUMNS} FROM events_v1 WHERE seq >= ? AND seq < ? ORDER BY seq`),
+      maxSeq: ro('SELECT MAX(seq) FROM events_v2').pluck(),
+      maxTs: ro('SELECT MAX(ts) FROM events_v2').pluck(),
+      bySeq: ro(`SELECT ${COLUMNS} FROM events_v2 WHERE seq = ?`),
+      byId: ro(`SELECT ${COLUMNS} FROM events_v2 WHERE id = ?`),
+      iterate: ro(`SELECT ${COLUMNS} FROM events_v2 WHERE seq >= ? AND seq < ? ORDER BY seq`),
       getNode: ro('SELECT hash FROM tree_v1 WHERE level = ? AND idx = ?').pluck(),
       putNode: db.prepare('INSERT OR REPLACE INTO tree_v1 (level, idx, hash) VALUES (?, ?, ?)'),
       insertCheckpoint: db.prepare(
@@ -192,42 +166,39 @@ export class SqliteStore implements Store {
   }
 
   search(filter: EventFilter): Page {
-    const limit = Math.max(1, Math.min(filter.limit ?? 100, MAX_PAGE));
-    const where = compileWhere(filter, true);
-    const order = filter.order === 'oldest' ? 'ASC' : 'DESC';
-    const raw = this.db
-      .prepare(`SELECT ${COLUMNS} FROM events_v1 ${where.sql} ORDER BY seq ${order} LIMIT ?`)
-      .all(...where.params, limit + 1) as RawRow[];
-    const rows = raw.slice(0, limit).map(toRow);
-    const last = rows[rows.length - 1];
-    return { rows, next: raw.length > limit && last ? last.sequence : null };
+    return this.reader.search(filter);
   }
 
   count(filter: EventFilter): number {
-    const where = compileWhere(filter, false);
-    const n = this.db
-      .prepare(`SELECT COUNT(*) FROM events_v1 ${where.sql}`)
-      .pluck()
-      .get(...where.params) as bigint;
-    return Number(n);
+    return this.reader.count(filter);
   }
 
   groupBy(filter: EventFilter, key: GroupKey): { key: string; count: number }[] {
-    const expr = {
-      listener: "COALESCE(listener, '-')",
-      user: "COALESCE(user, '-')",
-      source: "COALESCE(src_ip, '-')",
-      action: 'action',
-      outcome: "COALESCE(outcome, '-')",
-      hour: "strftime('%Y-%m-%dT%H:00Z', ts / 1000000000, 'unixepoch')",
-    }[key];
-    const where = compileWhere(filter, false);
-    const rows = this.db
-      .prepare(
-        `SELECT ${expr} AS k, COUNT(*) AS n FROM events_v1 ${where.sql} GROUP BY k ORDER BY ${key === 'hour' ? 'k' : 'n DESC'} LIMIT 10000`,
-      )
-      .all(...where.params) as { k: string; n: bigint }[];
-    return rows.map((r) => ({ key: r.k, count: Number(r.n) }));
+    return this.reader.groupBy(filter, key);
+  }
+
+  connectionAt(ip: string, port: number, atNs: bigint): ConnectionAt | null {
+    return this.reader.connectionAt(ip, port, atNs);
+  }
+
+  connectionEnds(connectionId: string): { open: EventRow | null; close: EventRow | null } {
+    return this.reader.ends(connectionId);
+  }
+
+  firstSequenceOfSource(sourceIp: string): number | null {
+    return this.reader.firstSequenceOfSource(sourceIp);
+  }
+
+  /** EXPLAIN QUERY PLAN of a search and of the `who` lookups (tests, diagnostics). */
+  explain(filter: EventFilter | 'who'): string[] {
+    return filter === 'who' ? this.reader.explainWho() : this.reader.explainSearch(filter);
+  }
+
+  /** Bytes the database file and its WAL take. */
+  sizeBytes(): number {
+    const pages = this.db.pragma('page_count', { simple: true }) as bigint;
+    const size = this.db.pragma('page_size', { simple: true }) as bigint;
+    return Number(pages) * Number(size);
   }
 
   getNode(level: number, index: number): Buffer | undefined {
@@ -257,12 +228,12 @@ export class SqliteStore implements Store {
   pruneBodies(beforeNs: bigint): { from: number; to: number; count: number } | null {
     const range = this.db
       .prepare(
-        'SELECT MIN(seq) AS a, MAX(seq) AS b, COUNT(*) AS n FROM events_v1 WHERE ts < ? AND body IS NOT NULL',
+        'SELECT MIN(seq) AS a, MAX(seq) AS b, COUNT(*) AS n FROM events_v2 WHERE ts < ? AND body IS NOT NULL',
       )
       .get(beforeNs) as { a: bigint | null; b: bigint | null; n: bigint };
     if (range.a === null || range.b === null) return null;
     this.db
-      .prepare('UPDATE events_v1 SET body = NULL, text = NULL WHERE ts < ? AND body IS NOT NULL')
+      .prepare('UPDATE events_v2 SET body = NULL, text = NULL WHERE ts < ? AND body IS NOT NULL')
       .run(beforeNs);
     return { from: Number(range.a), to: Number(range.b), count: Number(range.n) };
   }

@@ -26,6 +26,22 @@ export interface EventRow {
   readonly communityId: string | null;
   /** Statement, command or path, for text search. */
   readonly text: string | null;
+  /**
+   * Columns the store derives from the body when it inserts a record (writers leave them
+   * out; rows read back always have them).
+   */
+  readonly upstreamCommunityId?: string | null;
+  readonly rule?: string | null;
+  readonly policyVersion?: string | null;
+  readonly dbNamespace?: string | null;
+  /** SQL operation, Redis command or HTTP method. */
+  readonly operation?: string | null;
+  /** Statement class (read, write, ddl, …). */
+  readonly statementClass?: string | null;
+  /** SQLSTATE, HTTP status or Redis error code. */
+  readonly status?: string | null;
+  /** Observer node id. */
+  readonly node?: string | null;
   /** Canonical JSON of the record; null when the body was pruned. */
   readonly body: string | null;
   readonly leafHash: Buffer;
@@ -60,6 +76,12 @@ export interface Store {
   search(filter: EventFilter): Page;
   count(filter: EventFilter): number;
   groupBy(filter: EventFilter, key: GroupKey): { key: string; count: number }[];
+  /** The connection that held `ip:port` on its client or upstream leg at `atNs`. */
+  connectionAt(ip: string, port: number, atNs: bigint): ConnectionAt | null;
+  /** A connection's connection-open and connection-close records. */
+  connectionEnds(connectionId: string): { open: EventRow | null; close: EventRow | null };
+  /** The first sequence with this source IP, or null ("new source" in summaries). */
+  firstSequenceOfSource(sourceIp: string): number | null;
   /** Merkle subtree hashes (see audit/tree). */
   getNode(level: number, index: number): Buffer | undefined;
   putNode(level: number, index: number, hash: Buffer): void;
@@ -73,4 +95,23 @@ export interface Store {
   close(): void;
 }
 
-export type GroupKey = 'listener' | 'user' | 'source' | 'action' | 'hour' | 'outcome';
+export const GROUP_KEYS = [
+  'listener',
+  'user',
+  'source',
+  'action',
+  'hour',
+  'outcome',
+  'rule',
+  'operation',
+  'status',
+  'db',
+] as const;
+export type GroupKey = (typeof GROUP_KEYS)[number];
+
+export interface ConnectionAt {
+  /** Which leg matched: the client's source port or the gateway's own upstream port. */
+  readonly leg: 'client' | 'upstream';
+  readonly open: EventRow;
+  readonly close: EventRow | null;
+}

@@ -1,0 +1,25 @@
+/**
+ * `--text` as an FTS5 query. The words of the text (runs of letters and digits, as the
+ * unicode61 tokenizer splits them) must appear in that order, next to each other; case,
+ * accents and punctuation are ignored. A trailing `*` makes the last word a prefix.
+ *
+ *   `delete from orders`  → "delete from orders"    (phrase)
+ *   `order_items`         → "order items"           (the tokenizer splits on `_` too)
+ *   `pg_sleep*`           → "pg sleep" *            (last word a prefix: pg_sleep, pg_sleep_for)
+ */
+
+const WORD = /[\p{L}\p{N}]+/gu;
+
+/** The FTS5 MATCH expression for `text`, or null when it has no word (then: substring). */
+export function ftsQuery(text: string): string | null {
+  const words = text.match(WORD);
+  if (!words || words.length === 0) return null;
+  const prefix = /\*\s*$/.test(text);
+  // Words hold only letters and digits, so they need no quoting inside the phrase.
+  return `"${words.join(' ')}"${prefix ? ' *' : ''}`;
+}
+
+/** LIKE pattern for a substring match (used only when the text has no word at all). */
+export function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
