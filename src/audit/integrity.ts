@@ -43,3 +43,10 @@ export { NODE_KEY_FILE, loadOrCreateNodeKey } from './node-key.js';
 export type { NodeKey } from './node-key.js';
 export { verifyLog } from './verify.js';
 export type { LogRecord, LogSource, TamperKind, VerifyOptions, VerifyResult } from './verify.js';
+export {
+  makeConsistencyBundle,
+  makeProofBundle,
+  verifyBundle,
+  verifyConsistencyBundle,
+} from './bundle.js';
+export type { BundleOptions, BundleResult, ConsistencyBundle, ProofBundle } from './bundle.js';
