@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { parseDurationMs, parseHostPort } from './address.js';
+import { detectorsSchema, trapSchema } from '../detect/schema.js';
+import { cronSchema } from '../inventory/cron.js';
+import { alertsSchema, sinksSchema } from '../sinks/schema.js';
 
 const hostPort = z.string().transform((value, ctx) => {
   const hp = parseHostPort(value);
@@ -93,7 +96,8 @@ export const auditSchema = z.strictObject({
   fsync: z.boolean().default(false),
   on_store_failure: z.enum(['block', 'allow']).default('block'),
   checkpoint_interval: duration.default(60_000),
-  schedule: z.string().optional(),
+  /** Cron pattern for the drift audit, verify and report (docs/inventory.md). */
+  schedule: cronSchema.optional(),
 });
 
 export const apiSchema = z.strictObject({
@@ -134,9 +138,11 @@ export const configSchema = z.strictObject({
   /** Validated by the policy module (compilePolicies), which knows the rule language. */
   policies: z.record(z.string(), z.unknown()).default({}),
   identities: z.array(z.unknown()).optional(),
-  traps: z.array(z.unknown()).optional(),
-  alerts: z.unknown().optional(),
-  sinks: z.unknown().optional(),
+  /** Listeners that only record and close (docs/detectors.md). */
+  traps: z.array(trapSchema).default([]),
+  detectors: detectorsSchema.prefault({}),
+  alerts: alertsSchema.prefault({}),
+  sinks: sinksSchema.default([]),
   ship: z.unknown().optional(),
   sources: z.unknown().optional(),
 });
