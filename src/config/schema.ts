@@ -56,6 +56,30 @@ const tlsSchema = z.strictObject({
   client_auth: z.enum(['none', 'request', 'require']).default('none'),
 });
 
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a hex SHA-256');
+
+/** One way an identity proves itself (docs/identity.md). */
+const identityCredentialSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('token'), sha256: sha256Hex }),
+  z.strictObject({ type: z.literal('mtls'), subject: z.string().min(1) }),
+  z.strictObject({
+    type: z.literal('jwt'),
+    issuer: z.string().optional(),
+    jwks_file: z.string(),
+    audience: z.string(),
+    /** The `sub` the token must carry; defaults to the identity's name. */
+    subject: z.string().optional(),
+    groups_claim: z.string().default('groups'),
+  }),
+]);
+
+export const identitySchema = z.strictObject({
+  name,
+  kind: z.enum(['person', 'service']).default('person'),
+  groups: z.array(z.string()).default([]),
+  credentials: z.array(identityCredentialSchema).min(1),
+});
+
 export const listenerSchema = z.strictObject({
   name,
   listen: hostPort,
@@ -81,6 +105,14 @@ export const listenerSchema = z.strictObject({
   record_parameters: z.boolean().optional(),
   tls: tlsSchema.optional(),
   upstream_tls: z.enum(['disable', 'prefer', 'require', 'verify-full']).default('disable'),
+  /** `gateway`: clients sign in to portwarden; the gateway logs in to the target itself. */
+  auth: z.enum(['passthrough', 'gateway']).default('passthrough'),
+  upstream_user: z.string().optional(),
+  upstream_password_env: z.string().optional(),
+  upstream_password_file: z.string().optional(),
+  /** HTTP `auth: gateway`: the header the target expects, its value from the environment. */
+  upstream_header: z.strictObject({ name: z.string(), value_env: z.string() }).optional(),
+  on_grant_expiry: z.enum(['deny', 'close']).default('deny'),
   forwarded: z
     .strictObject({
       forwarded: z.boolean().default(false),
@@ -137,7 +169,7 @@ export const configSchema = z.strictObject({
   listeners: z.array(listenerSchema).default([]),
   /** Validated by the policy module (compilePolicies), which knows the rule language. */
   policies: z.record(z.string(), z.unknown()).default({}),
-  identities: z.array(z.unknown()).optional(),
+  identities: z.array(identitySchema).default([]),
   /** Listeners that only record and close (docs/detectors.md). */
   traps: z.array(trapSchema).default([]),
   detectors: detectorsSchema.prefault({}),
@@ -150,3 +182,5 @@ export const configSchema = z.strictObject({
 export type Config = z.infer<typeof configSchema>;
 export type ListenerConfig = z.infer<typeof listenerSchema>;
 export type AuditConfig = z.infer<typeof auditSchema>;
+export type IdentityConfig = z.infer<typeof identitySchema>;
+export type IdentityCredentialConfig = IdentityConfig['credentials'][number];

@@ -13,6 +13,7 @@ import { uuidv7 } from '../audit/ids.js';
 import { errorMessage, PortwardenError } from '../errors.js';
 import type { ActionFacts, ConnectionFacts, Decision } from '../policy/action.js';
 import type { ProtocolSession, SessionContext, SessionIdentity } from '../protocols/session.js';
+import { ConnectionIdentity, upstreamCredentials } from '../identity/index.js';
 import { communityId } from './community-id.js';
 import { ProxyHeaderReader, encodeProxyV2 } from './proxy-protocol.js';
 import type { ListenerRuntime } from './listener-runtime.js';
@@ -39,6 +40,8 @@ export class GatewayConnection {
   bytesFromServer = 0;
   lastActivityMs = Date.now();
   identity: SessionIdentity = {};
+  /** Who signed in to the gateway (listener `auth: gateway`) and their grants. */
+  readonly signedIn: ConnectionIdentity | null;
 
   private readonly rt: ListenerRuntime;
   private readonly raw: net.Socket;
@@ -75,6 +78,9 @@ export class GatewayConnection {
     this.destinationIp = normalizeIp(socket.localAddress ?? '');
     this.destinationPort = socket.localPort ?? 0;
     this.startedNs = process.hrtime.bigint();
+    this.signedIn = rt.identity
+      ? new ConnectionIdentity(rt.identity, rt.config.name, rt.config.on_grant_expiry)
+      : null;
   }
 
   /** Accept checks, then PROXY header (from trusted peers) or straight to the upstream. */
@@ -252,15 +258,29 @@ export class GatewayConnection {
       },
       toUpstream: (bytes) => this.toUpstream(bytes),
       toClient: (bytes) => this.toClient(bytes),
-      facts: () => this.facts(),
+      facts: () => this.signedIn?.facts(this.facts()) ?? this.facts(),
       setIdentity: (identity) => this.setIdentity(identity),
       annotate: (fields) => {
         this.extraFields = mergeFields(this.extraFields, fields);
       },
-      decide: (action: ActionFacts) => this.rt.decideAction(this.facts(), action, new Date()),
+      decide: (action: ActionFacts) => this.decideAction(action),
       close: (reason, detail) => this.closeWith(reason, detail),
       now: () => process.hrtime.bigint(),
     };
+    const signedIn = this.signedIn;
+    if (signedIn && this.rt.config.auth === 'gateway') {
+      const gatewayAuth: SessionContext['gatewayAuth'] = {
+        signIn: async (user, secret) => {
+          const result = await signedIn.signIn(user, secret);
+          if (result.ok) this.setIdentity({});
+          return result;
+        },
+        upstreamCredentials: () => upstreamCredentials(this.rt.config),
+      };
+      return this.rt.tlsContext
+        ? { ...ctx, gatewayAuth, startClientTls: () => this.startClientTls() }
+        : { ...ctx, gatewayAuth };
+    }
     if (this.rt.tlsContext) {
       return { ...ctx, startClientTls: () => this.startClientTls() };
     }
@@ -310,8 +330,26 @@ export class GatewayConnection {
     if (this.identity.application !== undefined) session.application = this.identity.application;
     if (this.identity.tlsSubject !== undefined) session.tls_subject = this.identity.tlsSubject;
     const fields: JsonObject = { ...this.ctx.fields, session };
-    if (this.identity.user !== undefined) fields.user = { name: this.identity.user };
-    this.ctx = { ...this.ctx, fields, user: this.identity.user ?? this.ctx.user };
+    // A gateway sign-in names the person; the target-side user stays in the protocol's db.user.
+    const signedIn = this.signedIn?.userFields();
+    if (signedIn) fields.user = signedIn;
+    else if (this.identity.user !== undefined) fields.user = { name: this.identity.user };
+    const user = this.signedIn?.principal?.name ?? this.identity.user ?? this.ctx.user;
+    this.ctx = { ...this.ctx, fields, user };
+  }
+
+  /** Policy for one action, with the signed-in identity and its grants in the facts. */
+  private decideAction(action: ActionFacts): Decision {
+    const now = new Date();
+    const facts = this.signedIn
+      ? this.signedIn.facts(this.facts(), action, now.getTime())
+      : this.facts();
+    if (this.signedIn?.mustCloseForExpiry(now.getTime())) {
+      // The session writes its native denial first; then the connection ends.
+      setImmediate(() => this.closeWith('policy', 'grant expired'));
+      return { verdict: 'deny', reason: 'grant expired' };
+    }
+    return this.rt.decideAction(facts, action, now);
   }
 
   /** Facts policy knows about this connection so far. */

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { Recorder } from '../audit/recorder.js';
 import type { LoadedConfig, ListenerConfig } from '../config/index.js';
 import { PortwardenError, errorMessage } from '../errors.js';
+import { IdentityRuntime } from '../identity/index.js';
 import { AUDIT_ONLY, compilePolicies } from '../policy/index.js';
 import type { PolicyDecider } from '../policy/index.js';
 import { ECS_PROTOCOL, initProtocols, sessionFactoryFor } from '../protocols/index.js';
@@ -46,6 +47,7 @@ export class Gateway {
   readonly loaded: LoadedConfig;
   private readonly log: Logger;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private identityRuntime: IdentityRuntime | null = null;
   private stopped = false;
 
   private constructor(loaded: LoadedConfig, store: Store, recorder: Recorder, log: Logger) {
@@ -73,6 +75,17 @@ export class Gateway {
     const policies = opts.policies ?? compileOrThrow(config.policies);
     for (const l of config.listeners) gw.listeners.push(new Listener(gw.buildRuntime(l, policies)));
     return gw;
+  }
+
+  /** Identities and grants (docs/identity.md), built with the first listener. */
+  get identity(): IdentityRuntime {
+    this.identityRuntime ??= new IdentityRuntime(
+      this.loaded.config,
+      this.store,
+      this.recorder,
+      this.log,
+    );
+    return this.identityRuntime;
   }
 
   private buildRuntime(l: ListenerConfig, policies: PolicyMap): ListenerRuntime {
@@ -111,6 +124,7 @@ export class Gateway {
       log: this.log,
       tlsContext: l.tls ? loadTls(l) : null,
       onStoreFailure: this.loaded.config.audit.on_store_failure,
+      identity: this.identity,
     });
   }
 
@@ -123,6 +137,7 @@ export class Gateway {
   async start(): Promise<void> {
     await initProtocols(this.loaded.config.listeners.map((l) => l.protocol));
     writeFileSync(this.lockFile, `${process.pid}\n`, { mode: 0o600 });
+    this.identity.start();
     try {
       for (const l of this.listeners) await l.listen();
     } catch (err) {
@@ -155,6 +170,7 @@ export class Gateway {
     if (this.stopped) return;
     this.stopped = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.identityRuntime?.stop();
     await Promise.all(this.listeners.map((l) => l.stopAccepting()));
     const until = Date.now() + deadlineMs;
     while (this.activeConnections() > 0 && Date.now() < until) await delay(20);

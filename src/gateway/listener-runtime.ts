@@ -12,6 +12,7 @@ import type { ListenerConfig } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import type { ActionFacts, ConnectionFacts, Decision, PolicyDecider } from '../policy/action.js';
 import type { SessionFactory, SessionOptions } from '../protocols/session.js';
+import type { IdentityRuntime } from '../identity/index.js';
 import type { GatewayConnection } from './connection.js';
 
 export interface ListenerRuntimeDeps {
@@ -27,6 +28,8 @@ export interface ListenerRuntimeDeps {
   /** Look up the local client process when the policy needs it (null when not local). */
   readonly lookupProcess?: (conn: GatewayConnection) => ConnectionFacts['process'];
   readonly onRefused?: (reason: CloseReason, detail: string) => void;
+  /** Identities and grants (listener `auth: gateway`, policy `grant: required`). */
+  readonly identity?: IdentityRuntime;
 }
 
 export class ListenerRuntime {
@@ -59,6 +62,10 @@ export class ListenerRuntime {
       extra: { forwarded: c.forwarded, upstream_tls: c.upstream_tls },
     };
     this.trustedProxies = c.trusted_proxies.length > 0 ? buildBlockList(c.trusted_proxies) : null;
+  }
+
+  get identity(): IdentityRuntime | undefined {
+    return this.deps.identity;
   }
 
   get policyVersion(): string | null {

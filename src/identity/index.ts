@@ -1,7 +1,33 @@
-/** Who is behind a connection: local client processes found through /proc. */
+/** Who is behind a connection: local client processes, signed-in identities, grants. */
 export {
   findLocalClientProcess,
   type Endpoint,
   type LocalProcess,
   type LocalProcessOptions,
 } from './local-process.js';
+export {
+  IdentityDirectory,
+  tokenSha256,
+  type AuthMethod,
+  type Principal,
+  type SignInResult,
+} from './identities.js';
+export { JwtVerifier, looksLikeJwt } from './jwt.js';
+export { upstreamCredentials, type UpstreamCredentials } from './credentials.js';
+export {
+  GrantBook,
+  grantChangeOf,
+  grantGroup,
+  grantRecord,
+  operationClass,
+  type Grant,
+  type GrantChange,
+} from './grants.js';
+export {
+  grantRequestDir,
+  pendingGrantRequests,
+  writeGrantRequest,
+  type GrantRequest,
+} from './grant-inbox.js';
+export { IdentityRuntime } from './runtime.js';
+export { ConnectionIdentity } from './connection-identity.js';

@@ -4,7 +4,7 @@
 import { createHttpSession } from './http/index.js';
 import { createMysqlSession } from './mysql/index.js';
 import { createPostgresSession, initPostgresClassifier } from './postgres/index.js';
-import { createRedisSession } from './redis/index.js';
+import { createRedisListenerSession } from './redis/index.js';
 import type { SessionFactory } from './session.js';
 import { createTcpSession } from './tcp/index.js';
 import { createTlsSession } from './tls/index.js';
@@ -13,7 +13,7 @@ const factories = new Map<string, SessionFactory>([
   ['tcp', createTcpSession],
   ['postgres', createPostgresSession],
   ['mysql', createMysqlSession],
-  ['redis', createRedisSession],
+  ['redis', createRedisListenerSession],
   ['http', createHttpSession],
   ['tls', createTlsSession],
 ]);

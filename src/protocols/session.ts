@@ -8,6 +8,7 @@
 import type { EventInput } from '../audit/event.js';
 import type { CloseReason } from '../audit/event.js';
 import type { ActionFacts, ConnectionFacts, Decision } from '../policy/action.js';
+import type { SignInResult, UpstreamCredentials } from '../identity/index.js';
 
 /** Per-listener protocol options (from the listener's config). */
 export interface SessionOptions {
@@ -26,6 +27,20 @@ export interface SessionIdentity {
   readonly database?: string;
   readonly application?: string;
   readonly tlsSubject?: string;
+}
+
+/**
+ * Listener `auth: gateway`: the session answers the client's sign-in itself and logs in to
+ * the target with the gateway's credentials (docs/identity.md).
+ */
+export interface GatewayAuth {
+  /**
+   * Verify a client's sign-in (`user` absent: the token names its identity). On success
+   * every later record carries the identity as `user.*`. Never throws; never keeps `secret`.
+   */
+  signIn(user: string | undefined, secret: string): Promise<SignInResult>;
+  /** The target credentials for this listener (read now from env/file). Throws if missing. */
+  upstreamCredentials(): UpstreamCredentials;
 }
 
 export interface SessionContext {
@@ -60,6 +75,8 @@ export interface SessionContext {
    * listener has no `tls:` configured.
    */
   readonly startClientTls?: () => void;
+  /** Present when the listener has `auth: gateway`. */
+  readonly gatewayAuth?: GatewayAuth;
 }
 
 export interface ProtocolSession {

@@ -1,5 +1,6 @@
 /** The Redis protocol (RESP2/RESP3): session, parser and command lookup. */
 export { createRedisSession } from './session.js';
+export { createRedisListenerSession } from './gateway-auth.js';
 export { RespParser } from './resp-parser.js';
 export type { RespParserOptions, RespSink } from './resp-parser.js';
 export type { CommandHead, Reply, ReplyType } from './messages.js';
