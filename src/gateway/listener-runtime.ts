@@ -4,13 +4,16 @@
  * swapped on reload); connections hold a reference to it.
  */
 import net from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { CloseReason } from '../audit/event.js';
 import type { Recorder } from '../audit/recorder.js';
 import type { ListenerConfig } from '../config/index.js';
 import { errorMessage } from '../errors.js';
+import { findLocalClientProcess, type Endpoint, type LocalProcess } from '../identity/index.js';
 import type { ActionFacts, ConnectionFacts, Decision, PolicyDecider } from '../policy/action.js';
+import { CompiledPolicy } from '../policy/index.js';
 import type { SessionFactory, SessionOptions } from '../protocols/session.js';
 import type { IdentityRuntime } from '../identity/index.js';
 import type { GatewayConnection } from './connection.js';
@@ -25,8 +28,8 @@ export interface ListenerRuntimeDeps {
   readonly log: Logger;
   readonly tlsContext: tls.SecureContext | null;
   readonly onStoreFailure: 'block' | 'allow';
-  /** Look up the local client process when the policy needs it (null when not local). */
-  readonly lookupProcess?: (conn: GatewayConnection) => ConnectionFacts['process'];
+  /** Find the local process behind a client socket (default: through /proc). */
+  readonly lookupProcess?: (client: Endpoint, server: Endpoint) => Promise<LocalProcess | null>;
   readonly onRefused?: (reason: CloseReason, detail: string) => void;
   /** Identities and grants (listener `auth: gateway`, policy `grant: required`). */
   readonly identity?: IdentityRuntime;
@@ -136,10 +139,45 @@ export class ListenerRuntime {
     }
   }
 
-  processFacts(conn: GatewayConnection): { process?: ConnectionFacts['process'] } {
-    if (!this.deps.lookupProcess) return {};
-    return { process: this.deps.lookupProcess(conn) };
+  /** True when the policy has `process` conditions: only then is the client looked up. */
+  get needsProcess(): boolean {
+    const policy = this.deps.policy;
+    return policy instanceof CompiledPolicy && policy.needsProcess;
   }
+
+  /**
+   * The local process behind a client socket (null: not on this host, gone, or unnamed).
+   * Only the direct peer can be local; a PROXY-declared source never is.
+   */
+  async lookupProcess(client: Endpoint, server: Endpoint): Promise<ConnectionFacts['process']> {
+    if (!isLocalAddress(client.ip)) return null;
+    try {
+      const found = await (this.deps.lookupProcess ?? findLocalClientProcess)(client, server);
+      if (found === null || found.exe === null || found.uid === null) return null;
+      return { pid: found.pid, exe: found.exe, uid: found.uid };
+    } catch (err) {
+      this.log.warn(
+        { err: errorMessage(err), listener: this.config.name },
+        'process lookup failed',
+      );
+      return null;
+    }
+  }
+}
+
+let localAddresses: { readonly at: number; readonly set: ReadonlySet<string> } | null = null;
+
+/** Loopback, or an address of one of this host's interfaces (refreshed every 10 s). */
+function isLocalAddress(ip: string): boolean {
+  if (ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.')) return true;
+  const now = Date.now();
+  if (localAddresses === null || now - localAddresses.at > 10_000) {
+    const set = new Set<string>();
+    for (const list of Object.values(networkInterfaces()))
+      for (const a of list ?? []) set.add(a.address);
+    localAddresses = { at: now, set };
+  }
+  return localAddresses.set.has(ip.startsWith('::ffff:') ? ip.slice(7) : ip);
 }
 
 function buildBlockList(cidrs: readonly string[]): net.BlockList {

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../audit/canonical.js';
+import type { JsonValue } from '../audit/event.js';
 import type { Decision } from './action.js';
 import { compileConditions } from './conditions.js';
 import { CompiledPolicy, type CompiledRule } from './evaluate.js';
@@ -58,20 +59,25 @@ function sortIssues(issues: PolicyIssue[]): PolicyIssue[] {
 
 /** `sha256:<hex>` of the RFC 8785 canonical JSON of one policy as written in the config. */
 export function policyVersion(rawPolicy: unknown): string {
-  const canonical = canonicalJson(jsonValue(rawPolicy));
+  const canonical = canonicalJson(policyJson(rawPolicy));
   return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
 }
 
-/** YAML 1.1 timestamps arrive as Dates; hash them as the ISO text they stand for. */
-function jsonValue(value: unknown): unknown {
+/**
+ * A policy as written, as plain JSON: what its version hashes and what a policy-reload
+ * record keeps. YAML 1.1 timestamps arrive as Dates; they become the ISO text they stand for.
+ */
+export function policyJson(value: unknown): JsonValue {
   if (value instanceof Date) return value.toISOString();
-  if (Array.isArray(value)) return value.map(jsonValue);
+  if (Array.isArray(value)) return value.map(policyJson);
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = jsonValue(v);
+    const out: Record<string, JsonValue> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = policyJson(v);
     return out;
   }
-  return value;
+  if (typeof value === 'string' || typeof value === 'boolean' || value === null) return value;
+  if (typeof value === 'number') return value;
+  return null;
 }
 
 function compilePolicy(

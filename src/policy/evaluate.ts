@@ -30,6 +30,8 @@ export class CompiledPolicy implements PolicyDecider {
   readonly version: string;
   readonly defaultVerdict: 'allow' | 'deny';
   readonly rules: readonly CompiledRule[];
+  /** True when a rule has a `process` condition: the gateway must look the client up. */
+  readonly needsProcess: boolean;
   private readonly defaultDecision: Decision;
   private readonly errorDecision: Decision;
 
@@ -43,6 +45,7 @@ export class CompiledPolicy implements PolicyDecider {
     this.version = version;
     this.defaultVerdict = defaultVerdict;
     this.rules = rules;
+    this.needsProcess = rules.some((r) => r.conditions.some((c) => c.key === 'process'));
     this.defaultDecision = Object.freeze({
       verdict: defaultVerdict,
       policyVersion: version,

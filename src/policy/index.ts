@@ -1,5 +1,5 @@
 /** The policy engine: rule model, compiled matchers, decisions, diffs and firewall export. */
-export { compilePolicies, policyVersion, type CompileResult } from './compile.js';
+export { compilePolicies, policyJson, policyVersion, type CompileResult } from './compile.js';
 export { CompiledPolicy, type CompiledRule } from './evaluate.js';
 export {
   policiesSchema,
@@ -30,3 +30,25 @@ export {
   type NetworkPolicy,
   type NftablesOptions,
 } from './export/index.js';
+export {
+  attachmentChanges,
+  changesJson,
+  describeChanges,
+  policyChanges,
+  policyState,
+  short as shortVersion,
+  stateFromJson,
+  stateJson,
+  type AttachmentChange,
+  type PolicyChange,
+  type PolicyState,
+} from './state.js';
+export { findDefinition, historyEntry, type HistoryEntry } from './history.js';
+export { REPLAYABLE_ACTIONS, recordedDecision, type RecordedDecision } from './replay-facts.js';
+export {
+  PolicyReplay,
+  type CandidateFor,
+  type ReplayCount,
+  type ReplayDifference,
+  type ReplayReport,
+} from './replay.js';

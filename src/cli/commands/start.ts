@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import type { LoadedConfig } from '../../config/index.js';
 import { formatHostPort } from '../../config/index.js';
 import { Gateway } from '../../gateway/index.js';
+import { PolicyReloader, reloadOnSighup } from '../../gateway/reload.js';
 import { createLogger, type Logger } from '../../log.js';
 import { loadFromOptions, runCommand } from '../io.js';
 
@@ -63,7 +64,8 @@ Examples:
   PORTWARDEN_LOG_LEVEL=debug portwarden start
 
 Stops on SIGTERM or SIGINT: stops accepting, drains up to shutdown_timeout, records the rest
-with reason "shutdown".
+with reason "shutdown". Reloads policies on SIGHUP and when the config file changes (a bad
+file is rejected and recorded; the previous policies stay): see docs/policy.md.
 `,
     )
     .action((_flags: unknown, command: Command) =>
@@ -71,7 +73,15 @@ with reason "shutdown".
         const loaded = loadFromOptions(command);
         const log = createLogger(process.env.PORTWARDEN_LOG_LEVEL ?? loaded.config.log.level);
         const gateway = await startGateway(loaded, log);
-        await stopOnSignals(gateway, log);
+        // Policies follow the file: SIGHUP or a saved change reloads them (policy-reload).
+        const reloader = new PolicyReloader(gateway, { file: loaded.file, log });
+        reloader.recordStart();
+        reloader.watch();
+        const stopHup = reloadOnSighup(reloader);
+        await stopOnSignals(gateway, log, () => {
+          reloader.stop();
+          stopHup();
+        });
         return 0;
       }),
     );
