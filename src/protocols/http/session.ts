@@ -8,6 +8,7 @@ import type { CloseReason, EventOutcome } from '../../audit/event.js';
 import { ProtocolError } from '../../errors.js';
 import type { ProtocolSession, SessionContext, SessionFactory } from '../session.js';
 import { forwardedOptions, rewriteHead } from './forwarded.js';
+import { HttpSignInGate, serializeUnauthorized, type SignInVerdict } from './gateway-auth.js';
 import type { ForwardedOptions } from './forwarded.js';
 import { DEFAULT_HTTP_LIMITS } from './limits.js';
 import type { HttpLimits } from './limits.js';
@@ -76,6 +77,8 @@ class HttpSession implements ProtocolSession {
   private clientStopped = false;
   private closing = false;
   private draining = false;
+  /** Listener `auth: gateway`: each request's bearer credential is verified first. */
+  private readonly gate: HttpSignInGate | undefined;
 
   constructor(private readonly ctx: SessionContext) {
     const limits = httpLimits(ctx);
@@ -84,6 +87,16 @@ class HttpSession implements ProtocolSession {
     this.responses = new ResponseParser((m) => this.onResponseMessage(m), limits);
     this.upstream = new Outbox((b) => ctx.toUpstream(b));
     this.downstream = new Outbox((b) => ctx.toClient(b));
+    this.gate = ctx.gatewayAuth
+      ? new HttpSignInGate(
+          ctx.gatewayAuth,
+          (head, verdict) => this.onSignIn(head, verdict),
+          (m) => {
+            this.onRequestMessage(m);
+            this.flush();
+          },
+        )
+      : undefined;
   }
 
   onClientData(chunk: Buffer): void {
@@ -124,6 +137,7 @@ class HttpSession implements ProtocolSession {
 
   private onRequestMessage(m: RequestMessage): void {
     if (this.closing || this.clientStopped) return;
+    if (this.gate?.offer(m)) return;
     switch (m.type) {
       case 'request-head':
         this.onRequestHead(m.head);
@@ -146,14 +160,27 @@ class HttpSession implements ProtocolSession {
     }
   }
 
-  private onRequestHead(head: RequestHead): void {
-    const facts = describeRequest(head);
-    const decision = this.ctx.decide({
-      protocol: 'http',
-      method: head.method,
-      path: facts.path,
-      ...(facts.domain === undefined ? {} : { host: facts.domain }),
-    });
+  /** A gateway sign-in was checked: forward the rewritten request, or answer 401. */
+  private onSignIn(head: RequestHead, verdict: SignInVerdict): void {
+    if (this.closing || this.clientStopped) return;
+    if (verdict.ok) this.onRequestHead(verdict.head);
+    else this.onRequestHead(head, verdict.reason);
+    this.flush();
+  }
+
+  private onRequestHead(head: RequestHead, unauthorized?: string): void {
+    const described = describeRequest(head);
+    // Signed in at the gateway, the record's user is the identity, not a claim in the request.
+    const facts = this.gate ? { ...described, user: undefined } : described;
+    const decision =
+      unauthorized === undefined
+        ? this.ctx.decide({
+            protocol: 'http',
+            method: head.method,
+            path: facts.path,
+            ...(facts.domain === undefined ? {} : { host: facts.domain }),
+          })
+        : { verdict: 'deny' as const, reason: `sign-in failed: ${unauthorized}` };
     const denied = decision.verdict === 'deny';
     const requestId = this.ctx.record(requestRecord(head, facts, decision));
     // Answering before the body arrives desynchronises a client that waits for 100 Continue.
@@ -167,10 +194,19 @@ class HttpSession implements ProtocolSession {
       denied,
       ...(denied
         ? {
-            local: {
-              bytes: serializeDenial(decision, { close, head: head.method === 'HEAD' }),
-              status: 403,
-            },
+            local:
+              unauthorized === undefined
+                ? {
+                    bytes: serializeDenial(decision, { close, head: head.method === 'HEAD' }),
+                    status: 403,
+                  }
+                : {
+                    bytes: serializeUnauthorized(unauthorized, {
+                      close,
+                      head: head.method === 'HEAD',
+                    }),
+                    status: 401,
+                  },
           }
         : {}),
       ...(close ? { closeAfter: { reason: 'policy' as const } } : {}),
