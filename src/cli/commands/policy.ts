@@ -1,6 +1,7 @@
 /**
- * `portwarden policy check|test|export` (DESIGN §9): validate the policies of a config,
- * dry-run one decision, emit nftables rules or Kubernetes NetworkPolicy objects.
+ * `portwarden policy check|test|export|history` (DESIGN §9): validate the policies of a
+ * config, dry-run one decision or replay recorded traffic against a candidate, emit nftables
+ * rules or Kubernetes NetworkPolicy objects, list the recorded policy versions.
  * Exit codes: 0 ok, 1 policy errors found (check), 2 usage or runtime error.
  */
 import net from 'node:net';
@@ -25,6 +26,12 @@ import {
 } from '../../policy/index.js';
 import { classifySql, initPostgresClassifier } from '../../protocols/postgres/index.js';
 import { resolveCommand } from '../../protocols/redis/index.js';
+import {
+  policyHistory,
+  policyReplay,
+  type HistoryOptions,
+  type ReplayOptions,
+} from './policy-records.js';
 
 /** Where the command writes; tests pass their own. */
 export interface PolicyCliIo {
@@ -72,10 +79,12 @@ export function policyCommand(io: PolicyCliIo = STD_IO): Command {
 
   policy
     .command('test')
-    .description('dry-run the decision for one connection and, optionally, one request')
+    .description(
+      'dry-run the decision for one connection and, optionally, one request; or --replay recorded traffic against a candidate policy',
+    )
     .option('-c, --config <file>', 'config file (default ./portwarden.yaml)')
-    .requiredOption('--listener <name>', 'listener whose policy decides')
-    .requiredOption('--source <ip[:port]>', 'client address, e.g. 10.1.2.3 or [2001:db8::1]:5000')
+    .option('--listener <name>', 'listener whose policy decides (with --replay: only this one)')
+    .option('--source <ip[:port]>', 'client address, e.g. 10.1.2.3 or [2001:db8::1]:5000')
     .option('--user <name>', 'protocol user')
     .option('--db <name>', 'database')
     .option('--app <name>', 'application name')
@@ -94,15 +103,41 @@ export function policyCommand(io: PolicyCliIo = STD_IO): Command {
       ),
     )
     .option('--http <request>', 'an HTTP request line, e.g. "GET /api/orders"')
+    .option('--replay', 'decide recorded traffic again with --policy and report the differences')
+    .option('--policy <file>', 'with --replay: candidate config or policies file')
+    .option('--since <time>', 'with --replay: from (RFC 3339 or 15m, 7d)', '7d')
+    .option('--until <time>', 'with --replay: until')
+    .option('--examples <n>', 'with --replay: examples shown per direction', '5')
     .addOption(
       new Option('--format <format>', 'output').choices(['table', 'ndjson']).default('table'),
     )
     .addHelpText(
       'after',
       '\nExamples:\n  portwarden policy test --listener orders-db --source 10.1.2.3 --user app --db orders --query "DROP TABLE t"\n' +
-        '  portwarden policy test --listener cache --source 10.1.2.3 --redis "FLUSHALL"\n',
+        '  portwarden policy test --listener cache --source 10.1.2.3 --redis "FLUSHALL"\n' +
+        '  portwarden policy test --replay --since 7d --policy new.yaml\n',
     )
-    .action((opts: TestOptions, cmd: Command) => run(io, () => testDecision(io, cmd, opts)));
+    .action((opts: TestOptions, cmd: Command) =>
+      run(io, () =>
+        opts.replay === true ? policyReplay(io, cmd, opts) : testDecision(io, cmd, opts),
+      ),
+    );
+
+  policy
+    .command('history')
+    .description('list policy versions from the record: time, trigger, what changed')
+    .option('-c, --config <file>', 'config file (finds the data dir; default ./portwarden.yaml)')
+    .option('--since <time>', 'from (RFC 3339 or 15m, 7d)')
+    .option('--policy <name>', 'only changes to this policy')
+    .option('--show <version>', 'print the recorded text of a version (sha256:… or a prefix)')
+    .addOption(
+      new Option('--format <format>', 'output').choices(['table', 'ndjson']).default('table'),
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  portwarden policy history --since 30d\n  portwarden policy history --show sha256:3c4d\n',
+    )
+    .action((opts: HistoryOptions, cmd: Command) => run(io, () => policyHistory(io, cmd, opts)));
 
   policy
     .command('export')
@@ -146,9 +181,10 @@ export function policyCommand(io: PolicyCliIo = STD_IO): Command {
   return policy;
 }
 
-interface TestOptions {
-  listener: string;
-  source: string;
+interface TestOptions extends Omit<ReplayOptions, 'format'> {
+  listener?: string;
+  source?: string;
+  replay?: boolean;
   user?: string;
   db?: string;
   app?: string;
@@ -172,6 +208,8 @@ interface ExportOptions {
 async function testDecision(io: PolicyCliIo, cmd: Command, opts: TestOptions): Promise<number> {
   const loaded = load(cmd, false);
   const compiled = compileOrThrow(loaded);
+  if (opts.listener === undefined || opts.source === undefined)
+    throw usage('--listener and --source are required (or use --replay)');
   const listener = loaded.config.listeners.find((l) => l.name === opts.listener);
   if (listener === undefined) throw usage(`no listener named "${opts.listener}"`);
   const decider: PolicyDecider =
