@@ -17,6 +17,13 @@ export interface FilterFlags {
   readonly text?: string;
   readonly connection?: string;
   readonly communityId?: string;
+  readonly rule?: string;
+  readonly policyVersion?: string;
+  readonly db?: string;
+  readonly operation?: string;
+  readonly class?: string;
+  readonly status?: string;
+  readonly node?: string;
   readonly limit?: string;
   readonly order?: 'newest' | 'oldest';
   readonly after?: string;
@@ -38,9 +45,19 @@ export function addFilterOptions(cmd: Command): Command {
     )
     .option('--since <time>', 'RFC 3339 or relative (15m, 7d)')
     .option('--until <time>', 'RFC 3339 or relative')
-    .option('--text <text>', 'statement / command / path contains')
-    .option('--connection <id>', "one connection's whole story")
-    .option('--community-id <id>', 'the flow as Zeek or Suricata names it');
+    .option(
+      '--text <words>',
+      'statement / command / path has these words in this order (trailing * = prefix)',
+    )
+    .option('--connection <id>', "one connection's whole story (use with --order oldest)")
+    .option('--community-id <id>', 'the flow as Zeek or Suricata names it (either leg)')
+    .option('--rule <id>', 'decided by this policy rule')
+    .option('--policy-version <version>', 'decided under this policy version')
+    .option('--db <name>', 'database (db.namespace)')
+    .option('--operation <op>', 'SQL operation, Redis command or HTTP method (SELECT, GET)')
+    .option('--class <class>', 'statement class (read, write, ddl, …)')
+    .option('--status <code>', 'SQLSTATE, HTTP status or Redis error code')
+    .option('--node <id>', 'observer node');
 }
 
 /** Parse `IP`, `IP:PORT` or `[IPv6]:PORT`. */
@@ -86,8 +103,20 @@ export function toFilter(f: FilterFlags): EventFilter {
     ...(f.text !== undefined ? { text: f.text } : {}),
     ...(f.connection !== undefined ? { connectionId: f.connection } : {}),
     ...(f.communityId !== undefined ? { communityId: f.communityId } : {}),
+    ...(f.rule !== undefined ? { rule: f.rule } : {}),
+    ...(f.policyVersion !== undefined ? { policyVersion: f.policyVersion } : {}),
+    ...(f.db !== undefined ? { db: f.db } : {}),
+    ...(f.operation !== undefined ? { operation: f.operation } : {}),
+    ...(f.class !== undefined ? { statementClass: f.class } : {}),
+    ...(f.status !== undefined ? { status: f.status } : {}),
+    ...(f.node !== undefined ? { node: f.node } : {}),
     ...(limit !== undefined ? { limit } : {}),
     ...(f.order !== undefined ? { order: f.order } : {}),
-    ...(f.after !== undefined ? { after: Number(f.after) } : {}),
+    ...(f.after !== undefined ? { after: parseCursor(f.after) } : {}),
   };
+}
+
+function parseCursor(text: string): number {
+  if (!/^\d+$/.test(text)) throw usage(`--after must be a sequence number, got "${text}"`);
+  return Number(text);
 }

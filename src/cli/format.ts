@@ -1,74 +1,13 @@
-/** Output formats for records: a human table, NDJSON (the record itself), CSV. */
-import type { EventRow } from '../store/index.js';
+/**
+ * Output formats for records: a human table here; NDJSON, CSV, Zeek conn.log and OCSF
+ * come from src/export.
+ */
 import { formatTimestampNs } from '../audit/clock.js';
+import { EXPORT_FORMATS, RecordWriter, type RecordWriterOptions } from '../export/index.js';
+import type { EventRow, Store } from '../store/index.js';
 
-export const FORMATS = ['table', 'ndjson', 'csv'] as const;
+export const FORMATS = ['table', ...EXPORT_FORMATS] as const;
 export type Format = (typeof FORMATS)[number];
-
-const CSV_COLUMNS = [
-  'sequence',
-  'timestamp',
-  'action',
-  'outcome',
-  'listener',
-  'connection',
-  'source_ip',
-  'source_port',
-  'destination_ip',
-  'destination_port',
-  'upstream_local_ip',
-  'upstream_local_port',
-  'upstream_ip',
-  'upstream_port',
-  'user',
-  'community_id',
-  'text',
-] as const;
-
-function csvCell(v: string | number | null): string {
-  if (v === null) return '';
-  const s = String(v);
-  // Cells starting with = + - @ are neutralized so spreadsheets do not run them as formulas.
-  const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
-export function csvHeader(): string {
-  return CSV_COLUMNS.join(',') + '\n';
-}
-
-export function csvLine(r: EventRow): string {
-  const cells = [
-    r.sequence,
-    formatTimestampNs(r.timestampNs),
-    r.action,
-    r.outcome,
-    r.listener,
-    r.connectionId,
-    r.sourceIp,
-    r.sourcePort,
-    r.destinationIp,
-    r.destinationPort,
-    r.upstreamLocalIp,
-    r.upstreamLocalPort,
-    r.upstreamIp,
-    r.upstreamPort,
-    r.user,
-    r.communityId,
-    r.text,
-  ];
-  return cells.map(csvCell).join(',') + '\n';
-}
-
-export function ndjsonLine(r: EventRow): string {
-  return (
-    (r.body ??
-      JSON.stringify({
-        event: { sequence: r.sequence, id: r.id, action: r.action },
-        pruned: true,
-      })) + '\n'
-  );
-}
 
 function endpoint(ip: string | null, port: number | null): string {
   if (ip === null) return '-';
@@ -127,11 +66,22 @@ export function tableLine(r: EventRow): string {
   );
 }
 
-export function formatRows(rows: readonly EventRow[], format: Format, header: boolean): string {
-  let out = '';
-  if (header && format === 'table') out += tableHeader();
-  if (header && format === 'csv') out += csvHeader();
-  for (const r of rows)
-    out += format === 'ndjson' ? ndjsonLine(r) : format === 'csv' ? csvLine(r) : tableLine(r);
-  return out;
+/** A writer for any format: the table, or an export format. */
+export interface RowWriter {
+  header(): string;
+  rows(rows: readonly EventRow[]): string;
+  footer(): string;
+}
+
+export function rowWriter(
+  format: Format,
+  store: Pick<Store, 'connectionEnds'>,
+  opts: RecordWriterOptions = {},
+): RowWriter {
+  if (format !== 'table') return new RecordWriter(format, store, opts);
+  return {
+    header: tableHeader,
+    rows: (rows) => rows.map(tableLine).join(''),
+    footer: () => '',
+  };
 }

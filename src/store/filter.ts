@@ -29,7 +29,7 @@ export interface EventFilter {
   readonly policyVersion?: string;
   /** `db.namespace` (the database). */
   readonly db?: string;
-  /** SQL operation, Redis command or HTTP method (`SELECT`, `GET`, `POST`). */
+  /** SQL operation, Redis command or HTTP method (`SELECT`, `GET`, `POST`); any case. */
   readonly operation?: string;
   /** Statement class (`read`, `write`, `ddl`, …). */
   readonly statementClass?: string;

@@ -56,7 +56,7 @@ export function compilePlan(f: EventFilter, range: SeqRange): QueryPlan {
   add('rule', f.rule);
   add('policy_version', f.policyVersion);
   add('db_namespace', f.db);
-  add('operation', f.operation);
+  add('operation', f.operation?.toUpperCase());
   add('class', f.statementClass);
   add('status', f.status);
   add('node', f.node);

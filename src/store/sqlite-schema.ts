@@ -25,7 +25,7 @@ export const DERIVED_COLUMNS = [
   ['db_namespace', "json_extract(@body, '$.db.namespace')"],
   [
     'operation',
-    "COALESCE(json_extract(@body, '$.db.operation'), json_extract(@body, '$.redis.command'), json_extract(@body, '$.http.request.method'))",
+    "UPPER(COALESCE(json_extract(@body, '$.db.operation'), json_extract(@body, '$.redis.command'), json_extract(@body, '$.http.request.method')))",
   ],
   ['class', "json_extract(@body, '$.db.query.class')"],
   [

@@ -129,34 +129,35 @@ export class SqliteSearch {
     const limit = Math.max(1, Math.min(f.limit ?? 100, MAX_PAGE));
     const p = this.plan(f);
     if (isEmpty(p.range)) return { rows: [], next: null };
-    const dir = f.order === 'oldest' ? 'ASC' : 'DESC';
-    let q: Clause;
-    if (p.fts !== null || p.branches.length === 0) {
-      const fw = this.fromWhere(p);
-      const orderCol = p.fts !== null ? 'f.rowid' : 'e.seq';
-      q = {
-        sql: `SELECT ${E_COLUMNS} ${fw.sql} ORDER BY ${orderCol} ${dir} LIMIT ?`,
-        params: fw.params,
-      };
-    } else {
-      // One index-ordered scan per branch, each stopping after a page; then merge.
-      const range = rangeClauses(p.range, 'e.seq');
-      const subs = p.branches.map((b) => {
-        const w = joinAnd([...range, ...p.base, b]);
-        return {
-          sql: `SELECT seq FROM (SELECT e.seq FROM events_v2 e WHERE ${w.sql} ORDER BY e.seq ${dir} LIMIT ${limit + 1})`,
-          params: w.params,
-        };
-      });
-      q = {
-        sql: `SELECT ${E_COLUMNS} FROM events_v2 e WHERE e.seq IN (${subs.map((s) => s.sql).join(' UNION ')}) ORDER BY e.seq ${dir} LIMIT ?`,
-        params: subs.flatMap((s) => s.params),
-      };
-    }
-    const raw = this.stmt(q.sql).all(...q.params, limit + 1) as RawRow[];
+    const q = this.searchSql(p, f.order === 'oldest' ? 'ASC' : 'DESC', limit + 1);
+    const raw = this.stmt(q.sql).all(...q.params) as RawRow[];
     const rows = raw.slice(0, limit).map(toRow);
     const last = rows[rows.length - 1];
     return { rows, next: raw.length > limit && last ? last.sequence : null };
+  }
+
+  private searchSql(p: QueryPlan, dir: 'ASC' | 'DESC', limit: number): Clause {
+    if (p.fts !== null || p.branches.length === 0) {
+      const fw = this.fromWhere(p);
+      const orderCol = p.fts !== null ? 'f.rowid' : 'e.seq';
+      return {
+        sql: `SELECT ${E_COLUMNS} ${fw.sql} ORDER BY ${orderCol} ${dir} LIMIT ${limit}`,
+        params: fw.params,
+      };
+    }
+    // One index-ordered scan per branch, each stopping after a page; then merge.
+    const range = rangeClauses(p.range, 'e.seq');
+    const subs = p.branches.map((b) => {
+      const w = joinAnd([...range, ...p.base, b]);
+      return {
+        sql: `SELECT seq FROM (SELECT e.seq FROM events_v2 e WHERE ${w.sql} ORDER BY e.seq ${dir} LIMIT ${limit})`,
+        params: w.params,
+      };
+    });
+    return {
+      sql: `SELECT ${E_COLUMNS} FROM events_v2 e WHERE e.seq IN (${subs.map((s) => s.sql).join(' UNION ')}) ORDER BY e.seq ${dir} LIMIT ${limit}`,
+      params: subs.flatMap((s) => s.params),
+    };
   }
 
   count(f: EventFilter): number {
@@ -265,15 +266,9 @@ export class SqliteSearch {
 
   /** The query plan SQLite chooses for a search (tests check that indexes are used). */
   explainSearch(f: EventFilter): string[] {
-    const p = this.plan(f);
-    const fw = this.fromWhere(p);
-    const order = p.fts !== null ? 'f.rowid' : 'e.seq';
+    const q = this.searchSql(this.plan(f), 'DESC', 101);
     return (
-      this.db
-        .prepare(
-          `EXPLAIN QUERY PLAN SELECT ${E_COLUMNS} ${fw.sql} ORDER BY ${order} DESC LIMIT 100`,
-        )
-        .all(...fw.params) as { detail: string }[]
+      this.db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.params) as { detail: string }[]
     ).map((r) => r.detail);
   }
 

@@ -4,47 +4,14 @@
  */
 import { Command } from 'commander';
 import { formatTimestampNs } from '../../audit/clock.js';
-import type { EventRow, Store } from '../../store/index.js';
+import type { ConnectionAt, Store } from '../../store/index.js';
 import { parseEndpoint } from '../filter-options.js';
 import { dataDirFromOptions, openStoreForReading, runCommand, usage } from '../io.js';
 import { parseTimeArg } from '../time.js';
 
-export interface WhoAnswer {
-  readonly leg: 'client' | 'upstream';
-  readonly open: EventRow;
-  readonly close: EventRow | null;
-}
-
-/** Find the connection that used `ip:port` at `atNs` on either leg. */
-export function who(store: Store, ip: string, port: number, atNs: bigint): WhoAnswer | null {
-  const candidates: { leg: 'client' | 'upstream'; row: EventRow }[] = [];
-  const client = store.search({
-    actions: ['connection-open'],
-    sourceIp: ip,
-    sourcePort: port,
-    untilNs: atNs + 1n,
-    order: 'newest',
-    limit: 1,
-  });
-  const upstream = store.search({
-    actions: ['connection-open'],
-    upstreamLocalIp: ip,
-    upstreamLocalPort: port,
-    untilNs: atNs + 1n,
-    order: 'newest',
-    limit: 1,
-  });
-  if (client.rows[0]) candidates.push({ leg: 'client', row: client.rows[0] });
-  if (upstream.rows[0]) candidates.push({ leg: 'upstream', row: upstream.rows[0] });
-  candidates.sort((a, b) => (a.row.timestampNs > b.row.timestampNs ? -1 : 1));
-  for (const c of candidates) {
-    if (!c.row.connectionId) continue;
-    const close =
-      store.search({ actions: ['connection-close'], connectionId: c.row.connectionId, limit: 1 })
-        .rows[0] ?? null;
-    if (close === null || close.timestampNs >= atNs) return { leg: c.leg, open: c.row, close };
-  }
-  return null;
+/** Find the connection that used `ip:port` at `atNs` on either leg (see Store.connectionAt). */
+export function who(store: Store, ip: string, port: number, atNs: bigint): ConnectionAt | null {
+  return store.connectionAt(ip, port, atNs);
 }
 
 export function whoCommand(): Command {
