@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
+import { grantCommand } from './commands/grant.js';
 import { policyCommand } from './commands/policy.js';
 import { searchCommand } from './commands/search.js';
 import { startCommand } from './commands/start.js';
@@ -33,6 +34,7 @@ Examples:
     searchCommand(),
     tailCommand(),
     whoCommand(),
+    grantCommand(),
     policyCommand(),
   ]) {
     program.addCommand(c);

@@ -147,7 +147,7 @@ function nameCondition(
 
 const GRANT_PREFIX = 'grant:';
 
-/** Placeholder until grants exist: an identity group `grant:<listener>` is the grant. */
+/** An active grant (src/identity/grants.ts) reaches policy as the group `grant:<listener>`. */
 const grantTest: ConditionTest = (conn, action) => {
   const groups = conn.groups;
   if (groups === undefined) return action === undefined ? Tri.unknown : Tri.no;

@@ -1,0 +1,197 @@
+/**
+ * `portwarden grant` — just-in-time access. `grant --identity alice --listener orders-db
+ * --for 2h --reason INC-1234 [--operations read]` hands a grant to the gateway through
+ * `<data_dir>/grant-requests/`; the gateway records it (`event.action: grant`) and policy
+ * rules with `grant: required` allow alice on that listener until it expires. `grant list`
+ * shows grants in force (from the records); `grant revoke ID` ends one early.
+ */
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { Command } from 'commander';
+import type { JsonObject } from '../../audit/event.js';
+import { uuidv7 } from '../../audit/ids.js';
+import { parseDurationMs } from '../../config/index.js';
+import { gatewayRunning } from '../../gateway/index.js';
+import {
+  GrantBook,
+  grantChangeOf,
+  pendingGrantRequests,
+  writeGrantRequest,
+  type GrantRequest,
+} from '../../identity/index.js';
+import {
+  dataDirFromOptions,
+  globalOptions,
+  loadFromOptions,
+  openStoreForReading,
+  runCommand,
+  usage,
+} from '../io.js';
+
+const OPERATIONS = ['read', 'write', 'ddl', 'dcl', 'tcl', 'other', 'unknown'];
+const HANDOFF_WAIT_MS = 5000;
+
+/** Who is granting: the OS user running the CLI (the API will name its admin token). */
+function granter(): string {
+  const u = userInfo();
+  return `${u.username} (uid ${u.uid}, cli)`;
+}
+
+/** Check identity and listener against the config when one is there. */
+function checkAgainstConfig(command: Command, identity: string, listener: string): void {
+  const file = globalOptions(command).config ?? 'portwarden.yaml';
+  if (!existsSync(file)) return;
+  const config = loadFromOptions(command).config;
+  if (!config.identities.some((i) => i.name === identity))
+    throw usage(`no identity "${identity}" in ${file}`);
+  if (!config.listeners.some((l) => l.name === listener))
+    throw usage(`no listener "${listener}" in ${file}`);
+}
+
+/** Hand a request to the gateway; wait for a running one to take it. */
+async function handOff(dataDir: string, request: GrantRequest): Promise<string> {
+  const file = writeGrantRequest(dataDir, request);
+  if (gatewayRunning(dataDir) === null)
+    return 'no gateway is running: the request is queued and recorded when it starts';
+  const until = Date.now() + HANDOFF_WAIT_MS;
+  while (Date.now() < until) {
+    if (!existsSync(file)) return 'recorded by the running gateway';
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return 'queued; the running gateway has not taken it yet (check its log)';
+}
+
+function listCommand(): Command {
+  return new Command('list')
+    .description('grants in force (from the audit records) and requests not yet recorded')
+    .option('--all', 'include expired grants')
+    .action((flags: { all?: boolean }, command: Command) =>
+      runCommand(() => {
+        const dataDir = dataDirFromOptions(command);
+        const book = new GrantBook();
+        if (existsSync(`${dataDir}/portwarden.db`)) {
+          const store = openStoreForReading(dataDir);
+          try {
+            for (let after: number | null = -1; after !== null;) {
+              const page = store.search({
+                actions: ['grant'],
+                order: 'oldest',
+                after,
+                limit: 1000,
+              });
+              for (const row of page.rows) {
+                const change = row.body ? grantChangeOf(JSON.parse(row.body) as JsonObject) : null;
+                if (change) book.apply(change);
+              }
+              after = page.next;
+            }
+          } finally {
+            store.close();
+          }
+        }
+        const now = Date.now();
+        const lines = [
+          'ID                                     IDENTITY      LISTENER      EXPIRES                   OPERATIONS  REASON',
+        ];
+        for (const g of book.list(now, flags.all === true)) {
+          lines.push(
+            [
+              g.id.padEnd(38),
+              g.identity.padEnd(13),
+              g.listener.padEnd(13),
+              `${new Date(g.expiresMs).toISOString()}${g.expiresMs <= now ? '*' : ' '}`.padEnd(25),
+              (g.operations.join(',') || 'all').padEnd(11),
+              g.reason,
+            ].join(' '),
+          );
+        }
+        for (const p of pendingGrantRequests(dataDir))
+          if (p.request) lines.push(`(pending ${p.request.change} ${p.request.id})`);
+        process.stdout.write(`${lines.join('\n')}\n`);
+        return 0;
+      }),
+    );
+}
+
+function revokeCommand(): Command {
+  return new Command('revoke')
+    .description('end a grant now (--reason is required and recorded)')
+    .argument('<id>', 'grant id (from grant list)')
+    .action((id: string, _flags: unknown, command: Command) =>
+      runCommand(async () => {
+        // --reason is the parent's option too: commander hands it to `grant`.
+        const reason = command.optsWithGlobals<{ reason?: string }>().reason;
+        if (!reason) throw usage('grant revoke needs --reason');
+        const dataDir = dataDirFromOptions(command);
+        const status = await handOff(dataDir, {
+          change: 'revoke',
+          id,
+          revoked_by: granter(),
+          reason,
+        });
+        process.stdout.write(`revoke ${id}: ${status}\n`);
+        return 0;
+      }),
+    );
+}
+
+interface GrantFlags {
+  identity?: string;
+  listener?: string;
+  for?: string;
+  reason?: string;
+  operations?: string;
+}
+
+export function grantCommand(): Command {
+  return new Command('grant')
+    .description('time-boxed access for an identity on a listener (policy grant: required)')
+    .option('--identity <name>', 'the identity granted access')
+    .option('--listener <name>', 'the listener it applies to')
+    .option('--for <duration>', 'how long, e.g. 30m, 2h')
+    .option('--reason <text>', 'why (recorded), e.g. a ticket')
+    .option('--operations <list>', `only these operation classes: ${OPERATIONS.join(',')}`)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  portwarden grant --identity alice --listener orders-db --for 2h --reason "INC-1234"
+  portwarden grant --identity alice --listener orders-db --for 30m --reason "INC-9" --operations read
+  portwarden grant list
+  portwarden grant revoke 0192f3a4-... --reason "done"
+`,
+    )
+    .addCommand(listCommand())
+    .addCommand(revokeCommand())
+    .action((flags: GrantFlags, command: Command) =>
+      runCommand(async () => {
+        const { identity, listener, reason } = flags;
+        if (!identity || !listener || !flags.for || !reason)
+          throw usage('grant needs --identity, --listener, --for and --reason');
+        const ms = parseDurationMs(flags.for);
+        if (ms === null || ms <= 0)
+          throw usage(`--for: expected a duration like 2h, got ${flags.for}`);
+        const operations = flags.operations ? flags.operations.split(',').map((o) => o.trim()) : [];
+        const bad = operations.filter((o) => !OPERATIONS.includes(o));
+        if (bad.length > 0) throw usage(`--operations: unknown ${bad.join(', ')}`);
+        checkAgainstConfig(command, identity, listener);
+        const dataDir = dataDirFromOptions(command);
+        const id = uuidv7();
+        const expires = new Date(Date.now() + ms).toISOString();
+        const status = await handOff(dataDir, {
+          change: 'create',
+          id,
+          identity,
+          listener,
+          expires,
+          reason,
+          operations,
+          granted_by: granter(),
+        });
+        process.stdout.write(
+          `grant ${id}: ${identity} on ${listener} until ${expires}: ${status}\n`,
+        );
+        return 0;
+      }),
+    );
+}
