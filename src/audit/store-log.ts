@@ -6,12 +6,23 @@ import type { Store } from '../store/index.js';
 import { NODE_KEY_FILE, loadOrCreateNodeKey, type NodeKey } from './node-key.js';
 import type { LogSource } from './verify.js';
 
-export function storeLogSource(store: Store): LogSource {
+/** A LogSource over the store; `release()` ends an iteration verify stopped early. */
+export function storeLogSource(store: Store): LogSource & { release(): void } {
+  const open = new Set<Iterator<unknown>>();
   return {
     size: () => store.nextSequence(),
     *records(from: number) {
-      for (const r of store.iterate(from))
-        yield { sequence: r.sequence, body: r.body, leafHash: r.leafHash };
+      const it = store.iterate(from);
+      open.add(it);
+      try {
+        for (const r of it) yield { sequence: r.sequence, body: r.body, leafHash: r.leafHash };
+      } finally {
+        open.delete(it);
+      }
+    },
+    release: () => {
+      for (const it of open) it.return?.();
+      open.clear();
     },
     checkpoints: () => store.checkpoints().map((c) => ({ note: c.note })),
     getNode: (level, index) => store.getNode(level, index),

@@ -1,12 +1,16 @@
 /** The `portwarden` command tree (DESIGN §9). */
 import { Command } from 'commander';
+import { checkpointCommand } from './commands/checkpoint.js';
 import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { grantCommand } from './commands/grant.js';
 import { policyCommand } from './commands/policy.js';
+import { proofCommand } from './commands/proof.js';
+import { pruneCommand } from './commands/prune.js';
 import { searchCommand } from './commands/search.js';
 import { startCommand } from './commands/start.js';
 import { tailCommand } from './commands/tail.js';
+import { verifyCommand } from './commands/verify.js';
 import { whoCommand } from './commands/who.js';
 
 export function buildProgram(): Command {
@@ -36,6 +40,10 @@ Examples:
     whoCommand(),
     grantCommand(),
     policyCommand(),
+    verifyCommand(),
+    proofCommand(),
+    checkpointCommand(),
+    pruneCommand(),
   ]) {
     program.addCommand(c);
   }

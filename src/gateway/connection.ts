@@ -303,20 +303,22 @@ export class GatewayConnection {
         upstreamCredentials: () => upstreamCredentials(this.rt.config),
       };
       return this.rt.tlsContext
-        ? { ...ctx, gatewayAuth, startClientTls: () => this.startClientTls() }
+        ? { ...ctx, gatewayAuth, startClientTls: (leftover?: Buffer) => this.startClientTls(leftover) }
         : { ...ctx, gatewayAuth };
     }
     if (this.rt.tlsContext) {
-      return { ...ctx, startClientTls: () => this.startClientTls() };
+      return { ...ctx, startClientTls: (leftover?: Buffer) => this.startClientTls(leftover) };
     }
     return ctx;
   }
 
-  private startClientTls(): void {
+  private startClientTls(leftover?: Buffer): void {
     const ctx = this.rt.tlsContext;
     if (!ctx) return;
     this.raw.removeAllListeners('data');
     this.raw.removeAllListeners('end');
+    // Bytes read past the TLS request belong to the handshake: give them back to the stream.
+    if (leftover && leftover.length > 0) this.raw.unshift(leftover);
     const secure = new tls.TLSSocket(this.raw, {
       isServer: true,
       secureContext: ctx,

@@ -6,6 +6,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
+import { Checkpointer } from '../audit/checkpointer.js';
+import { loadOrCreateNodeKey } from '../audit/integrity.js';
 import { Recorder } from '../audit/recorder.js';
 import type { LoadedConfig, ListenerConfig } from '../config/index.js';
 import { PortwardenError, errorMessage } from '../errors.js';
@@ -34,8 +36,6 @@ export interface GatewayOptions {
   readonly log: Logger;
   /** Policies by name, compiled by the policy module (absent: every listener audit-only). */
   readonly policies?: PolicyMap;
-  /** Hook called inside each commit for every leaf (the Merkle tree). */
-  readonly onLeaf?: (leafHash: Buffer, sequence: number) => void;
   /** An already open store (tests); otherwise `<data_dir>/portwarden.db`. */
   readonly store?: Store;
 }
@@ -43,6 +43,8 @@ export interface GatewayOptions {
 export class Gateway {
   readonly store: Store;
   readonly recorder: Recorder;
+  /** The Merkle tree and signed checkpoints of this node. */
+  readonly checkpointer: Checkpointer;
   readonly listeners: Listener[] = [];
   readonly loaded: LoadedConfig;
   private readonly log: Logger;
@@ -50,7 +52,14 @@ export class Gateway {
   private identityRuntime: IdentityRuntime | null = null;
   private stopped = false;
 
-  private constructor(loaded: LoadedConfig, store: Store, recorder: Recorder, log: Logger) {
+  private constructor(
+    loaded: LoadedConfig,
+    store: Store,
+    recorder: Recorder,
+    checkpointer: Checkpointer,
+    log: Logger,
+  ) {
+    this.checkpointer = checkpointer;
     this.loaded = loaded;
     this.store = store;
     this.recorder = recorder;
@@ -64,14 +73,17 @@ export class Gateway {
     const store =
       opts.store ??
       new SqliteStore(join(config.data_dir, 'portwarden.db'), { fsync: config.audit.fsync });
+    const key = loadOrCreateNodeKey(config.data_dir, config.node);
+    const checkpointer = new Checkpointer(store, key, config.node, config.data_dir, opts.log);
     const recorder = new Recorder(store, {
       mode: config.audit.mode,
       flushMs: config.audit.flush_ms,
       observer: config.node,
       log: opts.log,
-      ...(opts.onLeaf ? { onLeaf: opts.onLeaf } : {}),
+      onLeaf: checkpointer.onLeaf,
+      onRollback: checkpointer.onRollback,
     });
-    const gw = new Gateway(loaded, store, recorder, opts.log);
+    const gw = new Gateway(loaded, store, recorder, checkpointer, opts.log);
     const policies = opts.policies ?? compileOrThrow(config.policies);
     for (const l of config.listeners) gw.listeners.push(new Listener(gw.buildRuntime(l, policies)));
     return gw;
@@ -146,6 +158,7 @@ export class Gateway {
     }
     this.sweepTimer = setInterval(() => this.sweepIdle(), 1000);
     this.sweepTimer.unref();
+    this.checkpointer.start(this.recorder, this.loaded.config.audit.checkpoint_interval);
   }
 
   private sweepIdle(): void {
@@ -178,6 +191,9 @@ export class Gateway {
       for (const c of [...l.runtime.connections]) c.closeWith('shutdown', 'gateway stopping');
     const hard = Date.now() + 2000;
     while (this.activeConnections() > 0 && Date.now() < hard) await delay(10);
+    // The last checkpoint covers every record of this run.
+    this.checkpointer.stop();
+    this.checkpointer.checkpointNow();
     if (!this.recorder.close())
       this.log.error(
         { err: this.recorder.lastStoreError },

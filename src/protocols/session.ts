@@ -5,8 +5,7 @@
  * `onClientData` / `onServerData` with every chunk in order. A session never touches the
  * store and never opens sockets.
  */
-import type { EventInput } from '../audit/event.js';
-import type { CloseReason } from '../audit/event.js';
+import type { CloseReason, EventInput, JsonObject } from '../audit/event.js';
 import type { ActionFacts, ConnectionFacts, Decision } from '../policy/action.js';
 import type { SignInResult, UpstreamCredentials } from '../identity/index.js';
 
@@ -63,6 +62,11 @@ export interface SessionContext {
   facts(): ConnectionFacts;
   /** Merge identity into the connection (and every later record). */
   setIdentity(identity: SessionIdentity): void;
+  /**
+   * Merge extra top-level fields (e.g. `{ tls: { client: { server_name } } }`) into every
+   * later record of this connection, connection-close included.
+   */
+  annotate(fields: JsonObject): void;
   /** Ask policy about one action; never throws (an evaluation error is a deny). */
   decide(action: ActionFacts): Decision;
   /** End the connection: flush what was written, record connection-close with this reason. */
@@ -71,10 +75,11 @@ export interface SessionContext {
   now(): bigint;
   /**
    * Upgrade the client leg to TLS using the listener's certificate (e.g. after answering
-   * PostgreSQL's SSLRequest with `S`). Later client bytes arrive decrypted. Absent when the
+   * PostgreSQL's SSLRequest with `S`). Later client bytes arrive decrypted; `leftover` are
+   * bytes already read after the TLS request (the start of the ClientHello). Absent when the
    * listener has no `tls:` configured.
    */
-  readonly startClientTls?: () => void;
+  readonly startClientTls?: (leftover?: Buffer) => void;
   /** Present when the listener has `auth: gateway`. */
   readonly gatewayAuth?: GatewayAuth;
 }

@@ -483,14 +483,9 @@ class MysqlSession implements ProtocolSession {
     this.tlsStarting = false;
     const start = this.ctx.startClientTls;
     if (start === undefined) return;
-    if (leftover.length > 0) {
-      // startClientTls cannot take bytes already read; losing them would break the handshake.
-      return this.fail(
-        new ProtocolError('mysql', 'client: TLS bytes arrived in the same read as the SSLRequest'),
-        2,
-      );
-    }
-    start();
+    // The client sends its ClientHello right after the SSLRequest; bytes already read
+    // are handed back to the TLS layer.
+    start(leftover);
   }
 
   /** A protocol violation: answer ERR 1047 (08S01) natively, then close. */
