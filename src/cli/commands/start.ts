@@ -2,10 +2,14 @@
 import { Command } from 'commander';
 import type { LoadedConfig } from '../../config/index.js';
 import { formatHostPort } from '../../config/index.js';
+import { startApi, type ApiServer } from '../../api/index.js';
 import { Gateway } from '../../gateway/index.js';
 import { PolicyReloader, reloadOnSighup } from '../../gateway/reload.js';
 import { createLogger, type Logger } from '../../log.js';
 import { loadFromOptions, runCommand } from '../io.js';
+
+/** The API server of each started gateway (closed by stopOnSignals). */
+export const apiServers = new WeakMap<Gateway, ApiServer>();
 
 /** Start everything the config describes; resolves once listening. */
 export async function startGateway(loaded: LoadedConfig, log: Logger): Promise<Gateway> {
@@ -23,6 +27,12 @@ export async function startGateway(loaded: LoadedConfig, log: Logger): Promise<G
       'listening',
     );
   }
+  const api = await startApi({ gateway, log }).catch(async (err: unknown) => {
+    await gateway.stop(0);
+    gateway.closeStore();
+    throw err;
+  });
+  if (api) apiServers.set(gateway, api);
   return gateway;
 }
 
@@ -41,12 +51,14 @@ export function stopOnSignals(
       }
       stopping = true;
       log.info({ signal, active: gateway.activeConnections() }, 'stopping: draining connections');
-      void gateway.stop().then(async () => {
-        await after?.();
-        gateway.closeStore();
-        log.info('stopped');
-        resolve();
-      });
+      void (apiServers.get(gateway)?.close() ?? Promise.resolve())
+        .then(() => gateway.stop())
+        .then(async () => {
+          await after?.();
+          gateway.closeStore();
+          log.info('stopped');
+          resolve();
+        });
     };
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
@@ -77,6 +89,7 @@ file is rejected and recorded; the previous policies stay): see docs/policy.md.
         const reloader = new PolicyReloader(gateway, { file: loaded.file, log });
         reloader.recordStart();
         reloader.watch();
+        apiServers.get(gateway)?.usePolicyReloader(() => reloader.reload('manual'));
         const stopHup = reloadOnSighup(reloader);
         await stopOnSignals(gateway, log, () => {
           reloader.stop();
