@@ -105,6 +105,8 @@ export const listenerSchema = z.strictObject({
   record_parameters: z.boolean().optional(),
   tls: tlsSchema.optional(),
   upstream_tls: z.enum(['disable', 'prefer', 'require', 'verify-full']).default('disable'),
+  /** PEM file of CAs trusted for the target in `upstream_tls: verify-full`. */
+  upstream_ca: z.string().optional(),
   /** `gateway`: clients sign in to portwarden; the gateway logs in to the target itself. */
   auth: z.enum(['passthrough', 'gateway']).default('passthrough'),
   upstream_user: z.string().optional(),

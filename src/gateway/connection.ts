@@ -18,6 +18,7 @@ import { communityId } from './community-id.js';
 import { ProxyHeaderReader, encodeProxyV2 } from './proxy-protocol.js';
 import type { ListenerRuntime } from './listener-runtime.js';
 import { normalizeIp } from './ip.js';
+import { negotiatePostgresTls } from './upstream-tls.js';
 
 const PROXY_V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51]);
 const PROXY_HEADER_TIMEOUT_MS = 5000;
@@ -65,6 +66,7 @@ export class GatewayConnection {
   private clientClosed = false;
   private upstreamClosed = true;
   private proxyChecked = false;
+  private upstreamTls = false;
   private processFacts: { process?: ConnectionFacts['process'] } | undefined;
 
   constructor(rt: ListenerRuntime, socket: net.Socket) {
@@ -184,7 +186,29 @@ export class GatewayConnection {
     }, this.rt.config.connect_timeout);
     up.once('connect', () => {
       clearTimeout(timer);
-      this.onUpstreamConnected(decision);
+      if (this.rt.config.protocol !== 'postgres' || this.rt.config.upstream_tls === 'disable') {
+        this.onUpstreamConnected(decision);
+        return;
+      }
+      negotiatePostgresTls(up, {
+        mode: this.rt.config.upstream_tls,
+        servername: target.host,
+        timeoutMs: this.rt.config.connect_timeout,
+        ...(this.rt.config.upstream_ca ? { caFile: this.rt.config.upstream_ca } : {}),
+      }).then(
+        (secure) => {
+          if (secure !== up) {
+            secure.on('error', (err) => this.onSocketError('server', err));
+            this.upstreamTls = true;
+          }
+          this.upstream = secure;
+          this.onUpstreamConnected(decision, up);
+        },
+        (err: unknown) => {
+          up.destroy();
+          this.refuse('upstream-unreachable', errorMessage(err));
+        },
+      );
     });
     up.on('error', (err) => {
       clearTimeout(timer);
@@ -197,12 +221,15 @@ export class GatewayConnection {
     });
   }
 
-  private onUpstreamConnected(decision: Decision): void {
+  /** `raw` is the TCP socket when `this.upstream` is a TLS socket wrapped around it. */
+  private onUpstreamConnected(decision: Decision, raw?: net.Socket): void {
     if (this.phase === 'closed' || !this.upstream) return;
     const up = this.upstream;
     this.phase = 'open';
-    this.upstreamLocalIp = normalizeIp(up.localAddress ?? '');
-    this.upstreamLocalPort = up.localPort ?? 0;
+    this.upstreamLocalIp = normalizeIp((raw ?? up).localAddress ?? '');
+    this.upstreamLocalPort = (raw ?? up).localPort ?? 0;
+    if (this.upstreamTls)
+      this.extraFields = mergeFields(this.extraFields, { upstream_tls: { established: true } });
     this.ctx = this.buildContext(decision);
     const openEvent: EventInput = {
       event: {
@@ -303,7 +330,11 @@ export class GatewayConnection {
         upstreamCredentials: () => upstreamCredentials(this.rt.config),
       };
       return this.rt.tlsContext
-        ? { ...ctx, gatewayAuth, startClientTls: (leftover?: Buffer) => this.startClientTls(leftover) }
+        ? {
+            ...ctx,
+            gatewayAuth,
+            startClientTls: (leftover?: Buffer) => this.startClientTls(leftover),
+          }
         : { ...ctx, gatewayAuth };
     }
     if (this.rt.tlsContext) {
