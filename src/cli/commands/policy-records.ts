@@ -4,6 +4,7 @@
  * and `policy test --replay` (recorded decisions decided again by a candidate policy file).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parse, stringify } from 'yaml';
 import type { JsonObject } from '../../audit/event.js';
@@ -38,7 +39,7 @@ export interface HistoryOptions {
 
 /** `policy history`: one line per policy-reload record, oldest first. */
 export function policyHistory(io: RecordsIo, cmd: Command, opts: HistoryOptions): number {
-  const store = openStoreForReading(dataDirFromOptions(cmd));
+  const store = openStoreForReading(recordsDataDir(cmd));
   try {
     const filter: EventFilter = {
       actions: ['policy-reload'],
@@ -101,7 +102,7 @@ export function policyReplay(io: RecordsIo, cmd: Command, opts: ReplayOptions): 
   if (!Number.isInteger(examples) || examples < 0)
     throw usage(`--examples: expected a count, got "${opts.examples}"`);
   const candidate = readCandidate(opts.policy);
-  const store = openStoreForReading(dataDirFromOptions(cmd));
+  const store = openStoreForReading(recordsDataDir(cmd));
   try {
     const attached = candidate.listeners ?? configListeners(cmd) ?? recordedListeners(store);
     const deciderFor = (listener: string): PolicyDecider | undefined => {
@@ -185,8 +186,14 @@ function readCandidate(file: string): Candidate {
 function configListeners(cmd: Command): Record<string, string | null> | undefined {
   const file = cmd.optsWithGlobals<{ config?: string }>().config ?? 'portwarden.yaml';
   if (!existsSync(file)) return undefined;
+  let listeners;
+  try {
+    listeners = loadConfig(file).config.listeners;
+  } catch {
+    return undefined; // An invalid config names no attachment we can trust.
+  }
   const out: Record<string, string | null> = {};
-  for (const l of loadConfig(file).config.listeners) out[l.name] = l.policy ?? null;
+  for (const l of listeners) out[l.name] = l.policy ?? null;
   return out;
 }
 
@@ -212,6 +219,23 @@ function* readRecords(store: Store, filter: EventFilter): Generator<JsonObject> 
     for (const row of page.rows) if (row.body !== null) yield JSON.parse(row.body) as JsonObject;
     if (page.next === null) return;
     after = page.next;
+  }
+}
+
+/**
+ * The data dir to read: --data-dir, else the config's data_dir. A config that does not
+ * validate (the very file a rejected reload was about) still names its data_dir.
+ */
+function recordsDataDir(cmd: Command): string {
+  try {
+    return dataDirFromOptions(cmd);
+  } catch (err) {
+    if (!(err instanceof PortwardenError) || err.code !== 'PW_ERR_CONFIG') throw err;
+    const file = resolve(cmd.optsWithGlobals<{ config?: string }>().config ?? 'portwarden.yaml');
+    const doc: unknown = parse(readFileSync(file, 'utf8'));
+    const dataDir = isRecord(doc) && typeof doc.data_dir === 'string' ? doc.data_dir : undefined;
+    if (dataDir === undefined) throw err;
+    return resolve(dirname(file), dataDir);
   }
 }
 

@@ -108,6 +108,7 @@ export function policyCommand(io: PolicyCliIo = STD_IO): Command {
     .option('--since <time>', 'with --replay: from (RFC 3339 or 15m, 7d)', '7d')
     .option('--until <time>', 'with --replay: until')
     .option('--examples <n>', 'with --replay: examples shown per direction', '5')
+    .option('--data-dir <dir>', "with --replay: data directory (default: the config's data_dir)")
     .addOption(
       new Option('--format <format>', 'output').choices(['table', 'ndjson']).default('table'),
     )
@@ -127,6 +128,7 @@ export function policyCommand(io: PolicyCliIo = STD_IO): Command {
     .command('history')
     .description('list policy versions from the record: time, trigger, what changed')
     .option('-c, --config <file>', 'config file (finds the data dir; default ./portwarden.yaml)')
+    .option('--data-dir <dir>', "data directory (default: the config's data_dir)")
     .option('--since <time>', 'from (RFC 3339 or 15m, 7d)')
     .option('--policy <name>', 'only changes to this policy')
     .option('--show <version>', 'print the recorded text of a version (sha256:… or a prefix)')
