@@ -4,7 +4,7 @@
  * forwards it. The gateway itself signs in to Redis with the listener's ACL user before the
  * first client byte passes, and swallows that reply. Until the client has signed in, every
  * other command is answered `-NOAUTH` natively (as Redis does with `requirepass`).
- * After sign-in, the ordinary Redis session takes over (with AUTH refused).
+ * After sign-in, the ordinary Redis session takes over (with AUTH and HELLO … AUTH refused).
  */
 import { ProtocolError, errorMessage } from '../../errors.js';
 import type { EventInput } from '../../audit/event.js';
@@ -50,14 +50,7 @@ class RedisGatewayAuthSession implements ProtocolSession {
     this.ctx = ctx;
     this.auth = auth;
     this.commands = this.newParser();
-    this.inner = createRedisSession({
-      ...ctx,
-      // Once signed in, AUTH would carry a portwarden token to the target: refused.
-      decide: (action) =>
-        action.protocol === 'redis' && action.command === 'auth'
-          ? { verdict: 'deny', reason: 'AUTH after gateway sign-in' }
-          : ctx.decide(action),
-    });
+    this.inner = createRedisSession(ctx, refuseSecondSignIn);
     this.loginUpstream();
   }
 
@@ -241,6 +234,19 @@ class RedisGatewayAuthSession implements ProtocolSession {
   onClose(): void {
     this.inner.onClose?.();
   }
+}
+
+/**
+ * Once signed in, AUTH or HELLO … AUTH would carry a portwarden token to the target: both
+ * are refused natively (NOPERM) and never forwarded. HELLO without AUTH passes.
+ */
+export function refuseSecondSignIn(command: string, head: CommandHead): string | undefined {
+  if (command === 'auth') return 'AUTH after gateway sign-in';
+  if (command !== 'hello') return undefined;
+  // Every HELLO argument is captured (commands.ts STATE_ARGS); should one be missing, refuse.
+  if (head.args.length < head.argc) return 'HELLO with uncaptured arguments after gateway sign-in';
+  const hasAuth = head.args.some((a, i) => i >= 2 && a.toString('latin1').toLowerCase() === 'auth');
+  return hasAuth ? 'HELLO AUTH after gateway sign-in' : undefined;
 }
 
 function loginRecord(

@@ -6,7 +6,8 @@
  */
 import type { JsonObject } from '../../audit/event.js';
 import { ProtocolError } from '../../errors.js';
-import type { ProtocolSession, SessionContext, SessionFactory } from '../session.js';
+import type { Decision } from '../../policy/action.js';
+import type { ProtocolSession, SessionContext } from '../session.js';
 import { headComplete, resolveCommand } from './commands.js';
 import type { CommandHead, Reply } from './messages.js';
 import { isPubsubKind, Subscriptions, type PubsubKind } from './pubsub.js';
@@ -45,6 +46,12 @@ interface Pending {
 
 const NO_EFFECT: Effect = { kind: 'none' };
 
+/**
+ * Refuses a command before policy is asked (e.g. a second sign-in behind listener
+ * `auth: gateway`); returns the reason, or undefined to let policy decide.
+ */
+export type CommandGuard = (command: string, head: CommandHead) => string | undefined;
+
 class RedisSession implements ProtocolSession {
   private readonly ctx: SessionContext;
   private readonly commands: RespParser;
@@ -74,7 +81,10 @@ class RedisSession implements ProtocolSession {
   private pushes = 0;
   private unpaired = 0;
 
-  constructor(ctx: SessionContext) {
+  constructor(
+    ctx: SessionContext,
+    private readonly guard?: CommandGuard,
+  ) {
     this.ctx = ctx;
     const maxBulkBytes = ctx.options.maxMessageBytes;
     const extra = ctx.options.extra;
@@ -198,11 +208,11 @@ class RedisSession implements ProtocolSession {
   private handleCommand(head: CommandHead): boolean {
     const resolved = resolveCommand(head.args, head.argc);
     const command = resolved.name;
-    const decision = this.ctx.decide({
-      protocol: 'redis',
-      command,
-      categories: resolved.categories,
-    });
+    const refused = this.guard?.(command, head);
+    const decision: Decision =
+      refused === undefined
+        ? this.ctx.decide({ protocol: 'redis', command, categories: resolved.categories })
+        : { verdict: 'deny', reason: refused };
     const allowed = decision.verdict !== 'deny';
     const record = commandRecord(resolved, head, decision, this.ctx.options.recordValues);
     const commandId = this.ctx.record(record);
@@ -414,5 +424,6 @@ class RedisSession implements ProtocolSession {
   }
 }
 
-/** Creates the Redis session for one client connection. */
-export const createRedisSession: SessionFactory = (ctx) => new RedisSession(ctx);
+/** Creates the Redis session for one client connection (with an optional command guard). */
+export const createRedisSession = (ctx: SessionContext, guard?: CommandGuard): ProtocolSession =>
+  new RedisSession(ctx, guard);
