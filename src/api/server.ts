@@ -118,7 +118,8 @@ export async function createApiServer(opts: ApiOptions): Promise<ApiServer> {
   const routes: { method: string; url: string; documented: boolean }[] = [];
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat())
-      if (method !== 'HEAD') routes.push({ method, url: r.url, documented: r.schema?.hide !== true });
+      if (method !== 'HEAD')
+        routes.push({ method, url: r.url, documented: r.schema?.hide !== true });
   });
   app.decorateRequest('principal', null);
   app.decorateRequest('recorded', false);

@@ -1,0 +1,151 @@
+/**
+ * Search: every filter of the shared model, kept in the URL (share the link, get the same
+ * search), keyset "more", a virtualized table, a live toggle and the detail drawer.
+ */
+import { type FormEvent, useEffect, useState } from 'react';
+import { type ApiEvent, getJson } from '../api';
+import { DetailDrawer } from '../components/DetailDrawer';
+import { EventTable } from '../components/EventTable';
+import { useLive } from '../hooks';
+import { navigate } from '../router';
+
+const FIELDS: readonly (readonly [string, string])[] = [
+  ['listener', 'listener'],
+  ['action', 'actions (a,b)'],
+  ['source', 'source IP[:port]'],
+  ['source_port', 'source port'],
+  ['upstream_local', 'upstream local IP:port'],
+  ['port', 'any port'],
+  ['user', 'user'],
+  ['outcome', 'outcome'],
+  ['since', 'since (15m, RFC 3339)'],
+  ['until', 'until'],
+  ['text', 'text'],
+  ['connection', 'connection id'],
+  ['community_id', 'community id'],
+  ['rule', 'rule'],
+  ['db', 'database'],
+  ['operation', 'operation'],
+  ['class', 'statement class'],
+  ['status', 'status'],
+];
+const UI_ONLY = ['sel', 'live'];
+
+export function Search(props: { readonly params: URLSearchParams }) {
+  const filters = new URLSearchParams(props.params);
+  for (const k of UI_ONLY) filters.delete(k);
+  const query = filters.toString();
+  const [events, setEvents] = useState<ApiEvent[]>([]);
+  const [next, setNext] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [form, setForm] = useState<Record<string, string>>(() => Object.fromEntries(filters));
+  const selected = props.params.get('sel');
+  const live = props.params.get('live') === '1';
+
+  useEffect(() => {
+    setForm(Object.fromEntries(new URLSearchParams(query)));
+    let current = true;
+    getJson<{ events: ApiEvent[]; next: number | null }>('events', new URLSearchParams(query)).then(
+      (page) => {
+        if (!current) return;
+        setEvents(page.events);
+        setNext(page.next);
+        setError(null);
+      },
+      (err: unknown) => {
+        if (!current) return;
+        setEvents([]);
+        setError(err instanceof Error ? err.message : String(err));
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [query]);
+
+  const liveFilter = new URLSearchParams(query);
+  liveFilter.delete('limit');
+  liveFilter.delete('after');
+  liveFilter.delete('order');
+  const connected = useLive(liveFilter, (e) => setEvents((list) => [e, ...list]), live);
+
+  const set = (changes: Record<string, string | null>): void => {
+    const p = new URLSearchParams(props.params);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === null || v === '') p.delete(k);
+      else p.set(k, v);
+    }
+    navigate('search', p);
+  };
+  const submit = (ev: FormEvent): void => {
+    ev.preventDefault();
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(form)) if (v.trim() !== '') p.set(k, v.trim());
+    if (live) p.set('live', '1');
+    navigate('search', p);
+  };
+  const more = (): void => {
+    if (next === null) return;
+    const p = new URLSearchParams(query);
+    p.set('after', String(next));
+    void getJson<{ events: ApiEvent[]; next: number | null }>('events', p).then((page) => {
+      setEvents((list) => [...list, ...page.events]);
+      setNext(page.next);
+    });
+  };
+
+  return (
+    <div className="page">
+      <h1>Search</h1>
+      <form className="filters" onSubmit={submit} data-testid="filters">
+        {FIELDS.map(([name, label]) => (
+          <label key={name}>
+            <span>{label}</span>
+            <input
+              name={name}
+              value={form[name] ?? ''}
+              onChange={(ev) => setForm({ ...form, [name]: ev.target.value })}
+            />
+          </label>
+        ))}
+        <div className="actions">
+          <button type="submit">Search</button>
+          <button type="button" onClick={() => navigate('search', live ? { live: '1' } : {})}>
+            Clear
+          </button>
+          <label className="toggle">
+            <input
+              type="checkbox"
+              data-testid="live-toggle"
+              checked={live}
+              onChange={(ev) => set({ live: ev.target.checked ? '1' : null })}
+            />
+            live{' '}
+            {live && (
+              <span className={`pill ${connected ? 'on' : ''}`}>
+                {connected ? 'following' : 'connecting'}
+              </span>
+            )}
+          </label>
+        </div>
+      </form>
+      {error && (
+        <p className="error" data-testid="search-error">
+          {error}
+        </p>
+      )}
+      <p className="muted" data-testid="result-count">
+        {events.length} records{next !== null ? ' (more available)' : ''}
+      </p>
+      <EventTable events={events} onSelect={(e) => set({ sel: String(e.sequence) })} />
+      {next !== null && (
+        <button onClick={more} data-testid="more">
+          more
+        </button>
+      )}
+      {selected !== null && (
+        <DetailDrawer sequence={Number(selected)} onClose={() => set({ sel: null })} />
+      )}
+    </div>
+  );
+}
