@@ -5,6 +5,7 @@ import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { grantCommand } from './commands/grant.js';
 import { policyCommand } from './commands/policy.js';
+import { portsCommand } from './commands/ports.js';
 import { proofCommand } from './commands/proof.js';
 import { pruneCommand } from './commands/prune.js';
 import { searchCommand } from './commands/search.js';
@@ -44,6 +45,7 @@ Examples:
     proofCommand(),
     checkpointCommand(),
     pruneCommand(),
+    portsCommand(),
   ]) {
     program.addCommand(c);
   }

@@ -19,3 +19,13 @@ export {
   type SocketOwnerOptions,
 } from './socket-owners.js';
 export { scanListeningSockets, type ListeningSocket, type ScanOptions } from './scan.js';
+export {
+  FINDING_KINDS,
+  auditDrift,
+  connects,
+  formatEndpoint,
+  type DriftFinding,
+  type DriftInput,
+  type FindingKind,
+} from './drift.js';
+export { findingRecord, recordFindings } from './findings.js';
