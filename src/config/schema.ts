@@ -8,6 +8,8 @@ import { parseDurationMs, parseHostPort } from './address.js';
 import { detectorsSchema, trapSchema } from '../detect/schema.js';
 import { cronSchema } from '../inventory/cron.js';
 import { alertsSchema, sinksSchema } from '../sinks/schema.js';
+import { shipSchema } from '../ship/schema.js';
+import { sourcesSchema } from '../ingest/schema.js';
 
 const hostPort = z.string().transform((value, ctx) => {
   const hp = parseHostPort(value);
@@ -62,6 +64,16 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a hex SHA-256');
 const identityCredentialSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('token'), sha256: sha256Hex }),
   z.strictObject({ type: z.literal('mtls'), subject: z.string().min(1) }),
+  /** PostgreSQL SASL sign-in: `portwarden identity scram-verifier` prints one from a token. */
+  z.strictObject({
+    type: z.literal('scram_sha256'),
+    verifier: z
+      .string()
+      .regex(
+        /^SCRAM-SHA-256\$[1-9][0-9]*:[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/,
+        'expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>',
+      ),
+  }),
   z.strictObject({
     type: z.literal('jwt'),
     issuer: z.string().optional(),
@@ -177,8 +189,8 @@ export const configSchema = z.strictObject({
   detectors: detectorsSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
   sinks: sinksSchema.default([]),
-  ship: z.unknown().optional(),
-  sources: z.unknown().optional(),
+  ship: shipSchema.optional(),
+  sources: sourcesSchema.default([]),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,14 @@
+/** Scale-out (DESIGN §8): JetStream shipping, the collector and the central PostgreSQL store. */
+export { Publisher } from './publisher.js';
+export type { PublisherStats } from './publisher.js';
+export { Collector, COLLECTOR_DEFAULTS, defaultCollectorName, keysByNode } from './collector.js';
+export type { CollectorOptions, CollectorStats } from './collector.js';
+export { CentralStore } from './pg-store.js';
+export type { CentralFilter, Finding, NodeSummary } from './pg-store.js';
+export type { CentralRow } from './central-row.js';
+export { verifyCentralNode } from './central-verify.js';
+export { SHIP_DEFAULTS } from './stream.js';
+export type { ShipOptions } from './stream.js';
+export { CURSOR_FILE, readCursor } from './cursor.js';
+export { MIGRATIONS, SCHEMA_VERSION } from './pg-schema.js';
+export { startPublisher } from './start.js';

@@ -1,0 +1,527 @@
+/**
+ * The central PostgreSQL store: records of every node, each node's chain state, records
+ * waiting for a predecessor (pending), quarantined records, findings and checkpoints.
+ * Writes happen inside a transaction the collector holds (`CentralTx`); reads (search,
+ * who, verify) go through the pool. Schema and migrations: pg-schema.ts.
+ */
+import pg from 'pg';
+import { PortwardenError, errorMessage } from '../errors.js';
+import type { CentralRow } from './central-row.js';
+import { createPartitions, dayOf, migrate } from './pg-schema.js';
+
+/** Search filters over the central store (the embedded store's, plus node and module). */
+export interface CentralFilter {
+  readonly node?: string;
+  readonly listener?: string;
+  readonly actions?: readonly string[];
+  readonly sourceIp?: string;
+  readonly sourcePort?: number;
+  /** Any endpoint port of either leg. */
+  readonly port?: number;
+  readonly user?: string;
+  readonly outcome?: string;
+  readonly module?: string;
+  readonly sinceNs?: bigint;
+  readonly untilNs?: bigint;
+  readonly order?: 'newest' | 'oldest';
+  readonly limit?: number;
+}
+
+export interface NodeState {
+  readonly node: string;
+  readonly nextSeq: number;
+  /** The Merkle frontier: complete-subtree roots, largest first (Frontier.restore order). */
+  readonly frontier: Buffer;
+  readonly broken: boolean;
+  readonly checkpointSize: number | null;
+}
+
+export interface NodeSummary extends NodeState {
+  readonly pending: number;
+  readonly quarantined: number;
+  readonly findings: number;
+}
+
+export interface Finding {
+  readonly node: string;
+  readonly sequence: number | null;
+  readonly kind: string;
+  readonly detail: string;
+  readonly record: Record<string, unknown>;
+}
+
+export interface PendingRecord {
+  readonly node: string;
+  readonly sequence: number;
+  readonly timestampNs: bigint;
+  readonly body: string | null;
+  readonly leafHash: Buffer;
+  readonly note: string | null;
+}
+
+const COLUMNS =
+  'node, seq, ts_ns, id, action, outcome, listener, conn, src_ip, src_port, dst_ip, dst_port, up_local_ip, up_local_port, up_ip, up_port, user_name, community_id, up_community_id, rule, policy_version, db_namespace, operation, class, status, module, text, body, leaf';
+const ARRAY_TYPES =
+  'text[], bigint[], bigint[], text[], text[], text[], text[], text[], text[], integer[], text[], integer[], text[], integer[], text[], integer[], text[], text[], text[], text[], text[], text[], text[], text[], text[], text[], text[], text[], bytea[]';
+
+interface RawRecord {
+  node: string;
+  seq: string;
+  ts_ns: string;
+  id: string | null;
+  action: string | null;
+  outcome: string | null;
+  listener: string | null;
+  conn: string | null;
+  src_ip: string | null;
+  src_port: number | null;
+  dst_ip: string | null;
+  dst_port: number | null;
+  up_local_ip: string | null;
+  up_local_port: number | null;
+  up_ip: string | null;
+  up_port: number | null;
+  user_name: string | null;
+  community_id: string | null;
+  up_community_id: string | null;
+  rule: string | null;
+  policy_version: string | null;
+  db_namespace: string | null;
+  operation: string | null;
+  class: string | null;
+  status: string | null;
+  module: string | null;
+  text: string | null;
+  body: string | null;
+  leaf: Buffer;
+}
+
+function fromRaw(r: RawRecord): CentralRow {
+  return {
+    node: r.node,
+    sequence: Number(r.seq),
+    timestampNs: BigInt(r.ts_ns),
+    id: r.id,
+    action: r.action,
+    outcome: r.outcome,
+    listener: r.listener,
+    connectionId: r.conn,
+    sourceIp: r.src_ip,
+    sourcePort: r.src_port,
+    destinationIp: r.dst_ip,
+    destinationPort: r.dst_port,
+    upstreamLocalIp: r.up_local_ip,
+    upstreamLocalPort: r.up_local_port,
+    upstreamIp: r.up_ip,
+    upstreamPort: r.up_port,
+    user: r.user_name,
+    communityId: r.community_id,
+    upstreamCommunityId: r.up_community_id,
+    rule: r.rule,
+    policyVersion: r.policy_version,
+    dbNamespace: r.db_namespace,
+    operation: r.operation,
+    statementClass: r.class,
+    status: r.status,
+    module: r.module,
+    text: r.text,
+    body: r.body,
+    leafHash: r.leaf,
+  };
+}
+
+/** Write primitives on one open transaction (the collector's). */
+export class CentralTx {
+  constructor(
+    readonly client: pg.PoolClient,
+    private readonly store: CentralStore,
+  ) {}
+
+  /** The node's chain state, locked until the transaction ends (created when new). */
+  async lockNode(node: string): Promise<NodeState> {
+    await this.client.query(
+      'INSERT INTO node_state (node) VALUES ($1) ON CONFLICT (node) DO NOTHING',
+      [node],
+    );
+    const r = await this.client.query<{
+      next_seq: string;
+      frontier: Buffer;
+      broken: boolean;
+      checkpoint_size: string | null;
+    }>(
+      'SELECT next_seq, frontier, broken, checkpoint_size FROM node_state WHERE node = $1 FOR UPDATE',
+      [node],
+    );
+    const row = r.rows[0];
+    if (row === undefined) throw new Error(`node_state row for ${node} vanished`);
+    return {
+      node,
+      nextSeq: Number(row.next_seq),
+      frontier: row.frontier,
+      broken: row.broken,
+      checkpointSize: row.checkpoint_size === null ? null : Number(row.checkpoint_size),
+    };
+  }
+
+  async saveNode(s: NodeState): Promise<void> {
+    await this.client.query(
+      'UPDATE node_state SET next_seq = $2, frontier = $3, broken = $4, checkpoint_size = $5, updated_at = now() WHERE node = $1',
+      [s.node, s.nextSeq, s.frontier, s.broken, s.checkpointSize],
+    );
+  }
+
+  /** The stored leaf of (node, seq), if the record is in `records`. */
+  async storedLeaf(node: string, seq: number): Promise<Buffer | null> {
+    const r = await this.client.query<{ leaf: Buffer }>(
+      'SELECT leaf FROM records WHERE node = $1 AND seq = $2',
+      [node, seq],
+    );
+    return r.rows[0]?.leaf ?? null;
+  }
+
+  /** Inserts rows (one statement); a row already there is left as it is. */
+  async insertRecords(rows: readonly CentralRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.store.ensurePartitions(rows.map((r) => r.timestampNs));
+    const cols: unknown[][] = Array.from({ length: 29 }, () => []);
+    for (const r of rows) {
+      const values: unknown[] = [
+        r.node,
+        r.sequence,
+        r.timestampNs.toString(),
+        r.id,
+        r.action,
+        r.outcome,
+        r.listener,
+        r.connectionId,
+        r.sourceIp,
+        r.sourcePort,
+        r.destinationIp,
+        r.destinationPort,
+        r.upstreamLocalIp,
+        r.upstreamLocalPort,
+        r.upstreamIp,
+        r.upstreamPort,
+        r.user,
+        r.communityId,
+        r.upstreamCommunityId,
+        r.rule,
+        r.policyVersion,
+        r.dbNamespace,
+        r.operation,
+        r.statementClass,
+        r.status,
+        r.module,
+        r.text,
+        r.body,
+        r.leafHash,
+      ];
+      values.forEach((v, i) => cols[i]?.push(v));
+    }
+    const params = ARRAY_TYPES.split(', ').map((t, i) => `$${i + 1}::${t}`);
+    await this.client.query(
+      `INSERT INTO records (${COLUMNS}, ts)
+       SELECT u.*, timestamptz 'epoch' + (u.ts_ns / 1000) * interval '1 microsecond'
+       FROM unnest(${params.join(', ')}) AS u(${COLUMNS})
+       ON CONFLICT DO NOTHING`,
+      cols,
+    );
+  }
+
+  async addPending(p: PendingRecord): Promise<void> {
+    await this.client.query(
+      'INSERT INTO pending (node, seq, ts_ns, body, leaf, note) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING',
+      [p.node, p.sequence, p.timestampNs.toString(), p.body, p.leafHash, p.note],
+    );
+  }
+
+  async pendingCount(node: string): Promise<number> {
+    const r = await this.client.query<{ n: string }>(
+      'SELECT count(*) AS n FROM pending WHERE node = $1',
+      [node],
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  /** Removes and returns the pending record (node, seq), if there is one. */
+  async takePending(node: string, seq: number): Promise<PendingRecord | null> {
+    const r = await this.client.query<{
+      ts_ns: string;
+      body: string | null;
+      leaf: Buffer;
+      note: string | null;
+    }>('DELETE FROM pending WHERE node = $1 AND seq = $2 RETURNING ts_ns, body, leaf, note', [
+      node,
+      seq,
+    ]);
+    const row = r.rows[0];
+    if (row === undefined) return null;
+    return {
+      node,
+      sequence: seq,
+      timestampNs: BigInt(row.ts_ns),
+      body: row.body,
+      leafHash: row.leaf,
+      note: row.note,
+    };
+  }
+
+  async quarantine(p: PendingRecord, reason: string): Promise<void> {
+    await this.client.query(
+      'INSERT INTO quarantine (node, seq, ts_ns, body, leaf, note, reason) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING',
+      [p.node, p.sequence, p.timestampNs.toString(), p.body, p.leafHash, p.note, reason],
+    );
+  }
+
+  /** Moves every pending record of `node` into quarantine. */
+  async quarantinePending(node: string, reason: string): Promise<void> {
+    await this.client.query(
+      `WITH moved AS (DELETE FROM pending WHERE node = $1 RETURNING *)
+       INSERT INTO quarantine (node, seq, ts_ns, body, leaf, note, reason)
+       SELECT node, seq, ts_ns, body, leaf, note, $2 FROM moved ON CONFLICT DO NOTHING`,
+      [node, reason],
+    );
+  }
+
+  async addFinding(f: Finding): Promise<void> {
+    await this.client.query(
+      'INSERT INTO findings (node, seq, kind, detail, record) VALUES ($1, $2, $3, $4, $5)',
+      [f.node, f.sequence, f.kind, f.detail, JSON.stringify(f.record)],
+    );
+  }
+
+  async addCheckpoint(node: string, size: number, root: Buffer, note: string, keyId: string) {
+    await this.client.query(
+      'INSERT INTO checkpoints (node, size, root, note, key_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
+      [node, size, root, note, keyId],
+    );
+  }
+}
+
+export class CentralStore {
+  readonly pool: pg.Pool;
+  private readonly partitions = new Set<number>();
+
+  private constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  /** Connects and applies missing migrations. */
+  static async open(url: string, options: { readonly max?: number } = {}): Promise<CentralStore> {
+    const pool = new pg.Pool({ connectionString: url, max: options.max ?? 4 });
+    pool.on('error', () => undefined); // an idle client lost its server: the next query says so
+    const store = new CentralStore(pool);
+    try {
+      const client = await pool.connect();
+      try {
+        await migrate(client);
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw new PortwardenError(
+        'PW_ERR_STORE',
+        { detail: `central store: ${errorMessage(err)}` },
+        { cause: err },
+      );
+    }
+    return store;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
+  async transaction<T>(fn: (tx: CentralTx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        const out = await fn(new CentralTx(client, this));
+        await client.query('COMMIT');
+        return out;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Creates the day partitions these timestamps need (outside the caller's transaction). */
+  async ensurePartitions(timestamps: readonly bigint[]): Promise<void> {
+    const missing = new Set<number>();
+    for (const ts of timestamps) {
+      const day = dayOf(ts);
+      if (!this.partitions.has(day)) missing.add(day);
+    }
+    if (missing.size === 0) return;
+    const client = await this.pool.connect();
+    try {
+      await createPartitions(client, missing);
+    } finally {
+      client.release();
+    }
+    for (const d of missing) this.partitions.add(d);
+  }
+
+  /** Records matching `filter`, newest first by default. */
+  async search(filter: CentralFilter): Promise<CentralRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown): void => {
+      params.push(value);
+      where.push(sql.replaceAll('?', `$${params.length}`));
+    };
+    if (filter.node !== undefined) add('node = ?', filter.node);
+    if (filter.listener !== undefined) add('listener = ?', filter.listener);
+    if (filter.actions !== undefined && filter.actions.length > 0)
+      add('action = ANY(?::text[])', filter.actions);
+    if (filter.sourceIp !== undefined) add('src_ip = ?', filter.sourceIp);
+    if (filter.sourcePort !== undefined) add('src_port = ?', filter.sourcePort);
+    if (filter.port !== undefined)
+      add('(src_port = ? OR dst_port = ? OR up_local_port = ? OR up_port = ?)', filter.port);
+    if (filter.user !== undefined) add('user_name = ?', filter.user);
+    if (filter.outcome !== undefined) add('outcome = ?', filter.outcome);
+    if (filter.module !== undefined) add('module = ?', filter.module);
+    if (filter.sinceNs !== undefined) {
+      add(
+        "ts >= timestamptz 'epoch' + (?::bigint / 1000) * interval '1 microsecond'",
+        String(filter.sinceNs),
+      );
+      add('ts_ns >= ?::bigint', String(filter.sinceNs));
+    }
+    if (filter.untilNs !== undefined) {
+      add(
+        "ts <= timestamptz 'epoch' + (?::bigint / 1000 + 1) * interval '1 microsecond'",
+        String(filter.untilNs),
+      );
+      add('ts_ns <= ?::bigint', String(filter.untilNs));
+    }
+    const dir = filter.order === 'oldest' ? 'ASC' : 'DESC';
+    params.push(Math.min(Math.max(filter.limit ?? 100, 1), 10_000));
+    const r = await this.pool.query<RawRecord>(
+      `SELECT ${COLUMNS} FROM records ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY ts ${dir}, ts_ns ${dir}, node ${dir}, seq ${dir} LIMIT $${params.length}`,
+      params,
+    );
+    return r.rows.map(fromRaw);
+  }
+
+  /** One node's records from `from` on, in sequence order, a page at a time. */
+  async *iterateNode(node: string, from = 0, pageSize = 5000): AsyncGenerator<CentralRow> {
+    let next = from;
+    for (;;) {
+      const r = await this.pool.query<RawRecord>(
+        `SELECT ${COLUMNS} FROM records WHERE node = $1 AND seq >= $2 ORDER BY seq LIMIT $3`,
+        [node, next, pageSize],
+      );
+      for (const raw of r.rows) yield fromRaw(raw);
+      const last = r.rows[r.rows.length - 1];
+      if (last === undefined || r.rows.length < pageSize) return;
+      next = Number(last.seq) + 1;
+    }
+  }
+
+  async recordCount(node?: string): Promise<number> {
+    const r = await this.pool.query<{ n: string }>(
+      node === undefined
+        ? 'SELECT count(*) AS n FROM records'
+        : 'SELECT count(*) AS n FROM records WHERE node = $1',
+      node === undefined ? [] : [node],
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  /** Signed checkpoint notes of a node, by size. */
+  async checkpoints(node: string): Promise<{ size: number; note: string }[]> {
+    const r = await this.pool.query<{ size: string; note: string }>(
+      'SELECT size, note FROM checkpoints WHERE node = $1 ORDER BY size',
+      [node],
+    );
+    return r.rows.map((x) => ({ size: Number(x.size), note: x.note }));
+  }
+
+  async nodes(): Promise<NodeSummary[]> {
+    const r = await this.pool.query<{
+      node: string;
+      next_seq: string;
+      frontier: Buffer;
+      broken: boolean;
+      checkpoint_size: string | null;
+      pending: string;
+      quarantined: string;
+      findings: string;
+    }>(`SELECT s.*,
+          (SELECT count(*) FROM pending p WHERE p.node = s.node) AS pending,
+          (SELECT count(*) FROM quarantine q WHERE q.node = s.node) AS quarantined,
+          (SELECT count(*) FROM findings f WHERE f.node = s.node) AS findings
+        FROM node_state s ORDER BY s.node`);
+    return r.rows.map((x) => ({
+      node: x.node,
+      nextSeq: Number(x.next_seq),
+      frontier: x.frontier,
+      broken: x.broken,
+      checkpointSize: x.checkpoint_size === null ? null : Number(x.checkpoint_size),
+      pending: Number(x.pending),
+      quarantined: Number(x.quarantined),
+      findings: Number(x.findings),
+    }));
+  }
+
+  async findings(node?: string): Promise<Finding[]> {
+    const r = await this.pool.query<{
+      node: string;
+      seq: string | null;
+      kind: string;
+      detail: string;
+      record: Record<string, unknown>;
+    }>(
+      `SELECT node, seq, kind, detail, record FROM findings ${node === undefined ? '' : 'WHERE node = $1'} ORDER BY id`,
+      node === undefined ? [] : [node],
+    );
+    return r.rows.map((x) => ({
+      node: x.node,
+      sequence: x.seq === null ? null : Number(x.seq),
+      kind: x.kind,
+      detail: x.detail,
+      record: x.record,
+    }));
+  }
+
+  /**
+   * The connection that held `ip:port` on its client or upstream leg at `atNs`, on any node:
+   * the newest connection-open at or before `atNs`, with its close if recorded.
+   */
+  async connectionAt(
+    ip: string,
+    port: number,
+    atNs: bigint,
+  ): Promise<{ leg: 'client' | 'upstream'; open: CentralRow; close: CentralRow | null } | null> {
+    const at = atNs.toString();
+    const r = await this.pool.query<RawRecord & { leg: 'client' | 'upstream' }>(
+      `(SELECT ${COLUMNS}, 'client' AS leg FROM records
+         WHERE action = 'connection-open' AND src_ip = $1 AND src_port = $2 AND ts_ns <= $3::bigint
+         ORDER BY ts DESC LIMIT 1)
+       UNION ALL
+       (SELECT ${COLUMNS}, 'upstream' AS leg FROM records
+         WHERE action = 'connection-open' AND up_local_ip = $1 AND up_local_port = $2 AND ts_ns <= $3::bigint
+         ORDER BY ts DESC LIMIT 1)
+       ORDER BY ts_ns DESC LIMIT 1`,
+      [ip, port, at],
+    );
+    const open = r.rows[0];
+    if (open === undefined) return null;
+    const c = await this.pool.query<RawRecord>(
+      `SELECT ${COLUMNS} FROM records WHERE action = 'connection-close' AND conn = $1 AND node = $2 LIMIT 1`,
+      [open.conn, open.node],
+    );
+    const close = c.rows[0];
+    const closed = close === undefined ? null : fromRaw(close);
+    if (closed !== null && closed.timestampNs < atNs) return null;
+    return { leg: open.leg, open: fromRaw(open), close: closed };
+  }
+}
