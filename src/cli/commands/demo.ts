@@ -108,7 +108,13 @@ export function demoCommand(): Command {
         writeFileSync(
           file,
           `# Written by \`portwarden demo\`; edit and run \`portwarden start -c ${file}\`.\n` +
-            stringify({ node: 'demo', data_dir: './data', audit: { mode: 'strict' }, listeners }),
+            stringify({
+              node: 'demo',
+              data_dir: './data',
+              audit: { mode: 'strict', checkpoint_interval: '10s' },
+              api: { listen: `127.0.0.1:${base + 10}` },
+              listeners,
+            }),
         );
         const loaded = loadConfig(file);
         const log = createLogger(process.env.PORTWARDEN_LOG_LEVEL ?? 'warn');
@@ -125,11 +131,14 @@ export function demoCommand(): Command {
                 `  ${l.name.padEnd(14)} 127.0.0.1:${l.address().port} -> ${l.runtime.config.target.host}:${l.runtime.config.target.port} (${l.runtime.config.protocol})`,
             ),
             '',
+            `Dashboard and API: http://127.0.0.1:${base + 10}/  (API: /api/v1/openapi.json, metrics: /metrics)`,
+            '',
             'Try, in another terminal:',
             ...tries.map((t) => `  ${t}`),
             `  npx portwarden search ${cfg} --since 15m`,
             `  npx portwarden tail ${cfg}`,
             `  npx portwarden who ${cfg} 127.0.0.1:<client port> --at 5m`,
+            `  npx portwarden verify ${cfg}`,
             '',
             'Ctrl-C stops it (connections drain, every record is committed).',
             '',
