@@ -327,6 +327,12 @@ export class GatewayConnection {
           if (result.ok) this.setIdentity({});
           return result;
         },
+        scramVerifier: (user) => signedIn.scramVerifier(user),
+        signInScram: (user, check) => {
+          const result = signedIn.signInScram(user, check);
+          if (result.ok) this.setIdentity({});
+          return result;
+        },
         upstreamCredentials: () => upstreamCredentials(this.rt.config),
       };
       return this.rt.tlsContext

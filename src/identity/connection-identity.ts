@@ -39,6 +39,18 @@ export class ConnectionIdentity {
     return result;
   }
 
+  /** Sign in by a SCRAM proof the session checked (`IdentityDirectory.verifyScram`). */
+  signInScram(user: string, check: (verifier: string) => boolean): SignInResult {
+    const result = this.runtime.directory.verifyScram(user, check);
+    if (result.ok) this.signedIn = result.principal;
+    return result;
+  }
+
+  /** The SCRAM-SHA-256 verifier the identity `user` has, if any. */
+  scramVerifier(user: string): string | undefined {
+    return this.runtime.directory.scramVerifier(user);
+  }
+
   /** `user` of every record once signed in: name, groups as roles, how they signed in. */
   userFields(): JsonObject | null {
     const p = this.signedIn;

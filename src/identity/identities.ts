@@ -29,6 +29,8 @@ interface CompiledIdentity {
   readonly tokenHashes: readonly Buffer[];
   readonly subjects: readonly string[];
   readonly jwt: readonly JwtVerifier[];
+  /** PostgreSQL SCRAM-SHA-256 verifiers (pg_authid format), checked by the protocol session. */
+  readonly scram: readonly string[];
 }
 
 /** SHA-256 of a token, hex: what `identities[].credentials[].sha256` holds. */
@@ -46,6 +48,7 @@ export class IdentityDirectory {
       const tokenHashes: Buffer[] = [];
       const subjects: string[] = [];
       const jwt: JwtVerifier[] = [];
+      const scram: string[] = [];
       const compiled: CompiledIdentity = {
         name: id.name,
         kind: id.kind,
@@ -53,6 +56,7 @@ export class IdentityDirectory {
         tokenHashes,
         subjects,
         jwt,
+        scram,
       };
       id.credentials.forEach((c, j) => {
         if (c.type === 'token') {
@@ -61,6 +65,8 @@ export class IdentityDirectory {
         } else if (c.type === 'mtls') {
           subjects.push(c.subject);
           this.bySubject.set(c.subject, compiled);
+        } else if (c.type === 'scram_sha256') {
+          scram.push(c.verifier);
         } else {
           jwt.push(new JwtVerifier(c, id.name, `identities.${i}.credentials.${j}`));
         }
@@ -125,6 +131,23 @@ export class IdentityDirectory {
       }
     }
     return { ok: false, reason };
+  }
+
+  /** The first SCRAM-SHA-256 verifier of an identity, if it has one. */
+  scramVerifier(user: string): string | undefined {
+    return this.byName.get(user)?.scram[0];
+  }
+
+  /**
+   * Sign in by a challenge–response the protocol session checked: `check` is asked about
+   * each stored SCRAM verifier of `user`; one passing signs the identity in (method token:
+   * the verifier is derived from the identity's token).
+   */
+  verifyScram(user: string, check: (verifier: string) => boolean): SignInResult {
+    const id = this.byName.get(user);
+    if (id === undefined) return { ok: false, reason: 'unknown identity' };
+    if (!id.scram.some(check)) return { ok: false, reason: 'wrong token' };
+    return { ok: true, principal: principal(id, 'token', []) };
   }
 
   /** An mTLS client certificate subject (the listener's CA has verified the chain). */

@@ -3,7 +3,7 @@
  */
 import { createHttpSession } from './http/index.js';
 import { createMysqlSession } from './mysql/index.js';
-import { createPostgresSession, initPostgresClassifier } from './postgres/index.js';
+import { createPostgresListenerSession, initPostgresClassifier } from './postgres/index.js';
 import { createRedisListenerSession } from './redis/index.js';
 import type { SessionFactory } from './session.js';
 import { createTcpSession } from './tcp/index.js';
@@ -11,7 +11,7 @@ import { createTlsSession } from './tls/index.js';
 
 const factories = new Map<string, SessionFactory>([
   ['tcp', createTcpSession],
-  ['postgres', createPostgresSession],
+  ['postgres', createPostgresListenerSession],
   ['mysql', createMysqlSession],
   ['redis', createRedisListenerSession],
   ['http', createHttpSession],

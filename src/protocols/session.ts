@@ -38,6 +38,13 @@ export interface GatewayAuth {
    * every later record carries the identity as `user.*`. Never throws; never keeps `secret`.
    */
   signIn(user: string | undefined, secret: string): Promise<SignInResult>;
+  /** The SCRAM-SHA-256 verifier (pg_authid format) stored for identity `user`, if any. */
+  scramVerifier(user: string): string | undefined;
+  /**
+   * Sign in by a SCRAM proof the session checked: `check` is asked about each stored
+   * verifier of `user`, and one passing signs the identity in (as `signIn` does).
+   */
+  signInScram(user: string, check: (verifier: string) => boolean): SignInResult;
   /** The target credentials for this listener (read now from env/file). Throws if missing. */
   upstreamCredentials(): UpstreamCredentials;
 }

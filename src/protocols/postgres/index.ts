@@ -1,5 +1,7 @@
 /** PostgreSQL protocol: parsers, statement classification, redaction and the session. */
 export { createPostgresSession } from './session.js';
+export { createPostgresListenerSession } from './gateway-auth.js';
+export { formatScramVerifier, scramVerifierFor } from './scram.js';
 export { initPostgresClassifier, classifySql } from './classify.js';
 export type { ClassifiedStatement } from './classify.js';
 export { redactSql } from './redact.js';

@@ -23,6 +23,8 @@ function signedInSession() {
           : { ok: false, reason: 'wrong token' },
       ),
     upstreamCredentials: () => ({ user: 'gw', password: 'upstream-pass' }),
+    scramVerifier: () => undefined,
+    signInScram: () => ({ ok: false, reason: 'no scram' }),
   };
   const session = createRedisListenerSession({ ...ctx, gatewayAuth });
   session.onServerData(R.simple('OK')); // the gateway's own AUTH upstream
