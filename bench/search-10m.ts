@@ -1,0 +1,168 @@
+/**
+ * Search at scale: generates N synthetic records (default 10M) over 30 days into a fresh
+ * SQLite store, then measures p50/p95 of typical searches, `who`, one month of
+ * `--group-by hour`, counts, and store bytes per record.
+ *
+ *   node --import tsx bench/search-10m.ts [--rows N] [--db FILE] [--keep]
+ *
+ * An existing --db with exactly N records is reused (generation of 10M takes a while).
+ */
+import Database from 'better-sqlite3';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { SqliteStore, type EventFilter } from '../src/store/index.js';
+import { SOURCES, USERS, Rng, generate } from './search-data.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const rows = Number(arg('--rows') ?? 10_000_000);
+const path = arg('--db') ?? `/tmp/pw-search-bench-${rows}.db`;
+const keep = process.argv.includes('--keep') || arg('--db') !== undefined;
+const DAY = 86_400_000_000_000n;
+const endWall = BigInt(Date.UTC(2026, 10, 1)) * 1_000_000n;
+const startNs = endWall - 30n * DAY;
+
+function fileBytes(p: string): number {
+  let n = 0;
+  for (const f of [p, `${p}-wal`]) if (existsSync(f)) n += statSync(f).size;
+  return n;
+}
+
+let store = new SqliteStore(path);
+if (store.nextSequence() !== rows) {
+  store.close();
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
+  store = new SqliteStore(path);
+  store.close();
+  // Bulk load: insert without the secondary indexes, then let the store build them (its
+  // schema creates missing indexes on open) — sorted index builds instead of random inserts.
+  const raw = new Database(path);
+  const indexes = raw
+    .prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events_v2' AND sql IS NOT NULL",
+    )
+    .pluck()
+    .all() as string[];
+  for (const name of indexes) raw.exec(`DROP INDEX ${name}`);
+  raw.close();
+  store = new SqliteStore(path, { skipSchema: true });
+  const t0 = performance.now();
+  let lastLog = 0;
+  generate(store, {
+    rows,
+    startNs,
+    spanNs: 30n * DAY,
+    onProgress: (n) => {
+      if (n - lastLog >= 500_000) {
+        lastLog = n;
+        const s = (performance.now() - t0) / 1000;
+        process.stderr.write(`  ${n} rows, ${s.toFixed(0)} s, ${Math.round(n / s)} rows/s\n`);
+      }
+    },
+  });
+  const s = (performance.now() - t0) / 1000;
+  console.log(`generated ${rows} records in ${s.toFixed(1)} s (${Math.round(rows / s)} rows/s)`);
+  store.close();
+  const t1 = performance.now();
+  store = new SqliteStore(path);
+  console.log(
+    `built ${indexes.length} indexes in ${((performance.now() - t1) / 1000).toFixed(1)} s`,
+  );
+}
+store.close();
+// Measure as the CLI reads: a read-only connection.
+const reader = new SqliteStore(path, { readonly: true });
+const last = reader.getBySequence(rows - 1);
+const first = reader.getBySequence(0);
+if (!last || !first) throw new Error('store is empty');
+const endNs = last.timestampNs;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? 0;
+}
+
+function measure(name: string, runs: number, fn: (i: number) => unknown): void {
+  fn(0); // warm the statement cache and the pages this query touches first
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    fn(i + 1);
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  console.log(
+    `${name.padEnd(58)} p50 ${percentile(times, 0.5).toFixed(2).padStart(8)} ms   p95 ${percentile(times, 0.95).toFixed(2).padStart(8)} ms`,
+  );
+}
+
+const rng = new Rng(42);
+const sample = Array.from({ length: 64 }, () => reader.getBySequence(rng.int(rows)));
+const at = (i: number) => sample[i % sample.length];
+const conns = sample.filter((r) => r?.connectionId);
+
+const searches: [string, (i: number) => EventFilter][] = [
+  ['newest page, no filter', () => ({})],
+  ['--listener orders-db', () => ({ listener: 'orders-db' })],
+  ['--user (varied)', (i) => ({ user: USERS[(i * 7) % USERS.length] ?? 'svc-0' })],
+  ['--source IP (varied)', (i) => ({ sourceIp: SOURCES[(i * 13) % 500] ?? '10.1.0.0' })],
+  [
+    '--source IP:PORT (from a real record)',
+    (i) => ({ sourceIp: at(i)?.sourceIp ?? '', sourcePort: at(i)?.sourcePort ?? 0 }),
+  ],
+  [
+    '--action db-query --since 1h (window at the end)',
+    () => ({ actions: ['db-query'], sinceNs: endNs - 3_600_000_000_000n }),
+  ],
+  ['--text "order_items" (phrase)', () => ({ text: 'order_items' })],
+  [
+    '--text "refunds where id" --listener billing-db',
+    () => ({ text: 'refunds where id', listener: 'billing-db' }),
+  ],
+  ['--outcome failure --listener cache', () => ({ outcome: 'failure', listener: 'cache' })],
+  ['--class ddl --since 7d', () => ({ statementClass: 'ddl', sinceNs: endNs - 7n * DAY })],
+  ['--status 42501', () => ({ status: '42501' })],
+  ['--port 5432 --action db-query', () => ({ port: 5432, actions: ['db-query'] })],
+  [
+    '--connection ID --order oldest',
+    (i) => ({ connectionId: conns[i % conns.length]?.connectionId ?? '', order: 'oldest' }),
+  ],
+  [
+    '--community-id (from a real record)',
+    (i) => ({ communityId: conns[i % conns.length]?.communityId ?? '' }),
+  ],
+];
+
+console.log(
+  `\nstore: ${rows} records, ${(fileBytes(path) / rows).toFixed(0)} bytes/record (${(fileBytes(path) / 1e9).toFixed(2)} GB)\n`,
+);
+for (const [name, f] of searches)
+  measure(`search ${name}`, 30, (i) => reader.search({ ...f(i), limit: 100 }));
+measure('who IP:PORT --at (client leg)', 200, (i) => {
+  const r = at(i);
+  return reader.connectionAt(r?.sourceIp ?? '', r?.sourcePort ?? 0, r?.timestampNs ?? 0n);
+});
+measure('who IP:PORT --at (upstream leg)', 200, (i) => {
+  const r = at(i);
+  return reader.connectionAt(
+    r?.upstreamLocalIp ?? '',
+    r?.upstreamLocalPort ?? 0,
+    r?.timestampNs ?? 0n,
+  );
+});
+measure('--group-by hour, one month (all records)', 5, () =>
+  reader.groupBy({ sinceNs: endNs - 30n * DAY }, 'hour'),
+);
+measure('--group-by hour, one month, --listener orders-db', 5, () =>
+  reader.groupBy({ sinceNs: endNs - 30n * DAY, listener: 'orders-db' }, 'hour'),
+);
+measure('--group-by listener --since 1d', 5, () =>
+  reader.groupBy({ sinceNs: endNs - DAY }, 'listener'),
+);
+measure('--count --since 7d', 10, () => reader.count({ sinceNs: endNs - 7n * DAY }));
+measure('--count --action db-query --since 1d', 10, () =>
+  reader.count({ actions: ['db-query'], sinceNs: endNs - DAY }),
+);
+reader.close();
+if (!keep) for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
