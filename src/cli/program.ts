@@ -1,6 +1,8 @@
 /** The `portwarden` command tree (DESIGN §9). */
 import { Command } from 'commander';
+import { centralCommand } from './commands/central.js';
 import { checkpointCommand } from './commands/checkpoint.js';
+import { collectCommand } from './commands/collect.js';
 import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { grantCommand } from './commands/grant.js';
@@ -46,6 +48,8 @@ Examples:
     checkpointCommand(),
     pruneCommand(),
     portsCommand(),
+    collectCommand(),
+    centralCommand(),
   ]) {
     program.addCommand(c);
   }

@@ -15,6 +15,7 @@ import { IdentityRuntime } from '../identity/index.js';
 import { AUDIT_ONLY, compilePolicies } from '../policy/index.js';
 import type { PolicyDecider } from '../policy/index.js';
 import { ECS_PROTOCOL, initProtocols, sessionFactoryFor } from '../protocols/index.js';
+import { startPublisher, type Publisher } from '../ship/index.js';
 import { SqliteStore } from '../store/index.js';
 import type { Store } from '../store/index.js';
 import { Listener } from './listener.js';
@@ -51,6 +52,8 @@ export class Gateway {
   private sweepTimer: NodeJS.Timeout | null = null;
   private identityRuntime: IdentityRuntime | null = null;
   private stopped = false;
+  /** Ships records to NATS JetStream when the config has `ship:` (docs/scale-out.md). */
+  publisher: Publisher | null = null;
 
   private constructor(
     loaded: LoadedConfig,
@@ -159,6 +162,7 @@ export class Gateway {
     this.sweepTimer = setInterval(() => this.sweepIdle(), 1000);
     this.sweepTimer.unref();
     this.checkpointer.start(this.recorder, this.loaded.config.audit.checkpoint_interval);
+    this.publisher = startPublisher(this.loaded.config, this.store, this.recorder, this.log);
   }
 
   private sweepIdle(): void {
@@ -199,6 +203,7 @@ export class Gateway {
         { err: this.recorder.lastStoreError },
         'records could not be committed at shutdown',
       );
+    await this.publisher?.stop(Math.min(deadlineMs, 2000));
   }
 
   /** Close the store (after stop, and after any final records such as a checkpoint). */
