@@ -6,6 +6,7 @@ import { collectCommand } from './commands/collect.js';
 import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { grantCommand } from './commands/grant.js';
+import { identityCommand } from './commands/identity.js';
 import { policyCommand } from './commands/policy.js';
 import { portsCommand } from './commands/ports.js';
 import { proofCommand } from './commands/proof.js';
@@ -42,6 +43,7 @@ Examples:
     tailCommand(),
     whoCommand(),
     grantCommand(),
+    identityCommand(),
     policyCommand(),
     verifyCommand(),
     proofCommand(),
