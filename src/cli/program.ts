@@ -11,6 +11,7 @@ import { policyCommand } from './commands/policy.js';
 import { portsCommand } from './commands/ports.js';
 import { proofCommand } from './commands/proof.js';
 import { pruneCommand } from './commands/prune.js';
+import { reportCommand } from './commands/report.js';
 import { searchCommand } from './commands/search.js';
 import { startCommand } from './commands/start.js';
 import { tailCommand } from './commands/tail.js';
@@ -52,6 +53,7 @@ Examples:
     portsCommand(),
     collectCommand(),
     centralCommand(),
+    reportCommand(),
   ]) {
     program.addCommand(c);
   }

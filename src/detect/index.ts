@@ -11,3 +11,4 @@ export {
   type Severity,
   type TrapConfig,
 } from './schema.js';
+export { startMonitoring, type Monitoring } from './monitor.js';

@@ -29,3 +29,5 @@ export {
   type FindingKind,
 } from './drift.js';
 export { findingRecord, recordFindings } from './findings.js';
+export { ScheduledAudit, type AuditRun, type ScheduledAuditOptions } from './schedule.js';
+export { cronProblem } from './cron.js';

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import type { LoadedConfig } from '../../config/index.js';
 import { formatHostPort } from '../../config/index.js';
 import { startApi, type ApiServer } from '../../api/index.js';
+import { startMonitoring, type Monitoring } from '../../detect/index.js';
 import { Gateway } from '../../gateway/index.js';
 import { PolicyReloader, reloadOnSighup } from '../../gateway/reload.js';
 import { createLogger, type Logger } from '../../log.js';
@@ -10,6 +11,8 @@ import { loadFromOptions, runCommand } from '../io.js';
 
 /** The API server of each started gateway (closed by stopOnSignals). */
 export const apiServers = new WeakMap<Gateway, ApiServer>();
+/** Traps, detectors, alert sinks and the scheduled audit of each started gateway. */
+export const monitors = new WeakMap<Gateway, Monitoring>();
 
 /** Start everything the config describes; resolves once listening. */
 export async function startGateway(loaded: LoadedConfig, log: Logger): Promise<Gateway> {
@@ -33,6 +36,13 @@ export async function startGateway(loaded: LoadedConfig, log: Logger): Promise<G
     throw err;
   });
   if (api) apiServers.set(gateway, api);
+  const monitoring = await startMonitoring(gateway, log).catch(async (err: unknown) => {
+    await api?.close();
+    await gateway.stop(0);
+    gateway.closeStore();
+    throw err;
+  });
+  monitors.set(gateway, monitoring);
   return gateway;
 }
 
@@ -53,6 +63,7 @@ export function stopOnSignals(
       log.info({ signal, active: gateway.activeConnections() }, 'stopping: draining connections');
       void (apiServers.get(gateway)?.close() ?? Promise.resolve())
         .then(() => gateway.stop())
+        .then(() => monitors.get(gateway)?.stop())
         .then(async () => {
           await after?.();
           gateway.closeStore();
