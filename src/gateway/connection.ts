@@ -459,7 +459,6 @@ export class GatewayConnection {
   private writeUpstream(bytes: Buffer): void {
     const up = this.upstream;
     if (!up || up.destroyed) return;
-    corkForTick(up);
     if (!up.write(bytes) && !this.upstreamCongested) {
       this.upstreamCongested = true;
       this.client.pause();
@@ -473,7 +472,6 @@ export class GatewayConnection {
   private toClient(bytes: Buffer): void {
     const c = this.client;
     if (c.destroyed || this.clientClosed) return;
-    corkForTick(c);
     if (!c.write(bytes) && !this.clientCongested) {
       this.clientCongested = true;
       this.upstream?.pause();
@@ -655,22 +653,6 @@ export class GatewayConnection {
       user: this.identity.user ?? null,
     };
   }
-}
-
-/**
- * Cork a stream until the end of this tick, so the several writes a session makes while
- * handling one chunk (one per protocol message) leave as one writev. On loopback every write
- * syscall also runs the receiver's TCP path, and per-message writes were the largest self
- * time in the postgres listener's profile (docs/benchmarks.md, "What was tried").
- */
-function corkForTick(stream: Duplex): void {
-  if (stream.writableCorked > 0) return;
-  stream.cork();
-  process.nextTick(uncorkStream, stream);
-}
-
-function uncorkStream(stream: Duplex): void {
-  stream.uncork();
 }
 
 function tupleEndpoint(ip: string, port: number): JsonObject {
