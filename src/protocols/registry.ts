@@ -2,7 +2,7 @@
  * Which session serves which `protocol:`, and the start-up work a protocol needs.
  */
 import { createHttpSession } from './http/index.js';
-import { createMysqlSession } from './mysql/index.js';
+import { createMysqlListenerSession } from './mysql/index.js';
 import { createPostgresListenerSession, initPostgresClassifier } from './postgres/index.js';
 import { createRedisListenerSession } from './redis/index.js';
 import type { SessionFactory } from './session.js';
@@ -12,7 +12,7 @@ import { createTlsSession } from './tls/index.js';
 const factories = new Map<string, SessionFactory>([
   ['tcp', createTcpSession],
   ['postgres', createPostgresListenerSession],
-  ['mysql', createMysqlSession],
+  ['mysql', createMysqlListenerSession],
   ['redis', createRedisListenerSession],
   ['http', createHttpSession],
   ['tls', createTlsSession],

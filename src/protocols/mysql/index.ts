@@ -1,5 +1,6 @@
 /** MySQL / MariaDB: the session the gateway runs, and the pieces other modules and tests use. */
 export { createMysqlSession } from './session.js';
+export { createMysqlListenerSession } from './gateway-auth.js';
 export { MysqlClientParser } from './client-parser.js';
 export type { ClientPhase } from './client-parser.js';
 export { MysqlServerParser } from './server-parser.js';
