@@ -250,11 +250,32 @@ export function buildReport(store: Store, opts: ReportOptions): ReportData {
     anomalies_by_detector: byDetector,
     findings: latestRun === null ? [] : (findingsByRun.get(latestRun) ?? []),
     policy_changes: policy.reverse(),
-    daily: [...daily.entries()]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([d, v]) => ({ day: d, ...v })),
+    daily: dailyRows(daily, opts.sinceNs, opts.untilNs),
     integrity: opts.integrity,
   };
+}
+
+/** Every day of the period (quiet days as zeros) when it spans at most 62 days. */
+function dailyRows(
+  daily: ReadonlyMap<string, { connections: number; denied: number; anomalies: number }>,
+  sinceNs: bigint,
+  untilNs: bigint,
+): DayRow[] {
+  const days = new Set(daily.keys());
+  const startMs = Number(sinceNs / 1_000_000n);
+  const endMs = Number((untilNs - 1n) / 1_000_000n);
+  if (endMs - startMs <= 62 * 86_400_000) {
+    for (let ms = Date.UTC(...utcDay(startMs)); ms <= endMs; ms += 86_400_000)
+      days.add(new Date(ms).toISOString().slice(0, 10));
+  }
+  return [...days]
+    .sort()
+    .map((day) => ({ day, ...(daily.get(day) ?? { connections: 0, denied: 0, anomalies: 0 }) }));
+}
+
+function utcDay(ms: number): [number, number, number] {
+  const d = new Date(ms);
+  return [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()];
 }
 
 function parse(body: string | null): JsonObject | null {

@@ -22,7 +22,7 @@ export function checkIntegrity(store: Store, dataDir: string): IntegrityStatus {
     if (result.ok)
       return {
         status: 'ok',
-        detail: `${result.size} records and ${result.checkpoints} signed checkpoints verified`,
+        detail: `${result.size} records and ${result.checkpoints} signed checkpoint${result.checkpoints === 1 ? '' : 's'} verified`,
         records: result.size,
         checkpoints: result.checkpoints,
       };

@@ -23,7 +23,9 @@ export function groupedBars(
   const top = 28;
   const plotW = width - left - 12;
   const plotH = height - top - bottom;
-  const max = Math.max(1, ...series.flatMap((s) => s.values));
+  // Four gridlines at whole numbers: the axis top is the next multiple of 4 steps.
+  const step = Math.max(1, Math.ceil(Math.max(0, ...series.flatMap((s) => s.values)) / 4));
+  const max = step * 4;
   const group = labels.length === 0 ? plotW : plotW / labels.length;
   const bar = Math.max(2, Math.min(24, (group - 6) / Math.max(1, series.length)));
   const parts: string[] = [
@@ -31,7 +33,7 @@ export function groupedBars(
     `<text x="${left}" y="16" class="t">${escapeHtml(title)}</text>`,
   ];
   for (let i = 0; i <= 4; i++) {
-    const value = Math.round((max * i) / 4);
+    const value = step * i;
     const y = top + plotH - (plotH * i) / 4;
     parts.push(`<line x1="${left}" x2="${width - 12}" y1="${y}" y2="${y}" class="g"/>`);
     parts.push(`<text x="${left - 6}" y="${y + 4}" text-anchor="end" class="a">${value}</text>`);
@@ -51,7 +53,7 @@ export function groupedBars(
       );
   });
   series.forEach((s, j) => {
-    const x = left + j * 130;
+    const x = left + j * 190;
     parts.push(`<rect x="${x}" y="${height - 14}" width="10" height="10" fill="${s.color}"/>`);
     parts.push(`<text x="${x + 14}" y="${height - 5}" class="a">${escapeHtml(s.name)}</text>`);
   });
