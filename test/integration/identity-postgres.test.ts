@@ -263,7 +263,7 @@ describe('postgres auth: gateway', () => {
         id: randomUUID(),
         identity: 'alice',
         listener: 'pg-jit',
-        expires: new Date(Date.now() + 2000).toISOString(),
+        expires: new Date(Date.now() + 3000).toISOString(),
         reason: 'INC-1234',
         operations: [],
         granted_by: 'test',
