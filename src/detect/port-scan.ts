@@ -58,7 +58,7 @@ export class PortScanDetector implements Detector {
       severity: this.severity,
       reason:
         trapsHit.length >= this.trapThreshold
-          ? `${row.sourceIp} touched trap port${trapsHit.length > 1 ? 's' : ''} ${trapsHit.sort().join(', ')} (${names.length} listeners within ${Math.round(this.windowMs / 1000)} s)`
+          ? `${row.sourceIp} touched trap port${trapsHit.length > 1 ? 's' : ''} ${trapsHit.sort().join(', ')} (${names.length} listener${names.length === 1 ? '' : 's'} within ${Math.round(this.windowMs / 1000)} s)`
           : `${row.sourceIp} opened ${listenersHit} listeners within ${Math.round(this.windowMs / 1000)} s: ${names.join(', ')}`,
       related,
       sourceIp: row.sourceIp,
