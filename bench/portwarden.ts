@@ -10,7 +10,9 @@ import { stringify } from 'yaml';
 import type { Background } from './util.js';
 import { spawnBackground, waitForPort } from './util.js';
 
-export const CLI = resolve(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+/** The built CLI; PW_BENCH_CLI points at another build (A/B runs of a change). */
+export const CLI =
+  process.env.PW_BENCH_CLI ?? resolve(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 
 export interface PortwardenListener {
   readonly name: string;
@@ -39,6 +41,7 @@ export function portwardenConfig(opts: PortwardenOptions, dataDir: string): stri
     node: 'bench',
     data_dir: dataDir,
     log: { level: 'warn' },
+    api: { enabled: false },
     audit: { mode: opts.mode },
     shutdown_timeout: '2s',
     listeners: opts.listeners.map((l) => ({
