@@ -6,6 +6,7 @@ import { collectCommand } from './commands/collect.js';
 import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { grantCommand } from './commands/grant.js';
+import { ingestCommand } from './commands/ingest.js';
 import { identityCommand } from './commands/identity.js';
 import { policyCommand } from './commands/policy.js';
 import { portsCommand } from './commands/ports.js';
@@ -53,6 +54,7 @@ Examples:
     portsCommand(),
     collectCommand(),
     centralCommand(),
+    ingestCommand(),
     reportCommand(),
   ]) {
     program.addCommand(c);
