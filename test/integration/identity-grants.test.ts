@@ -35,7 +35,15 @@ async function cli(args: readonly string[]): Promise<string> {
   return out;
 }
 
-async function grant(listener: string, duration: string): Promise<string> {
+/**
+ * `portwarden grant`, then wait until the gateway has committed the grant record: the grant
+ * book follows commits, so only then does policy see it (the CLI returns once the gateway has
+ * taken the request file, which is before the commit).
+ */
+async function grant(
+  listener: string,
+  duration: string,
+): Promise<{ id: string; expiresMs: number }> {
   const out = await cli([
     'grant',
     '--identity',
@@ -47,10 +55,29 @@ async function grant(listener: string, duration: string): Promise<string> {
     '--reason',
     'INC-1234',
   ]);
-  expect(out).toContain('recorded by the running gateway');
-  const id = /grant (\S+):/.exec(out)?.[1];
-  if (id === undefined) throw new Error(`no grant id in ${out}`);
-  return id;
+  // Under load the gateway may take the request after the CLI stopped waiting; either way
+  // it is recorded, which is what the wait below checks.
+  expect(out).toMatch(/recorded by the running gateway|queued; the running gateway/);
+  const match = /grant (\S+): alice on \S+ until (\S+):/.exec(out);
+  if (match?.[1] === undefined || match[2] === undefined) throw new Error(`no grant in ${out}`);
+  const id = match[1];
+  await gw.waitForEvents(
+    (evs) => byAction(evs, 'grant').some((e) => field(e, 'grant.id') === id),
+    20_000,
+  );
+  return { id, expiresMs: Date.parse(match[2]) };
+}
+
+/** `portwarden grant revoke`, then wait for the revoke record's commit (as for grants). */
+async function revoke(id: string): Promise<void> {
+  await cli(['grant', 'revoke', id, '--reason', 'done']);
+  await gw.waitForEvents(
+    (evs) =>
+      byAction(evs, 'grant').some(
+        (e) => field(e, 'grant.id') === id && field(e, 'grant.change') === 'revoke',
+      ),
+    20_000,
+  );
 }
 
 function redisCli(port: number, args: readonly string[]): Promise<string> {
@@ -89,9 +116,9 @@ function client(listener: string): Redis {
   });
 }
 
-/** Poll `fn` until it throws (the grant ran out), within a deadline. */
-async function untilRefused(fn: () => Promise<unknown>, timeoutMs = 8000): Promise<Error> {
-  const deadline = Date.now() + timeoutMs;
+/** Poll `fn` until it throws (the grant ran out); fails if still allowed long after `expiresMs`. */
+async function untilRefused(fn: () => Promise<unknown>, expiresMs: number): Promise<Error> {
+  const deadline = expiresMs + 20_000;
   for (;;) {
     try {
       await fn();
@@ -100,6 +127,28 @@ async function untilRefused(fn: () => Promise<unknown>, timeoutMs = 8000): Promi
     }
     if (Date.now() > deadline) throw new Error('still allowed after the grant should have expired');
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * A short grant, and an ioredis client that connected and read under it. Under heavy load the
+ * grant can run out before its first use (it counts from the CLI's clock); a refusal is then
+ * retried with a longer grant — but a refusal while the grant should still hold fails the test.
+ */
+async function readUnderShortGrant(listener: string): Promise<{ c: Redis; expiresMs: number }> {
+  for (let ms = 1500; ; ms *= 2) {
+    const { expiresMs } = await grant(listener, `${ms}ms`);
+    const c = client(listener);
+    try {
+      // ioredis opens with HELLO, which this deny-by-default policy allows only under a grant.
+      await c.connect();
+      const value = await c.get(KEY);
+      if (value !== 'v1') throw new Error(`read ${String(value)} under the grant`);
+      return { c, expiresMs };
+    } catch (err) {
+      c.disconnect();
+      if (Date.now() < expiresMs || ms >= 24_000) throw err;
+    }
   }
 }
 
@@ -140,7 +189,7 @@ afterAll(async () => {
 describe('grants', () => {
   it('without a grant alice is denied; with one she is allowed; the grant is on the record', async () => {
     expect(await redisCli(gw.port('cache'), ['GET', KEY])).toContain('NOPERM');
-    const id = await grant('cache', '1h');
+    const { id } = await grant('cache', '1h');
     expect((await redisCli(gw.port('cache'), ['GET', KEY])).trim()).toBe('v1');
     const rec = byAction(gw.events(), 'grant').find((e) => field(e, 'grant.id') === id);
     expect(rec).toBeDefined();
@@ -151,19 +200,16 @@ describe('grants', () => {
     const list = await cli(['grant', 'list']);
     expect(list).toContain(id);
 
-    await cli(['grant', 'revoke', id, '--reason', 'done']);
+    await revoke(id);
     expect(await redisCli(gw.port('cache'), ['GET', KEY])).toContain('NOPERM');
   });
 
   it('on_grant_expiry: deny — the open session keeps running but the next command is denied', async () => {
-    // ioredis opens with HELLO, which this deny-by-default policy allows only under a grant.
-    await grant('cache', '1500ms');
-    const c = client('cache');
-    await c.connect();
+    const { c, expiresMs } = await readUnderShortGrant('cache');
     try {
-      expect(await c.get(KEY)).toBe('v1');
-      const err = await untilRefused(() => c.get(KEY));
+      const err = await untilRefused(() => c.get(KEY), expiresMs);
       expect(err.message).toContain('NOPERM');
+      expect(Date.now()).toBeGreaterThanOrEqual(expiresMs);
       expect(c.status).toBe('ready');
     } finally {
       c.disconnect();
@@ -171,22 +217,22 @@ describe('grants', () => {
   });
 
   it('on_grant_expiry: close — the session ends at the first command after expiry', async () => {
-    // ioredis opens with HELLO, which this deny-by-default policy allows only under a grant.
-    await grant('cache-close', '1500ms');
-    const c = client('cache-close');
-    await c.connect();
+    const { c, expiresMs } = await readUnderShortGrant('cache-close');
     try {
-      expect(await c.get(KEY)).toBe('v1');
-      await untilRefused(() => c.get(KEY));
-      const evs = await gw.waitForEvents((e) =>
-        byAction(e, 'connection-close').some(
-          (x) =>
-            field(x, 'listener.name') === 'cache-close' &&
-            field(x, 'error.message') === 'grant expired',
-        ),
+      await untilRefused(() => c.get(KEY), expiresMs);
+      const evs = await gw.waitForEvents(
+        (e) =>
+          byAction(e, 'connection-close').some(
+            (x) =>
+              field(x, 'listener.name') === 'cache-close' &&
+              field(x, 'error.message') === 'grant expired',
+          ),
+        20_000,
       );
       const closed = byAction(evs, 'connection-close').find(
-        (x) => field(x, 'listener.name') === 'cache-close',
+        (x) =>
+          field(x, 'listener.name') === 'cache-close' &&
+          field(x, 'error.message') === 'grant expired',
       );
       expect(field(closed as JsonObject, 'event.reason')).toBe('policy');
       expect(field(closed as JsonObject, 'user.name')).toBe('alice');
