@@ -8,13 +8,13 @@ import {
   response,
   splits,
 } from '../../helpers/http-builder.js';
-import { fakeContext } from '../../helpers/http-fake-context.js';
-import type { FakeOptions } from '../../helpers/http-fake-context.js';
+import { fakeSessionContext } from '../../helpers/fake-session-context.js';
+import type { FakeSessionOptions } from '../../helpers/fake-session-context.js';
 
 const host: [string, string] = ['Host', 'api.internal:8080'];
 
-function open(options: FakeOptions = {}) {
-  const ctx = fakeContext(options);
+function open(options: FakeSessionOptions = {}) {
+  const ctx = fakeSessionContext(options);
   return { ctx, session: createHttpSession(ctx) };
 }
 
@@ -139,7 +139,7 @@ describe('HTTP session', () => {
       [reqs[2]?.id, 200, 'success'],
     ]);
     expect(field(outs[1] ?? {}, 'http.request.body.bytes')).toBe(7);
-    expect(ctx.closed).toBeUndefined();
+    expect(ctx.closed).toBeNull();
   });
 
   it('closes after the 403 when the client asked to close', () => {

@@ -198,7 +198,7 @@ describe('MySQL session: queries', () => {
       for (const c of chunks) s.onServerData(c);
       expect(ctx.clientBytes()).toEqual(exchange.reply);
       const results = ctx.actions('db-result');
-      const ids = ctx.records.filter((r) => r.input.event.action === 'db-query').map((r) => r.id);
+      const ids = ctx.records.filter((r) => r.event.action === 'db-query').map((r) => r.id);
       expect(results.map((r) => r.event.reference)).toEqual(ids);
       expect(results.map((r) => field(r, 'db.response.returned_rows'))).toEqual([2, 0, 0]);
       expect(results.map((r) => field(r, 'db.response.affected_rows'))).toEqual([0, 1, 0]);
@@ -436,7 +436,7 @@ describe('MySQL session: other commands', () => {
     const { ctx, s } = loggedIn();
     s.onClientData(comPing());
     s.onServerData(packet(1, ok()));
-    expect(ctx.records.map((r) => r.input.event.action)).toEqual(['db-login']);
+    expect(ctx.records.map((r) => r.event.action)).toEqual(['db-login']);
     expect(ctx.decisions).toHaveLength(0);
     expect(ctx.clientBytes()).toEqual(packet(1, ok()));
   });

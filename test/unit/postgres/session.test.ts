@@ -179,7 +179,7 @@ describe('PostgreSQL session: simple query', () => {
     ]);
     session.onServerData(reply);
     expect(ctx.clientBytes().equals(reply)).toBe(true);
-    const ids = ctx.records.filter((r) => r.input.event.action === 'db-query').map((r) => r.id);
+    const ids = ctx.records.filter((r) => r.event.action === 'db-query').map((r) => r.id);
     const results = ctx.actions('db-result');
     expect(results.map((r) => [r.event.reference, r.event.outcome, r.db])).toEqual([
       [

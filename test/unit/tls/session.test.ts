@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTlsSession } from '../../../src/protocols/tls/index.js';
-import { fakeContext } from '../../helpers/http-fake-context.js';
+import { fakeSessionContext } from '../../helpers/fake-session-context.js';
 import { splits } from '../../helpers/http-builder.js';
 import {
   alpnExtension,
@@ -25,7 +25,7 @@ describe('TLS session', () => {
     const early = Buffer.from([23, 3, 3, 0, 2, 0xaa, 0xbb]); // an application_data record after the hello
     const stream = Buffer.concat([hello, early]);
     for (const { name, pieces } of splits(stream)) {
-      const ctx = fakeContext();
+      const ctx = fakeSessionContext();
       const session = createTlsSession(ctx);
       for (const p of pieces) {
         session.onClientData(p);
@@ -35,7 +35,7 @@ describe('TLS session', () => {
       expect(Buffer.concat(ctx.upstream).equals(stream), name).toBe(true);
       expect(ctx.actions('tls-client-hello'), name).toHaveLength(1);
     }
-    const ctx = fakeContext();
+    const ctx = fakeSessionContext();
     const session = createTlsSession(ctx);
     session.onClientData(hello);
     expect(ctx.annotations).toEqual([
@@ -65,7 +65,7 @@ describe('TLS session', () => {
   });
 
   it('does not relay bytes that are not a ClientHello: records the reason, closes protocol-error', () => {
-    const ctx = fakeContext();
+    const ctx = fakeSessionContext();
     const session = createTlsSession(ctx);
     session.onClientData(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
     expect(ctx.upstream).toHaveLength(0);
@@ -77,7 +77,7 @@ describe('TLS session', () => {
   });
 
   it('records an unfinished ClientHello when the connection closes', () => {
-    const ctx = fakeContext();
+    const ctx = fakeSessionContext();
     const session = createTlsSession(ctx);
     session.onClientData(hello.subarray(0, 20));
     session.onClose?.();
