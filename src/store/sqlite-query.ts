@@ -26,6 +26,8 @@ export interface QueryPlan {
   readonly branches: readonly Clause[];
   /** FTS5 MATCH expression, or null. */
   readonly fts: string | null;
+  /** The filter's text when `fts` is set (newer records are matched in memory with it). */
+  readonly text: string | null;
   readonly range: SeqRange;
 }
 
@@ -51,7 +53,10 @@ export function compilePlan(f: EventFilter, range: SeqRange): QueryPlan {
   add('up_local_ip', f.upstreamLocalIp);
   add('up_local_port', f.upstreamLocalPort);
   add('user', f.user);
-  add('outcome', f.outcome);
+  if (f.outcome === 'failure') {
+    // A literal, so the planner can use the partial index over failures.
+    base.push({ sql: "e.outcome = 'failure'", params: [] });
+  } else add('outcome', f.outcome);
   add('conn', f.connectionId);
   add('rule', f.rule);
   add('policy_version', f.policyVersion);
@@ -94,7 +99,13 @@ export function compilePlan(f: EventFilter, range: SeqRange): QueryPlan {
     base.push(branches[0]);
     branches = [];
   }
-  return { base, branches, fts, range: applyCursor(range, f) };
+  return {
+    base,
+    branches,
+    fts,
+    text: fts === null ? null : (f.text ?? null),
+    range: applyCursor(range, f),
+  };
 }
 
 /** `lo <= col < hi` clauses for a sequence range on `column`. */

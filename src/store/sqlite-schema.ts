@@ -3,7 +3,9 @@
  *
  * v2 adds the columns the filter model needs (rule, policy version, db namespace,
  * operation, class, status, the upstream leg's community id, observer node) and an FTS5
- * index over the statement / command / path text. The new columns are filled by SQLite
+ * index over the statement / command / path text. Records before `meta.fts_upto` are in
+ * the FTS index; the store adds newer ones in batches (sqlite-store.ts says why) and a
+ * text search matches the few newer ones in memory with the same rules. The new columns are filled by SQLite
  * itself from the canonical body (`json_extract`) inside the INSERT, so every writer (the
  * Recorder, a migration, a benchmark) fills them the same way and the Recorder needs no
  * change. A v1 store is copied into v2 once, in one transaction, when a writer opens it.
@@ -13,7 +15,14 @@
  * sort. Time windows are turned into sequence ranges through the `ts` index (sequence and
  * time grow together on a node: the Recorder's clock is strictly increasing and starts after
  * the store's last timestamp), so `--since` never forces a sort either. The `who` and
- * connection-story lookups use small partial indexes over connection-open / close records.
+ * connection-story lookups use small partial indexes over connection-open / close records;
+ * failures (a few percent of records) get a partial index too, so `--outcome failure`
+ * is indexed without paying an index entry for every success.
+ *
+ * Each index costs every insert (the Recorder's commit is on the forwarding path in strict
+ * mode), so columns with a handful of values that are dense in the data (policy version,
+ * node, success outcomes) are not indexed, and the FTS table keeps no per-row sizes
+ * (`columnsize = 0`: no ranking is done, and it saves one B-tree write per record).
  */
 export const SCHEMA_VERSION = 2;
 
@@ -71,7 +80,7 @@ CREATE INDEX IF NOT EXISTS events_v2_ts ON events_v2 (ts);
 CREATE INDEX IF NOT EXISTS events_v2_id ON events_v2 (id);
 CREATE INDEX IF NOT EXISTS events_v2_listener ON events_v2 (listener, seq);
 CREATE INDEX IF NOT EXISTS events_v2_action ON events_v2 (action, seq);
-CREATE INDEX IF NOT EXISTS events_v2_outcome ON events_v2 (outcome, seq);
+CREATE INDEX IF NOT EXISTS events_v2_failure ON events_v2 (seq) WHERE outcome = 'failure';
 CREATE INDEX IF NOT EXISTS events_v2_user ON events_v2 (user, seq);
 CREATE INDEX IF NOT EXISTS events_v2_conn ON events_v2 (conn, seq);
 CREATE INDEX IF NOT EXISTS events_v2_src_ip ON events_v2 (src_ip, seq);
@@ -90,13 +99,13 @@ CREATE INDEX IF NOT EXISTS events_v2_open_community ON events_v2 (community_id) 
 CREATE INDEX IF NOT EXISTS events_v2_open_up_community ON events_v2 (up_community_id) WHERE action = 'connection-open';
 CREATE INDEX IF NOT EXISTS events_v2_close_conn ON events_v2 (conn) WHERE action = 'connection-close';
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts_v2 USING fts5(
-  text, content = 'events_v2', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2'
+  text, content = 'events_v2', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2',
+  columnsize = 0
 );
-CREATE TRIGGER IF NOT EXISTS events_v2_fts_insert AFTER INSERT ON events_v2
-  WHEN new.text IS NOT NULL BEGIN
-  INSERT INTO events_fts_v2 (rowid, text) VALUES (new.seq, new.text);
-END;
-CREATE TRIGGER IF NOT EXISTS events_v2_fts_update AFTER UPDATE OF text ON events_v2 BEGIN
+DROP TRIGGER IF EXISTS events_v2_fts_insert;
+DROP TRIGGER IF EXISTS events_v2_fts_update;
+CREATE TRIGGER events_v2_fts_update AFTER UPDATE OF text ON events_v2
+  WHEN old.seq < (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_upto') BEGIN
   INSERT INTO events_fts_v2 (events_fts_v2, rowid, text)
     SELECT 'delete', old.seq, old.text WHERE old.text IS NOT NULL;
   INSERT INTO events_fts_v2 (rowid, text) SELECT new.seq, new.text WHERE new.text IS NOT NULL;

@@ -15,6 +15,7 @@ import {
   rangeClauses,
 } from './sqlite-query.js';
 import { COLUMNS, type RawRow, toRow } from './sqlite-row.js';
+import { textMatches } from './text-query.js';
 import type { ConnectionAt, EventRow, GroupKey, Page } from './types.js';
 
 const E_COLUMNS = COLUMNS.split(', ')
@@ -47,6 +48,7 @@ export class SqliteSearch {
   private readonly closeOf: Database.Statement;
   private readonly openOf: Database.Statement;
   private readonly firstOfSource: Database.Statement;
+  private readonly ftsUptoStmt: Database.Statement;
 
   constructor(db: Database.Database) {
     this.db = db;
@@ -67,6 +69,9 @@ export class SqliteSearch {
       `SELECT ${COLUMNS} FROM events_v2 WHERE conn = ? AND action = 'connection-open' ORDER BY seq LIMIT 1`,
     );
     this.firstOfSource = db.prepare('SELECT MIN(seq) FROM events_v2 WHERE src_ip = ?').pluck();
+    this.ftsUptoStmt = db
+      .prepare("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_upto'")
+      .pluck();
   }
 
   private stmt(sql: string): Database.Statement {
@@ -129,11 +134,62 @@ export class SqliteSearch {
     const limit = Math.max(1, Math.min(f.limit ?? 100, MAX_PAGE));
     const p = this.plan(f);
     if (isEmpty(p.range)) return { rows: [], next: null };
-    const q = this.searchSql(p, f.order === 'oldest' ? 'ASC' : 'DESC', limit + 1);
-    const raw = this.stmt(q.sql).all(...q.params) as RawRow[];
+    const dir = f.order === 'oldest' ? 'ASC' : 'DESC';
+    let raw: RawRow[];
+    if (p.text !== null) {
+      // Newest first the unindexed tail comes first; oldest first it comes last.
+      const { indexed, tail } = this.splitText(p);
+      raw = [];
+      for (const part of dir === 'DESC' ? [tail, indexed] : [indexed, tail]) {
+        const need = limit + 1 - raw.length;
+        if (part === null || need <= 0) continue;
+        if (part === tail) raw.push(...this.tailRows(part, p.text, dir).slice(0, need));
+        else {
+          const q = this.searchSql(part, dir, need);
+          raw.push(...(this.stmt(q.sql).all(...q.params) as RawRow[]));
+        }
+      }
+    } else {
+      const q = this.searchSql(p, dir, limit + 1);
+      raw = this.stmt(q.sql).all(...q.params) as RawRow[];
+    }
     const rows = raw.slice(0, limit).map(toRow);
     const last = rows[rows.length - 1];
     return { rows, next: raw.length > limit && last ? last.sequence : null };
+  }
+
+  private ftsUpto(): number {
+    const v = this.ftsUptoStmt.get() as bigint | undefined;
+    return v === undefined || v === null ? 0 : Number(v);
+  }
+
+  /**
+   * A text search in two parts: records the FTS index holds (before `fts_upto`), and the
+   * newer tail the store has not indexed yet (at most a second or 512 records behind),
+   * which is matched in memory by the same rules.
+   */
+  private splitText(p: QueryPlan): { indexed: QueryPlan | null; tail: QueryPlan | null } {
+    const upto = this.ftsUpto();
+    const indexedHi = p.range.hi === null ? upto : Math.min(p.range.hi, upto);
+    const tailLo = Math.max(p.range.lo, upto);
+    return {
+      indexed:
+        indexedHi > p.range.lo
+          ? { ...p, text: null, range: { lo: p.range.lo, hi: indexedHi } }
+          : null,
+      tail:
+        p.range.hi === null || p.range.hi > tailLo
+          ? { ...p, fts: null, text: null, range: { lo: tailLo, hi: p.range.hi } }
+          : null,
+    };
+  }
+
+  private tailRows(p: QueryPlan, text: string, dir: 'ASC' | 'DESC'): RawRow[] {
+    const fw = this.fromWhere(p);
+    const rows = this.stmt(`SELECT ${E_COLUMNS} ${fw.sql} ORDER BY e.seq ${dir}`).all(
+      ...fw.params,
+    ) as RawRow[];
+    return rows.filter((r) => textMatches(text, r.text));
   }
 
   private searchSql(p: QueryPlan, dir: 'ASC' | 'DESC', limit: number): Clause {
@@ -171,6 +227,13 @@ export class SqliteSearch {
       const end = this.end();
       return Math.max(0, Math.min(p.range.hi ?? end, end) - p.range.lo);
     }
+    if (p.text !== null) {
+      const { indexed, tail } = this.splitText(p);
+      return (
+        (indexed ? this.countPlan(indexed) : 0) +
+        (tail ? this.tailRows(tail, p.text, 'ASC').length : 0)
+      );
+    }
     const fw = this.fromWhere(p);
     return Number(
       this.stmt(`SELECT COUNT(*) ${fw.sql}`)
@@ -183,6 +246,25 @@ export class SqliteSearch {
     if (key === 'hour') return this.groupByHour(f);
     const p = this.plan(f);
     if (isEmpty(p.range)) return [];
+    if (p.text !== null) {
+      const { indexed, tail } = this.splitText(p);
+      const counts = new Map<string, number>();
+      for (const g of indexed ? this.groupPlan(indexed, key) : []) counts.set(g.key, g.count);
+      for (const r of tail ? this.tailRows(tail, p.text, 'ASC') : []) {
+        const k = groupKeyOf(key, r);
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+      return [...counts]
+        .map(([k, count]) => ({ key: k, count }))
+        .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
+    }
+    return this.groupPlan(p, key);
+  }
+
+  private groupPlan(
+    p: QueryPlan,
+    key: Exclude<GroupKey, 'hour'>,
+  ): { key: string; count: number }[] {
     const fw = this.fromWhere(p);
     const rows = this.stmt(
       `SELECT ${GROUP_EXPR[key]} AS k, COUNT(*) AS n ${fw.sql} GROUP BY k ORDER BY n DESC, k LIMIT 10000`,
@@ -205,7 +287,7 @@ export class SqliteSearch {
     if (first === null || last === null) return [];
     const startHour = (first / HOUR_NS) * HOUR_NS;
     const buckets = Number((last - startHour) / HOUR_NS) + 1;
-    if (buckets > MAX_HOUR_BUCKETS) return this.groupByHourSql(whole);
+    if (buckets > MAX_HOUR_BUCKETS && whole.text === null) return this.groupByHourSql(whole);
     const out: { key: string; count: number }[] = [];
     let lo = whole.range.lo;
     for (let i = 0; i < buckets; i++) {
@@ -287,6 +369,21 @@ export class SqliteSearch {
     }
     return plans;
   }
+}
+
+function groupKeyOf(key: Exclude<GroupKey, 'hour'>, r: RawRow): string {
+  const v = {
+    listener: r.listener,
+    user: r.user,
+    source: r.src_ip,
+    action: r.action,
+    outcome: r.outcome,
+    rule: r.rule,
+    operation: r.operation,
+    status: r.status,
+    db: r.db_namespace,
+  }[key];
+  return v ?? '-';
 }
 
 function isEmpty(r: SeqRange): boolean {

@@ -23,3 +23,30 @@ export function ftsQuery(text: string): string | null {
 export function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
+
+/** Lower-cased, accent-free words, as the unicode61 tokenizer (remove_diacritics 2) sees them. */
+function words(text: string): string[] {
+  return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().match(WORD) ?? [];
+}
+
+/**
+ * The same match as the FTS5 query, in memory: for the newest records, which the store
+ * adds to the full-text index in batches (see sqlite-store.ts).
+ */
+export function textMatches(query: string, text: string | null): boolean {
+  if (text === null) return false;
+  const want = words(query);
+  if (want.length === 0) return text.includes(query);
+  const have = words(text);
+  const prefix = /\*\s*$/.test(query);
+  for (let i = 0; i + want.length <= have.length; i++) {
+    let ok = true;
+    for (let j = 0; j < want.length && ok; j++) {
+      const h = have[i + j] ?? '';
+      const w = want[j] ?? '';
+      ok = prefix && j === want.length - 1 ? h.startsWith(w) : h === w;
+    }
+    if (ok) return true;
+  }
+  return false;
+}
