@@ -15,6 +15,7 @@ import { IdentityRuntime } from '../identity/index.js';
 import { AUDIT_ONLY, compilePolicies } from '../policy/index.js';
 import type { PolicyDecider } from '../policy/index.js';
 import { ECS_PROTOCOL, initProtocols, sessionFactoryFor } from '../protocols/index.js';
+import { startSources, type FileTailer } from '../ingest/index.js';
 import { startPublisher, type Publisher } from '../ship/index.js';
 import { SqliteStore } from '../store/index.js';
 import type { Store } from '../store/index.js';
@@ -54,6 +55,8 @@ export class Gateway {
   private stopped = false;
   /** Ships records to NATS JetStream when the config has `ship:` (docs/scale-out.md). */
   publisher: Publisher | null = null;
+  /** Tails the `sources:` log files into this log (docs/ingest.md). */
+  private sources: FileTailer | null = null;
 
   private constructor(
     loaded: LoadedConfig,
@@ -163,6 +166,7 @@ export class Gateway {
     this.sweepTimer.unref();
     this.checkpointer.start(this.recorder, this.loaded.config.audit.checkpoint_interval);
     this.publisher = startPublisher(this.loaded.config, this.store, this.recorder, this.log);
+    this.sources = startSources(this.loaded.config, this.recorder, this.log);
   }
 
   private sweepIdle(): void {
@@ -195,6 +199,7 @@ export class Gateway {
       for (const c of [...l.runtime.connections]) c.closeWith('shutdown', 'gateway stopping');
     const hard = Date.now() + 2000;
     while (this.activeConnections() > 0 && Date.now() < hard) await delay(10);
+    this.sources?.stop();
     // The last checkpoint covers every record of this run.
     this.checkpointer.stop();
     this.checkpointer.checkpointNow();

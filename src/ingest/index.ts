@@ -10,3 +10,4 @@ export { openLocalLog } from './local-log.js';
 export type { LocalLog } from './local-log.js';
 export { INGEST_FORMATS, sourcesSchema } from './schema.js';
 export type { IngestFormat, SourceConfig } from './schema.js';
+export { FileTailer, OFFSETS_FILE, startSources } from './tail-files.js';
