@@ -3,7 +3,6 @@
  * chunked upload), fetch, a WebSocket upgrade (`ws`) and `openssl s_client` with SNI.
  * Counts of recorded actions equal what the clients sent.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +17,7 @@ import { registerProtocol } from '../../src/protocols/index.js';
 import { createHttpSession } from '../../src/protocols/http/index.js';
 import { createTlsSession } from '../../src/protocols/tls/index.js';
 import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { runToExit } from '../helpers/run.js';
 
 /** What the target server saw, per request. */
 interface Seen {
@@ -34,23 +34,6 @@ let tlsServer: tls.Server;
 let tlsServerNames: string[] = [];
 let certDir: string;
 let gw: TestGateway;
-
-function run(
-  cmd: string,
-  args: readonly string[],
-  input = '',
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 function listen(s: http.Server | tls.Server): Promise<number> {
   return new Promise((resolve) =>
@@ -75,7 +58,7 @@ beforeAll(async () => {
   const httpPort = await listen(server);
 
   certDir = mkdtempSync(join(tmpdir(), 'pw-tls-'));
-  const gen = await run('openssl', [
+  const gen = await runToExit('openssl', [
     'req',
     '-x509',
     '-newkey',
@@ -154,7 +137,7 @@ describe('http listener with real clients', () => {
   it('curl keep-alive with two URLs: one connection, two requests, two responses, headers injected', async () => {
     const base = `http://127.0.0.1:${gw.port('web')}`;
     const before = seen.length;
-    const out = await run('curl', [
+    const out = await runToExit('curl', [
       '-sS',
       '-H',
       'X-Forwarded-For: 6.6.6.6',
@@ -194,7 +177,7 @@ describe('http listener with real clients', () => {
   it('curl chunked upload: body relayed as sent, its size recorded', async () => {
     const before = seen.length;
     const payload = 'x'.repeat(10_000);
-    const out = await run(
+    const out = await runToExit(
       'curl',
       [
         '-sS',
@@ -285,7 +268,7 @@ describe('http listener with real clients', () => {
 
 describe('tls listener with openssl s_client', () => {
   it('records the SNI and relays the handshake untouched', async () => {
-    const out = await run(
+    const out = await runToExit(
       'openssl',
       [
         's_client',

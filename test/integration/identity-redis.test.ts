@@ -3,13 +3,13 @@
  * signs in as a portwarden identity with a token; the gateway signs in to Redis with its own
  * ACL user. Records name the person; Redis sees only the mapped user; no token anywhere.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/audit/event.js';
 import { tokenSha256 } from '../../src/identity/index.js';
 import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { runToExit } from '../helpers/run.js';
 
 const TOKEN = `tok-${randomBytes(16).toString('hex')}`;
 const UPSTREAM_USER = `pw_gw_${process.pid}`;
@@ -18,16 +18,13 @@ const PASS_ENV = `PW_TEST_REDIS_PASS_${process.pid}`;
 let gw: TestGateway;
 let direct: Redis;
 
-function redisCli(port: number, args: readonly string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, out }));
-    child.stdin.end();
-  });
+/** redis-cli's exit code and everything it printed (replies on stdout, errors on stderr). */
+async function redisCli(
+  port: number,
+  args: readonly string[],
+): Promise<{ code: number; out: string }> {
+  const r = await runToExit('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]);
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 function storeText(): string {

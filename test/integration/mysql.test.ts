@@ -4,7 +4,6 @@
  * prepared statements), and a policy denial. Counts of db-query and db-result records equal
  * what the clients sent.
  */
-import { spawn } from 'node:child_process';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/audit/event.js';
@@ -12,35 +11,17 @@ import { compilePolicies } from '../../src/policy/index.js';
 import { registerProtocol } from '../../src/protocols/index.js';
 import { createMysqlSession } from '../../src/protocols/mysql/index.js';
 import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { runToExit, type Exit } from '../helpers/run.js';
 
 const TABLE = `pw_it_${process.pid}`;
 let gw: TestGateway;
 
-function mariadb(
-  port: number,
-  args: readonly string[],
-  input = '',
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('mariadb', [
-      '-h',
-      '127.0.0.1',
-      '-P',
-      String(port),
-      '-u',
-      'root',
-      '--skip-ssl',
-      ...args,
-      'test',
-    ]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
+function mariadb(port: number, args: readonly string[], input = ''): Promise<Exit> {
+  return runToExit(
+    'mariadb',
+    ['-h', '127.0.0.1', '-P', String(port), '-u', 'root', '--skip-ssl', ...args, 'test'],
+    input,
+  );
 }
 
 /** Records of the one connection whose db-query texts include `marker`, once it has closed. */

@@ -3,7 +3,6 @@
  * redis-cli (single commands, --pipe, MULTI/EXEC), ioredis (pipeline, subscribe + publish),
  * a policy denial. Counts of redis-command and redis-reply records equal what was sent.
  */
-import { spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/audit/event.js';
@@ -11,26 +10,14 @@ import { compilePolicies } from '../../src/policy/index.js';
 import { registerProtocol } from '../../src/protocols/index.js';
 import { createRedisSession } from '../../src/protocols/redis/index.js';
 import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { runToExit, type Exit } from '../helpers/run.js';
 
 const PREFIX = `pw:it:${process.pid}:`;
 let gw: TestGateway;
 let direct: Redis;
 
-function redisCli(
-  port: number,
-  args: readonly string[],
-  input = '',
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
+function redisCli(port: number, args: readonly string[], input = ''): Promise<Exit> {
+  return runToExit('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], input);
 }
 
 /** The connection whose command records include one with this key. */
