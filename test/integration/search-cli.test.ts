@@ -43,7 +43,7 @@ describe('search through the CLI', () => {
 
   it('--connection tells one story oldest first; --community-id finds it from either leg', async () => {
     const [story, upstreamLeg] = await Promise.all([
-      cli('search', '--connection', 'c2', '--order', 'oldest', '--format', 'ndjson'),
+      cli('search', '--connection', 'c2', '--format', 'ndjson'),
       cli('search', '--community-id', '1:c2-upstream', '--order', 'oldest', '--format', 'ndjson'),
     ]);
     const actions = (text: string) =>

@@ -19,9 +19,10 @@ export function searchCommand(): Command {
   addFilterOptions(cmd)
     .option('--limit <n>', 'at most this many records per page (default 100, max 10000)')
     .addOption(
-      new Option('--order <order>', 'newest first or oldest first')
-        .choices(['newest', 'oldest'])
-        .default('newest'),
+      new Option(
+        '--order <order>',
+        'newest first (default) or oldest first (default with --connection)',
+      ).choices(['newest', 'oldest']),
     )
     .option('--after <seq>', 'keyset cursor: continue after this sequence (printed as "next:")')
     .option('--all', 'every matching record, page after page (for exports)')
@@ -42,7 +43,7 @@ Examples:
   portwarden search --source 10.1.2.3:51234 --format ndjson
   portwarden search --port 5432 --action db-query --text "delete from"
   portwarden search --text "pg_sleep*" --class read
-  portwarden search --connection c-0193… --order oldest
+  portwarden search --connection c-0193…          # its whole story, oldest first
   portwarden search --community-id "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
   portwarden search --status 42501 --db orders
   portwarden search --since 30d --group-by hour
@@ -55,7 +56,12 @@ Examples:
       runCommand(() => {
         const store = openStoreForReading(dataDirFromOptions(command));
         try {
-          const filter = toFilter(flags);
+          const given = toFilter(flags);
+          // A connection's story reads oldest first unless asked otherwise.
+          const filter =
+            given.order === undefined && given.connectionId !== undefined
+              ? { ...given, order: 'oldest' as const }
+              : given;
           if (flags.count) {
             process.stdout.write(`${store.count(filter)}\n`);
             return 0;
