@@ -17,6 +17,7 @@ import { registerProtocol } from '../../src/protocols/index.js';
 import { createHttpSession } from '../../src/protocols/http/index.js';
 import { createTlsSession } from '../../src/protocols/tls/index.js';
 import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { waitForRecord } from '../helpers/records.js';
 import { runToExit } from '../helpers/run.js';
 
 /** What the target server saw, per request. */
@@ -284,18 +285,15 @@ describe('tls listener with openssl s_client', () => {
     expect(out.stdout).toContain('CONNECTED');
     expect(out.stdout).toMatch(/Protocol\s*:\s*TLSv1\.3|New, TLSv1\.3/);
     expect(tlsServerNames).toContain('db.internal');
-    const evs = await gw.waitForEvents((e) =>
-      byAction(e, 'tls-client-hello').some(
-        (r) => field(r, 'tls.client.server_name') === 'db.internal',
-      ),
-    );
-    const hello = byAction(evs, 'tls-client-hello').find(
+    const hello = await waitForRecord(
+      gw,
+      'tls-client-hello',
       (r) => field(r, 'tls.client.server_name') === 'db.internal',
     );
-    expect(field(hello ?? {}, 'event.outcome')).toBe('success');
-    expect(field(hello ?? {}, 'tls.next_protocol')).toEqual(['postgresql']);
-    expect(field(hello ?? {}, 'tls.version')).toBe('1.3');
-    const connId = field(hello ?? {}, 'connection.id');
+    expect(field(hello, 'event.outcome')).toBe('success');
+    expect(field(hello, 'tls.next_protocol')).toEqual(['postgresql']);
+    expect(field(hello, 'tls.version')).toBe('1.3');
+    const connId = field(hello, 'connection.id');
     const close = await gw.waitForEvents((e) =>
       byAction(e, 'connection-close').some((c) => field(c, 'connection.id') === connId),
     );

@@ -16,6 +16,7 @@ import { tokenSha256, writeGrantRequest } from '../../src/identity/index.js';
 import { compilePolicies } from '../../src/policy/index.js';
 import { formatScramVerifier, scramVerifierFor } from '../../src/protocols/postgres/index.js';
 import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { waitForRecord } from '../helpers/records.js';
 import { run } from '../helpers/run.js';
 
 const ALICE_TOKEN = `tok-${randomBytes(16).toString('hex')}`;
@@ -170,11 +171,8 @@ describe('postgres auth: gateway', () => {
     } finally {
       await c.end();
     }
-    const evs = await front.waitForEvents((e) =>
-      byAction(e, 'db-query').some((x) => field(x, 'user.name') === 'dave'),
-    );
-    const q = byAction(evs, 'db-query').find((x) => field(x, 'user.name') === 'dave');
-    expect(field(q as JsonObject, 'db.user')).toBe(ROLE);
+    const q = await waitForRecord(front, 'db-query', (x) => field(x, 'user.name') === 'dave');
+    expect(field(q, 'db.user')).toBe(ROLE);
   });
 
   it('refuses a wrong token with 28P01 (SCRAM and cleartext), unknown names too, and records why', async () => {
@@ -213,19 +211,15 @@ describe('postgres auth: gateway', () => {
   it('logs in to a target that asks for SCRAM-SHA-256 (a second gateway) as the mapped identity', async () => {
     const out = await psql(front.port('pg-chain'), 'alice', ALICE_TOKEN, 'select current_user');
     expect(out.trim()).toBe(ROLE);
-    const backEvents = await back.waitForEvents((e) =>
-      byAction(e, 'db-query').some((x) => field(x, 'user.name') === 'bob'),
-    );
-    const q = byAction(backEvents, 'db-query').find((x) => field(x, 'user.name') === 'bob');
-    expect(field(q as JsonObject, 'user.auth_method')).toBe('token');
-    const frontEvents = await front.waitForEvents((e) =>
-      byAction(e, 'db-query').some((x) => field(x, 'listener.name') === 'pg-chain'),
-    );
-    const fq = byAction(frontEvents, 'db-query').find(
+    const q = await waitForRecord(back, 'db-query', (x) => field(x, 'user.name') === 'bob');
+    expect(field(q, 'user.auth_method')).toBe('token');
+    const fq = await waitForRecord(
+      front,
+      'db-query',
       (x) => field(x, 'listener.name') === 'pg-chain',
     );
-    expect(field(fq as JsonObject, 'user.name')).toBe('alice');
-    expect(field(fq as JsonObject, 'db.user')).toBe('bob');
+    expect(field(fq, 'user.name')).toBe('alice');
+    expect(field(fq, 'db.user')).toBe('bob');
   });
 
   it('a target that refuses the gateway login: FATAL to the client, recorded, session closed', async () => {

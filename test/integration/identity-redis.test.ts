@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/audit/event.js';
 import { tokenSha256 } from '../../src/identity/index.js';
 import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { waitForRecord } from '../helpers/records.js';
 import { runToExit } from '../helpers/run.js';
 
 const TOKEN = `tok-${randomBytes(16).toString('hex')}`;
@@ -121,12 +122,13 @@ describe('redis auth: gateway', () => {
       'x',
     ]);
     expect(r.out).toMatch(/WRONGPASS|NOAUTH/);
-    const evs = await gw.waitForEvents((e) =>
-      byAction(e, 'db-login').some((x) => field(x, 'event.outcome') === 'failure'),
+    const failed = await waitForRecord(
+      gw,
+      'db-login',
+      (x) => field(x, 'event.outcome') === 'failure',
     );
-    const failed = byAction(evs, 'db-login').find((x) => field(x, 'event.outcome') === 'failure');
-    expect(field(failed as JsonObject, 'event.reason')).toBe('wrong token');
-    expect(field(failed as JsonObject, 'user.name')).toBe('alice');
+    expect(field(failed, 'event.reason')).toBe('wrong token');
+    expect(field(failed, 'user.name')).toBe('alice');
     expect(storeText()).not.toContain('not-the-token');
   });
 

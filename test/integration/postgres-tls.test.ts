@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { waitForRecord } from '../helpers/records.js';
 import { run } from '../helpers/run.js';
 
 let dir: string;
@@ -102,16 +103,11 @@ describe('postgres TLS', () => {
       "select 'tls-visible-' || 42",
     ]);
     expect(out.trim()).toBe('tls-visible-42');
-    const evs = await gw.waitForEvents((e) =>
-      byAction(e, 'db-query').some((q) =>
-        String(field(q, 'db.query.text')).includes('tls-visible-'),
-      ),
+    const q = await waitForRecord(gw, 'db-query', (q) =>
+      String(field(q, 'db.query.text')).includes('tls-visible-'),
     );
-    const q = byAction(evs, 'db-query').find((x) =>
-      String(field(x, 'db.query.text')).includes('tls-visible-'),
-    );
-    expect(field(q ?? {}, 'tls.established')).toBe(true);
-    expect(String(field(q ?? {}, 'tls.version'))).toMatch(/^TLSv1\.[23]$/);
+    expect(field(q, 'tls.established')).toBe(true);
+    expect(String(field(q, 'tls.version'))).toMatch(/^TLSv1\.[23]$/);
   });
 
   it('negotiates TLS toward the target with upstream_tls: require', async () => {
@@ -140,16 +136,13 @@ describe('postgres TLS', () => {
         'select 1',
       ]),
     ).rejects.toThrow();
-    const evs = await gw.waitForEvents((e) =>
-      byAction(e, 'connection-open').some(
-        (o) => field(o, 'listener.name') === 'pg-upstream-plain-refused',
-      ),
-    );
-    const open = byAction(evs, 'connection-open').find(
+    const open = await waitForRecord(
+      gw,
+      'connection-open',
       (o) => field(o, 'listener.name') === 'pg-upstream-plain-refused',
     );
-    expect(field(open ?? {}, 'event.outcome')).toBe('failure');
-    expect(field(open ?? {}, 'event.reason')).toBe('upstream-unreachable');
-    expect(String(field(open ?? {}, 'error.message'))).toContain('does not support TLS');
+    expect(field(open, 'event.outcome')).toBe('failure');
+    expect(field(open, 'event.reason')).toBe('upstream-unreachable');
+    expect(String(field(open, 'error.message'))).toContain('does not support TLS');
   });
 });

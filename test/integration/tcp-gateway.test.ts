@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/audit/event.js';
 import { encodeProxyV2 } from '../../src/gateway/index.js';
 import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { waitForRecord } from '../helpers/records.js';
 import { run } from '../helpers/run.js';
 
 let gw: TestGateway;
@@ -174,14 +175,13 @@ describe('tcp gateway with real clients', () => {
       sock.on('connect', () => resolve(sock.localPort ?? 0)),
     );
     await new Promise((resolve) => sock.on('close', resolve));
-    const evs = await gw.waitForEvents((e) =>
-      byAction(e, 'connection-open').some((o) => field(o, 'source.port') === localPort),
-    );
-    const open = byAction(evs, 'connection-open').find(
+    const open = await waitForRecord(
+      gw,
+      'connection-open',
       (o) => field(o, 'source.port') === localPort,
     );
-    expect(field(open ?? {}, 'event.outcome')).toBe('failure');
-    expect(field(open ?? {}, 'event.reason')).toBe('upstream-unreachable');
+    expect(field(open, 'event.outcome')).toBe('failure');
+    expect(field(open, 'event.reason')).toBe('upstream-unreachable');
   });
 
   it('refuses and records connections over the per-source limit', async () => {
@@ -227,12 +227,13 @@ describe('tcp gateway with real clients', () => {
     );
     expect(reply).toBe('+PONG\r\n');
     sock.end();
-    const evs = await gw.waitForEvents((e) =>
-      byAction(e, 'connection-open').some((o) => field(o, 'source.ip') === '10.1.2.3'),
+    const open = await waitForRecord(
+      gw,
+      'connection-open',
+      (o) => field(o, 'source.ip') === '10.1.2.3',
     );
-    const open = byAction(evs, 'connection-open').find((o) => field(o, 'source.ip') === '10.1.2.3');
-    expect(field(open ?? {}, 'source.port')).toBe(51234);
-    expect(field(open ?? {}, 'network.forwarded.port')).toBe(peerPort);
+    expect(field(open, 'source.port')).toBe(51234);
+    expect(field(open, 'network.forwarded.port')).toBe(peerPort);
   });
 
   it('refuses a PROXY v1 header from a peer outside trusted_proxies', async () => {
@@ -242,11 +243,12 @@ describe('tcp gateway with real clients', () => {
     sock.on('error', () => undefined);
     sock.write('PROXY TCP4 1.2.3.4 5.6.7.8 1111 2222\r\nPING\r\n');
     await new Promise((resolve) => sock.on('close', resolve));
-    const evs = await gw.waitForEvents((e) =>
-      byAction(e, 'connection-close').some((o) => field(o, 'source.port') === port),
+    const close = await waitForRecord(
+      gw,
+      'connection-close',
+      (o) => field(o, 'source.port') === port,
     );
-    const close = byAction(evs, 'connection-close').find((o) => field(o, 'source.port') === port);
-    expect(field(close ?? {}, 'event.reason')).toBe('proxy-header');
+    expect(field(close, 'event.reason')).toBe('proxy-header');
   });
 });
 

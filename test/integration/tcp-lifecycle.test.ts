@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProxyHeaderReader } from '../../src/gateway/index.js';
 import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { waitForRecord } from '../helpers/records.js';
 import { CLI, runCli } from '../helpers/cli.js';
 
 /** A target that answers "bye <what it read>" once the client half-closes, then ends. */
@@ -85,13 +86,14 @@ describe('tcp lifecycle', () => {
     sock.end('hello');
     expect(await reply).toBe('bye hello');
     sock.end();
-    const evs = await gw.waitForEvents((e) =>
-      byAction(e, 'connection-close').some((c) => field(c, 'source.port') === port),
+    const close = await waitForRecord(
+      gw,
+      'connection-close',
+      (c) => field(c, 'source.port') === port,
     );
-    const close = byAction(evs, 'connection-close').find((c) => field(c, 'source.port') === port);
-    expect(field(close ?? {}, 'event.reason')).toBe('client-close');
-    expect(field(close ?? {}, 'source.bytes')).toBe(5);
-    expect(field(close ?? {}, 'destination.bytes')).toBe(9);
+    expect(field(close, 'event.reason')).toBe('client-close');
+    expect(field(close, 'source.bytes')).toBe(5);
+    expect(field(close, 'destination.bytes')).toBe(9);
   });
 
   it('ends an idle connection with reason timeout', async () => {
@@ -99,11 +101,12 @@ describe('tcp lifecycle', () => {
     await new Promise((r) => sock.on('connect', r));
     const port = sock.localPort;
     await new Promise((r) => sock.on('close', r));
-    const evs = await gw.waitForEvents((e) =>
-      byAction(e, 'connection-close').some((c) => field(c, 'source.port') === port),
+    const close = await waitForRecord(
+      gw,
+      'connection-close',
+      (c) => field(c, 'source.port') === port,
     );
-    const close = byAction(evs, 'connection-close').find((c) => field(c, 'source.port') === port);
-    expect(field(close ?? {}, 'event.reason')).toBe('timeout');
+    expect(field(close, 'event.reason')).toBe('timeout');
   });
 
   it('sends a PROXY v2 header to the target with the client and the connection id', async () => {
