@@ -29,6 +29,7 @@ export interface ChainOptions {
 }
 
 const MAX_LEVEL = 53;
+const DRAIN_PAGE = 2000;
 const bitSet = (n: number, level: number): boolean => Math.floor(n / 2 ** level) % 2 === 1;
 
 /** The frontier's subtree roots, largest first (the order Frontier.restore asks for them). */
@@ -148,9 +149,36 @@ export async function ingestNode(
     );
     nextSeq++;
   };
+  /** Applies `rec`; on a break records the finding and reports false. */
+  const applyOrBreak = async (rec: PendingRecord): Promise<boolean> => {
+    try {
+      apply(rec);
+      return true;
+    } catch (err) {
+      if (!(err instanceof Broken)) throw err;
+      await breakChain(err, rec);
+      return false;
+    }
+  };
+  // The sequence at which `pending` was last found to have nothing: avoids asking again.
+  let drainedAt = -1;
+  /** Applies the run of stored pending records that continues the chain. */
+  const drainPending = async (): Promise<void> => {
+    while (!broken && drainedAt !== nextSeq) {
+      const from = nextSeq;
+      const run = await tx.pendingFrom(node, from, DRAIN_PAGE);
+      for (const p of run) {
+        if (p.sequence !== nextSeq || !(await applyOrBreak(p))) break;
+      }
+      if (nextSeq > from) await tx.deletePending(node, from, nextSeq);
+      if (nextSeq === from || run.length < DRAIN_PAGE) drainedAt = nextSeq;
+    }
+  };
+  const waiting: PendingRecord[] = [];
   const outcomes: IngestOutcome[] = [];
   for (const r of records) {
     const rec: PendingRecord = { ...r };
+    if (!broken && rec.sequence > nextSeq) await drainPending();
     if (broken) {
       await tx.quarantine(rec, 'node chain broken earlier');
       outcomes.push('quarantined');
@@ -175,35 +203,21 @@ export async function ingestNode(
     }
     if (rec.sequence > nextSeq) {
       pendingCount ??= await tx.pendingCount(node);
-      if (pendingCount >= opts.maxPendingPerNode) {
+      if (pendingCount + waiting.length >= opts.maxPendingPerNode) {
         outcomes.push('retry');
         continue;
       }
-      await tx.addPending(rec);
-      pendingCount++;
+      waiting.push(rec);
       outcomes.push('pending');
       continue;
     }
-    try {
-      apply(rec);
-      outcomes.push('stored');
-      for (;;) {
-        const waiting = await tx.takePending(node, nextSeq);
-        if (waiting === null) break;
-        if (pendingCount !== null) pendingCount--;
-        try {
-          apply(waiting);
-        } catch (err) {
-          if (!(err instanceof Broken)) throw err;
-          await breakChain(err, waiting);
-          break;
-        }
-      }
-    } catch (err) {
-      if (!(err instanceof Broken)) throw err;
-      await breakChain(err, rec);
-      outcomes.push('quarantined');
-    }
+    outcomes.push((await applyOrBreak(rec)) ? 'stored' : 'quarantined');
+  }
+  if (!broken) {
+    await drainPending();
+    await tx.addPending(waiting);
+  } else {
+    for (const w of waiting) await tx.quarantine(w, 'node chain broken earlier');
   }
 
   const cpOutcomes: IngestOutcome[] = [];

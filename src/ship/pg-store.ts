@@ -228,10 +228,21 @@ export class CentralTx {
     );
   }
 
-  async addPending(p: PendingRecord): Promise<void> {
+  /** Adds records that wait for a predecessor (one statement). */
+  async addPending(list: readonly PendingRecord[]): Promise<void> {
+    if (list.length === 0) return;
     await this.client.query(
-      'INSERT INTO pending (node, seq, ts_ns, body, leaf, note) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING',
-      [p.node, p.sequence, p.timestampNs.toString(), p.body, p.leafHash, p.note],
+      `INSERT INTO pending (node, seq, ts_ns, body, leaf, note)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bytea[], $6::text[])
+       ON CONFLICT DO NOTHING`,
+      [
+        list.map((p) => p.node),
+        list.map((p) => p.sequence),
+        list.map((p) => p.timestampNs.toString()),
+        list.map((p) => p.body),
+        list.map((p) => p.leafHash),
+        list.map((p) => p.note),
+      ],
     );
   }
 
@@ -243,27 +254,35 @@ export class CentralTx {
     return Number(r.rows[0]?.n ?? 0);
   }
 
-  /** Removes and returns the pending record (node, seq), if there is one. */
-  async takePending(node: string, seq: number): Promise<PendingRecord | null> {
+  /** Pending records of `node` from `from` on, in order (the caller takes the contiguous run). */
+  async pendingFrom(node: string, from: number, limit: number): Promise<PendingRecord[]> {
     const r = await this.client.query<{
+      seq: string;
       ts_ns: string;
       body: string | null;
       leaf: Buffer;
       note: string | null;
-    }>('DELETE FROM pending WHERE node = $1 AND seq = $2 RETURNING ts_ns, body, leaf, note', [
+    }>(
+      'SELECT seq, ts_ns, body, leaf, note FROM pending WHERE node = $1 AND seq >= $2 ORDER BY seq LIMIT $3',
+      [node, from, limit],
+    );
+    return r.rows.map((row) => ({
       node,
-      seq,
-    ]);
-    const row = r.rows[0];
-    if (row === undefined) return null;
-    return {
-      node,
-      sequence: seq,
+      sequence: Number(row.seq),
       timestampNs: BigInt(row.ts_ns),
       body: row.body,
       leafHash: row.leaf,
       note: row.note,
-    };
+    }));
+  }
+
+  /** Removes pending records [from, to) of `node`. */
+  async deletePending(node: string, from: number, to: number): Promise<void> {
+    await this.client.query('DELETE FROM pending WHERE node = $1 AND seq >= $2 AND seq < $3', [
+      node,
+      from,
+      to,
+    ]);
   }
 
   async quarantine(p: PendingRecord, reason: string): Promise<void> {
