@@ -7,6 +7,9 @@
  * any record.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/audit/event.js';
@@ -21,6 +24,7 @@ const PASS_ENV = `PW_TEST_MY_PASS_${process.pid}`;
 const WRONG_ENV = `PW_TEST_MY_WRONG_${process.pid}`;
 let gw: TestGateway;
 let admin: mysql.Connection;
+let certDir: string;
 
 function listener(name: string, passwordEnv: string): Record<string, unknown> {
   return {
@@ -88,8 +92,33 @@ beforeAll(async () => {
   await admin.query(`GRANT SELECT ON test.* TO '${APP_USER}'@'%'`);
   process.env[PASS_ENV] = APP_PASS;
   process.env[WRONG_ENV] = 'not-the-password';
+  certDir = mkdtempSync(join(tmpdir(), 'pw-mytls-'));
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-subj',
+    '/CN=localhost',
+    '-days',
+    '1',
+    '-keyout',
+    join(certDir, 'key.pem'),
+    '-out',
+    join(certDir, 'cert.pem'),
+  ]);
   gw = await startGateway({
-    listeners: [listener('my', PASS_ENV), listener('my-wrong-target', WRONG_ENV)],
+    listeners: [
+      listener('my', PASS_ENV),
+      listener('my-wrong-target', WRONG_ENV),
+      {
+        ...listener('my-tls', PASS_ENV),
+        tls: { cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem') },
+      },
+    ],
     extra: {
       identities: [
         {
@@ -105,6 +134,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw.stop();
   await admin.end();
+  rmSync(certDir, { recursive: true, force: true });
   Reflect.deleteProperty(process.env, PASS_ENV);
   Reflect.deleteProperty(process.env, WRONG_ENV);
 });
@@ -171,6 +201,41 @@ describe('mysql auth: gateway', () => {
     ) as JsonObject;
     expect(field(q, 'user.name')).toBe('alice');
     expect(field(q, 'db.user')).toBe(APP_USER);
+  });
+
+  it('over a TLS client leg: SSLRequest, then the same sign-in inside TLS', async () => {
+    const out = await run(
+      'mariadb',
+      [
+        '-h',
+        '127.0.0.1',
+        '-P',
+        String(gw.port('my-tls')),
+        '-u',
+        'alice',
+        `-p${TOKEN}`,
+        '--ssl',
+        '--skip-ssl-verify-server-cert',
+        '-N',
+        '-B',
+        'test',
+        '-e',
+        "select current_user(), variable_value from information_schema.session_status where variable_name = 'Ssl_cipher'",
+      ],
+      { timeoutMs: 15_000 },
+    );
+    // The target leg is plain (TLS ends at the gateway), so the server sees no cipher.
+    expect(out.trim().split('\t')[0]).toBe(`${APP_USER}@%`);
+    const evs = await gw.waitForEvents((e) =>
+      byAction(e, 'db-login').some(
+        (x) => field(x, 'listener.name') === 'my-tls' && field(x, 'event.outcome') === 'success',
+      ),
+    );
+    const login = byAction(evs, 'db-login').find(
+      (x) => field(x, 'listener.name') === 'my-tls',
+    ) as JsonObject;
+    expect(field(login, 'user.name')).toBe('alice');
+    expect(field(login, 'tls.established')).toBe(true);
   });
 
   it('a wrong token is refused with ERR 1045 (28000) and recorded with its reason', async () => {
