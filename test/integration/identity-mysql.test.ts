@@ -238,6 +238,22 @@ describe('mysql auth: gateway', () => {
     expect(field(login, 'tls.established')).toBe(true);
   });
 
+  it("COM_CHANGE_USER (a target account of the client's own) is refused and recorded, never forwarded", async () => {
+    const conn = await mysql2(gw.port('my'), 'alice', TOKEN);
+    const err = await failureOf(conn.changeUser({ user: 'root', password: '' }));
+    conn.destroy();
+    expect(err).toMatch(/COM_CHANGE_USER is refused behind auth: gateway/);
+    const evs = await gw.waitForEvents((e) =>
+      byAction(e, 'db-login').some((x) => field(x, 'db.login.change_user') === true),
+    );
+    const refused = byAction(evs, 'db-login').find(
+      (x) => field(x, 'db.login.change_user') === true,
+    ) as JsonObject;
+    expect(field(refused, 'event.outcome')).toBe('failure');
+    expect(field(refused, 'user.name')).toBe('alice');
+    expect(field(refused, 'db.user')).toBe('root');
+  });
+
   it('a wrong token is refused with ERR 1045 (28000) and recorded with its reason', async () => {
     const err = await failureOf(mariadb(gw.port('my'), 'alice', 'tok-wrong', 'select 1'));
     expect(err).toMatch(/1045/);

@@ -159,6 +159,8 @@ class MysqlSession implements ProtocolSession {
       case 'stmt-fetch':
         return this.forward(raw, 'fetch', { kind: 'silent' });
       case 'change-user':
+        if (this.ctx.gatewayAuth !== undefined)
+          return this.refuseChangeUser(message.seq, message.user);
         this.prepared.clear();
         return this.forward(raw, 'auth', {
           kind: 'login',
@@ -486,6 +488,34 @@ class MysqlSession implements ProtocolSession {
     // The client sends its ClientHello right after the SSLRequest; bytes already read
     // are handed back to the TLS layer.
     start(leftover);
+  }
+
+  /**
+   * Behind `auth: gateway` the client signed in as a portwarden identity; COM_CHANGE_USER
+   * would log in to the target with an account and password of its own. Refused (ERR 1045,
+   * not forwarded, recorded), and the connection closed.
+   */
+  private refuseChangeUser(seq: number, user: string): void {
+    const reason = 'COM_CHANGE_USER is refused behind auth: gateway';
+    this.ctx.record(
+      loginRecord(
+        {
+          user,
+          ...(this.identity.namespace !== undefined ? { namespace: this.identity.namespace } : {}),
+        },
+        {
+          changeUser: true,
+          outcome: 'failure',
+          sqlState: '28000',
+          errorNumber: 1045,
+          message: reason,
+          reason,
+        },
+      ),
+    );
+    this.closed = true;
+    this.ctx.toClient(errPacket(seq + 1, 1045, '28000', `portwarden: ${reason}`));
+    this.ctx.close('policy', reason);
   }
 
   /** A protocol violation: answer ERR 1047 (08S01) natively, then close. */
