@@ -10,7 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import mysql from 'mysql2/promise';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/audit/event.js';
 import { tokenSha256 } from '../../src/identity/index.js';
@@ -25,6 +27,17 @@ const WRONG_ENV = `PW_TEST_MY_WRONG_${process.pid}`;
 let gw: TestGateway;
 let admin: mysql.Connection;
 let certDir: string;
+let logText = '';
+
+const log = pino(
+  { level: 'trace' },
+  new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logText += chunk.toString();
+      done();
+    },
+  }),
+);
 
 function listener(name: string, passwordEnv: string): Record<string, unknown> {
   return {
@@ -119,6 +132,7 @@ beforeAll(async () => {
         tls: { cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem') },
       },
     ],
+    gatewayOptions: { log },
     extra: {
       identities: [
         {
@@ -294,9 +308,12 @@ describe('mysql auth: gateway', () => {
     ).toEqual([]);
   });
 
-  it('neither the token nor the target password is in any record', () => {
+  it('neither the token nor the target password is in any record or log line', () => {
     const text = allText();
     expect(text).not.toContain(TOKEN);
     expect(text).not.toContain(APP_PASS);
+    expect(logText.length).toBeGreaterThan(0);
+    expect(logText).not.toContain(TOKEN);
+    expect(logText).not.toContain(APP_PASS);
   });
 });
