@@ -21,7 +21,8 @@ import { run } from '../helpers/run.js';
 
 const TOKEN = `tok-${randomBytes(16).toString('hex')}`;
 const APP_USER = 'pw_app';
-const APP_PASS = `pw-${randomBytes(12).toString('hex')}`;
+// Fixed, so that concurrent runs of this file agree on the test account's password.
+const APP_PASS = 'pw-app-test-7f3c1e9a';
 const PASS_ENV = `PW_TEST_MY_PASS_${process.pid}`;
 const WRONG_ENV = `PW_TEST_MY_WRONG_${process.pid}`;
 let gw: TestGateway;
