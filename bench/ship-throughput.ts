@@ -155,7 +155,9 @@ async function main(): Promise<void> {
     `collector batches: ${stats.map((s) => s.batches).join(', ')}; stored: ${stats.map((s) => s.stored).join(', ')}; pending: ${stats.map((s) => s.pending).join(', ')}`,
   );
 
-  console.log(`publish failures (rewinds): ${publishers.map((p) => p.stats().failures).join(', ')}`);
+  console.log(
+    `publish failures (rewinds): ${publishers.map((p) => p.stats().failures).join(', ')}`,
+  );
   for (const p of publishers) await p.stop(1000);
   for (const c of cols) await c.stop();
   for (const s of [...stores, reader]) await s.close();
