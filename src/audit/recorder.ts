@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { EventRow, Store } from '../store/index.js';
+import { deriveColumns, type EventRow, type Store } from '../store/index.js';
 import { errorMessage } from '../errors.js';
 import { canonicalJson } from './canonical.js';
 import { NanoClock, formatTimestampNs } from './clock.js';
@@ -159,6 +159,7 @@ export class Recorder {
       user,
       communityId: ctx.communityId,
       text: pickText(record),
+      ...deriveColumns(record),
       body,
       leafHash,
     });

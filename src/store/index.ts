@@ -6,3 +6,5 @@ export type { EventFilter } from './filter.js';
 export { MAX_PAGE } from './filter.js';
 export { summarize } from './summary.js';
 export type { Summary } from './summary.js';
+export { deriveColumns } from './derive.js';
+export type { DerivedColumns } from './derive.js';

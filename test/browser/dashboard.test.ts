@@ -1,7 +1,7 @@
 /**
  * The dashboard in real Chromium (playwright-core driving Debian's /usr/bin/chromium)
  * against a real in-process gateway + API with real psql traffic through a postgres
- * listener. Takes the screenshots in docs/screenshots/ (linked from docs/dashboard.md).
+ * listener. Takes the screenshots linked from docs/dashboard.md (UPDATE_SCREENSHOTS=1 refreshes docs/screenshots/).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,10 +11,11 @@ import { createApiServer, type ApiServer } from '../../src/api/index.js';
 import { silentLogger } from '../../src/log.js';
 import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { run } from '../helpers/run.js';
+import { SCREENSHOT_DIR } from '../helpers/screenshots.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WEB = `${ROOT}dist/web`;
-const SHOTS = `${ROOT}docs/screenshots`;
+const SHOTS = SCREENSHOT_DIR;
 const SCRIPT = '<script>alert(1)</script>';
 
 let gw: TestGateway;

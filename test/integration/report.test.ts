@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventInput, JsonObject } from '../../src/audit/event.js';
@@ -21,8 +21,9 @@ import {
   type ReportData,
 } from '../../src/inventory/report/index.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { SCREENSHOT_DIR } from '../helpers/screenshots.js';
 
-const SHOT = fileURLToPath(new URL('../../docs/screenshots/report.png', import.meta.url));
+const SHOT = join(SCREENSHOT_DIR, 'report.png');
 
 function ctx(listener: string, source: string, user: string | null, conn: string): RecordContext {
   const fields: JsonObject = {
