@@ -56,6 +56,9 @@ export class SqliteStore implements Store {
       if (!options.readonly) {
         this.db.pragma('journal_mode = WAL');
         this.db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`);
+        // Checkpoint the WAL every ~40 MB instead of every 4 MB: a checkpoint runs inside the
+        // commit that crosses the threshold, on the hot path (bench: ~15% per commit).
+        this.db.pragma('wal_autocheckpoint = 10000');
         // Index pages of a large store are touched at random by inserts; a 64 MiB page
         // cache (default 2 MiB) keeps them in memory (bench/search-10m.ts generation).
         this.db.pragma('cache_size = -65536');
