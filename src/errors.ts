@@ -14,7 +14,10 @@ export const ERROR_CATALOGUE = {
     message: 'audit store cannot take records ({detail}); refusing new traffic',
     exit: 2,
   },
-  PW_ERR_STORE_SCHEMA: { message: 'store schema {found} is newer than this build ({expected})', exit: 2 },
+  PW_ERR_STORE_SCHEMA: {
+    message: 'store schema {found} is newer than this build ({expected})',
+    exit: 2,
+  },
   PW_ERR_PROTOCOL: { message: '{protocol} protocol violation: {detail}', exit: 2 },
   PW_ERR_PROXY_HEADER: { message: 'PROXY protocol header rejected: {detail}', exit: 2 },
   PW_ERR_PROXY_UNTRUSTED: { message: 'PROXY header from untrusted peer {peer}', exit: 2 },
@@ -46,7 +49,10 @@ export class PortwardenError extends Error {
     params: Record<string, string | number> = {},
     options: { cause?: unknown } = {},
   ) {
-    super(formatMessage(code, params), options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      formatMessage(code, params),
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'PortwardenError';
     this.code = code;
     this.params = params;

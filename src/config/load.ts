@@ -90,10 +90,12 @@ export function parseConfigText(
     };
   }
   const config = result.data;
-  const issues = [...crossChecks(config), ...policyIssues(config), ...extraChecks(config)].map((i) => ({
-    ...i,
-    ...positionOf(i.path),
-  }));
+  const issues = [...crossChecks(config), ...policyIssues(config), ...extraChecks(config)].map(
+    (i) => ({
+      ...i,
+      ...positionOf(i.path),
+    }),
+  );
   return issues.length > 0 ? { ok: false, issues } : { ok: true, config };
 }
 
@@ -146,7 +148,9 @@ export function loadConfig(
 /** The rule language is the policy module's: it reports paths relative to `policies`. */
 function policyIssues(config: Config): ConfigIssue[] {
   const result = compilePolicies(config.policies);
-  return result.ok ? [] : result.issues.map((i) => ({ path: ['policies', ...i.path], message: i.message }));
+  return result.ok
+    ? []
+    : result.issues.map((i) => ({ path: ['policies', ...i.path], message: i.message }));
 }
 
 function crossChecks(config: Config): ConfigIssue[] {

@@ -64,7 +64,7 @@ export function negotiatePostgresTls(
           opts.mode === 'verify-full' ? tls.checkServerIdentity : () => undefined,
       });
       secure.once('secureConnect', () => resolve(secure));
-      secure.once('error', (err) => fail(`TLS handshake: ${err.message}`));
+      secure.once('error', (err: Error) => fail(`TLS handshake: ${err.message}`));
     };
     socket.on('data', onData);
     socket.write(SSL_REQUEST);
