@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { parseDurationMs, parseHostPort } from './address.js';
 import { detectorsSchema, trapSchema } from '../detect/schema.js';
 import { cronSchema } from '../inventory/cron.js';
-import { alertsSchema, sinksSchema } from '../sinks/schema.js';
+import { alertsSchema, recordsSchema, sinksSchema } from '../sinks/schema.js';
 import { shipSchema } from '../ship/schema.js';
 import { sourcesSchema } from '../ingest/schema.js';
 
@@ -189,6 +189,8 @@ export const configSchema = z.strictObject({
   detectors: detectorsSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
   sinks: sinksSchema.default([]),
+  /** Live export of every committed record to sinks (docs/alerts.md). */
+  records: recordsSchema.prefault({}),
   ship: shipSchema.optional(),
   sources: sourcesSchema.default([]),
 });

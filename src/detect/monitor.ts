@@ -4,6 +4,7 @@
  * drained (so alerts about the last connections still go out or spill).
  */
 import type { Logger } from 'pino';
+import type { JsonObject } from '../audit/event.js';
 import type { HostPort } from '../config/index.js';
 import type { Gateway } from '../gateway/index.js';
 import { ScheduledAudit } from '../inventory/index.js';
@@ -26,6 +27,8 @@ export async function startMonitoring(gateway: Gateway, log?: Logger): Promise<M
   const alertSinks = [...sinks.values()].filter(
     (s) => config.alerts.sinks === undefined || config.alerts.sinks.includes(s.name),
   );
+  const recordSinks = [...sinks.values()].filter((s) => config.records.sinks.includes(s.name));
+  const stopRecordStream = streamRecords(gateway, recordSinks, config.records.actions);
   const traps = await openTraps(config.traps, gateway.recorder, log);
   let engine: DetectorEngine | null = null;
   if (config.detectors.enabled) {
@@ -69,7 +72,28 @@ export async function startMonitoring(gateway: Gateway, log?: Logger): Promise<M
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise((resolve) => setImmediate(resolve));
       engine?.stop();
+      stopRecordStream();
       await Promise.all([...sinks.values()].map((s) => s.close()));
     },
   };
+}
+
+/**
+ * `records.sinks`: every committed record, in commit order, to each named sink (which
+ * retries, spills and replays on its own). Returns the unsubscribe function.
+ */
+function streamRecords(
+  gateway: Gateway,
+  sinks: readonly Sink[],
+  actions: readonly string[] | undefined,
+): () => void {
+  if (sinks.length === 0) return () => undefined;
+  const wanted = actions === undefined ? null : new Set(actions);
+  return gateway.recorder.onCommit((rows) => {
+    for (const row of rows) {
+      if (row.body === null || (wanted !== null && !wanted.has(row.action))) continue;
+      const record = JSON.parse(row.body) as JsonObject;
+      for (const sink of sinks) sink.send(record, { dedupKey: row.id });
+    }
+  });
 }

@@ -112,6 +112,15 @@ export const alertsSchema = z.strictObject({
   min_severity: z.enum(['low', 'medium', 'high', 'critical']).default('low'),
 });
 
+/** `records:` — every committed record (optionally only some actions) streamed to sinks. */
+export const recordsSchema = z.strictObject({
+  /** Sink names that receive every committed record (default: none). */
+  sinks: z.array(sinkName).default([]),
+  /** Only these `event.action`s (default: all). */
+  actions: z.array(z.string()).optional(),
+});
+
+export type RecordsConfig = z.infer<typeof recordsSchema>;
 export type SinkConfig = z.infer<typeof sinkSchema>;
 export type WebhookSinkConfig = z.infer<typeof webhookSinkSchema>;
 export type SlackSinkConfig = z.infer<typeof slackSinkSchema>;
