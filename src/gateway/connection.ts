@@ -14,10 +14,10 @@ import { errorMessage, PortwardenError } from '../errors.js';
 import type { ActionFacts, ConnectionFacts, Decision } from '../policy/action.js';
 import type { ProtocolSession, SessionContext, SessionIdentity } from '../protocols/session.js';
 import { ConnectionIdentity, upstreamCredentials } from '../identity/index.js';
-import { communityId } from './community-id.js';
 import { ProxyHeaderReader, encodeProxyV2 } from './proxy-protocol.js';
 import type { ListenerRuntime } from './listener-runtime.js';
 import { normalizeIp } from './ip.js';
+import { buildTupleContext, mergeFields, tupleEndpoint } from './tuple-context.js';
 import { negotiatePostgresTls } from './upstream-tls.js';
 
 const PROXY_V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51]);
@@ -614,58 +614,26 @@ export class GatewayConnection {
 
   private buildContext(decision?: Decision): RecordContext {
     const cfg = this.rt.config;
-    const upstreamIp = normalizeIp(this.upstream?.remoteAddress ?? cfg.target.host);
-    const upstreamPort = this.upstream?.remotePort ?? cfg.target.port;
-    const clientCommunity = safeCommunityId(
-      this.sourceIp,
-      this.destinationIp,
-      this.sourcePort,
-      this.destinationPort,
-    );
-    const upstream: JsonObject = { ip: upstreamIp, port: upstreamPort };
-    if (this.upstreamLocalIp !== null && this.upstreamLocalPort !== null) {
-      upstream.local = { ip: this.upstreamLocalIp, port: this.upstreamLocalPort };
-      const upCommunity = safeCommunityId(
-        this.upstreamLocalIp,
-        upstreamIp,
-        this.upstreamLocalPort,
-        upstreamPort,
-      );
-      if (upCommunity) upstream.community_id = upCommunity;
-    }
-    const network: JsonObject = { transport: 'tcp', protocol: this.rt.ecsProtocol };
-    if (clientCommunity) network.community_id = clientCommunity;
-    if (this.forwarded) network.forwarded = { ip: this.forwarded.ip, port: this.forwarded.port };
-    const fields: JsonObject = {
-      listener: { name: cfg.name, protocol: cfg.protocol },
-      connection: { id: this.id },
-      source: tupleEndpoint(this.sourceIp, this.sourcePort),
-      destination: tupleEndpoint(this.destinationIp, this.destinationPort),
-      upstream,
-      network,
-    };
-    const version = decision?.policyVersion ?? this.rt.policyVersion;
-    if (version) fields.policy = { version };
-    return {
-      fields,
+    return buildTupleContext({
       listener: cfg.name,
+      protocol: cfg.protocol,
+      ecsProtocol: this.rt.ecsProtocol,
       connectionId: this.id,
-      sourceIp: this.sourceIp,
-      sourcePort: this.sourcePort,
-      destinationIp: this.destinationIp,
-      destinationPort: this.destinationPort,
-      upstreamLocalIp: this.upstreamLocalIp,
-      upstreamLocalPort: this.upstreamLocalPort,
-      upstreamIp,
-      upstreamPort,
-      communityId: clientCommunity,
+      source: { ip: this.sourceIp, port: this.sourcePort },
+      destination: { ip: this.destinationIp, port: this.destinationPort },
+      upstreamLocal:
+        this.upstreamLocalIp !== null && this.upstreamLocalPort !== null
+          ? { ip: this.upstreamLocalIp, port: this.upstreamLocalPort }
+          : null,
+      upstream: {
+        ip: normalizeIp(this.upstream?.remoteAddress ?? cfg.target.host),
+        port: this.upstream?.remotePort ?? cfg.target.port,
+      },
+      forwarded: this.forwarded,
+      policyVersion: decision?.policyVersion ?? this.rt.policyVersion,
       user: this.identity.user ?? null,
-    };
+    });
   }
-}
-
-function tupleEndpoint(ip: string, port: number): JsonObject {
-  return { ip, port };
 }
 
 function ruleFields(decision: Decision): JsonObject {
@@ -675,41 +643,7 @@ function ruleFields(decision: Decision): JsonObject {
   return out;
 }
 
-function safeCommunityId(
-  saddr: string,
-  daddr: string,
-  sport: number,
-  dport: number,
-): string | null {
-  try {
-    return communityId({ saddr, daddr, sport, dport });
-  } catch {
-    return null;
-  }
-}
-
 function looksLikeProxyHeader(chunk: Buffer): boolean {
   if (chunk.length >= 6 && chunk.toString('latin1', 0, 6) === 'PROXY ') return true;
   return chunk.length >= 8 && chunk.subarray(0, 8).equals(PROXY_V2_SIGNATURE);
-}
-
-/** Merge top-level fields, one level deep for objects (`tls`, `session`). */
-export function mergeFields(base: JsonObject, add: JsonObject): JsonObject {
-  const out: JsonObject = { ...base };
-  for (const [k, v] of Object.entries(add)) {
-    const prev = out[k];
-    if (
-      prev &&
-      v &&
-      typeof prev === 'object' &&
-      typeof v === 'object' &&
-      !Array.isArray(prev) &&
-      !Array.isArray(v)
-    ) {
-      out[k] = { ...prev, ...v };
-    } else {
-      out[k] = v;
-    }
-  }
-  return out;
 }
