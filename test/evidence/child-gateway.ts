@@ -10,6 +10,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { freePort } from '../helpers/net.js';
 
 export const CLI = resolve(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 
@@ -35,16 +36,7 @@ export interface ChildGateway {
   output(): string;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = net.createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(a !== null && typeof a === 'object' ? a.port : 0));
-    });
-  });
-}
+export { freePort };
 
 export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

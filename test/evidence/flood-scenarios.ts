@@ -4,15 +4,12 @@
  * thousand, silent clients, and clients that never read while the target streams.
  */
 import net from 'node:net';
+import { until as waitUntil } from '../helpers/wait.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function until(what: string, pred: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+export function until(what: string, pred: () => boolean, timeoutMs = 20_000): Promise<void> {
+  return waitUntil(pred, timeoutMs, what);
 }
 
 /** Open a connection (optionally from another loopback address); resolves once connected. */

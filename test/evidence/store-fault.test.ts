@@ -29,16 +29,9 @@ import { byAction, field, startGateway } from '../helpers/gateway.js';
 import type { TestGateway } from '../helpers/gateway.js';
 import { run } from '../helpers/run.js';
 import { CLI } from './child-gateway.js';
+import { until } from './flood-scenarios.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, pred: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** A Redis connection that counts replies; `send` queues a PING. */
 function redisClient(

@@ -3,10 +3,9 @@
  * chunked upload), fetch, a WebSocket upgrade (`ws`) and `openssl s_client` with SNI.
  * Counts of recorded actions equal what the clients sent.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import { createTlsSession } from '../../src/protocols/tls/index.js';
 import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitForRecord } from '../helpers/records.js';
 import { runToExit } from '../helpers/run.js';
+import { selfSignedCert } from '../helpers/tls-cert.js';
 
 /** What the target server saw, per request. */
 interface Seen {
@@ -58,25 +58,7 @@ beforeAll(async () => {
   wss.on('connection', (ws) => ws.on('message', (m: Buffer) => ws.send(`echo:${m.toString()}`)));
   const httpPort = await listen(server);
 
-  certDir = mkdtempSync(join(tmpdir(), 'pw-tls-'));
-  const gen = await runToExit('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-subj',
-    '/CN=test',
-    '-days',
-    '1',
-    '-keyout',
-    join(certDir, 'key.pem'),
-    '-out',
-    join(certDir, 'cert.pem'),
-  ]);
-  if (gen.code !== 0) throw new Error(`openssl req failed: ${gen.stderr}`);
+  certDir = (await selfSignedCert('test')).dir;
   tlsServerNames = [];
   tlsServer = tls.createServer(
     { key: readFileSync(join(certDir, 'key.pem')), cert: readFileSync(join(certDir, 'cert.pem')) },

@@ -7,8 +7,7 @@
  * any record.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import mysql from 'mysql2/promise';
@@ -18,6 +17,7 @@ import type { JsonObject } from '../../src/audit/event.js';
 import { tokenSha256 } from '../../src/identity/index.js';
 import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { run } from '../helpers/run.js';
+import { selfSignedCert } from '../helpers/tls-cert.js';
 
 const TOKEN = `tok-${randomBytes(16).toString('hex')}`;
 const APP_USER = 'pw_app';
@@ -106,24 +106,7 @@ beforeAll(async () => {
   await admin.query(`GRANT SELECT ON test.* TO '${APP_USER}'@'%'`);
   process.env[PASS_ENV] = APP_PASS;
   process.env[WRONG_ENV] = 'not-the-password';
-  certDir = mkdtempSync(join(tmpdir(), 'pw-mytls-'));
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-subj',
-    '/CN=localhost',
-    '-days',
-    '1',
-    '-keyout',
-    join(certDir, 'key.pem'),
-    '-out',
-    join(certDir, 'cert.pem'),
-  ]);
+  certDir = (await selfSignedCert('localhost')).dir;
   gw = await startGateway({
     listeners: [
       listener('my', PASS_ENV),

@@ -4,15 +4,15 @@
  * target that answers SSLRequest with `S` (a small TLS front for the local PostgreSQL, since
  * the local server runs without SSL).
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitForRecord } from '../helpers/records.js';
 import { run } from '../helpers/run.js';
+import { selfSignedCert } from '../helpers/tls-cert.js';
 
 let dir: string;
 let tlsFront: net.Server;
@@ -20,24 +20,7 @@ let tlsHandshakes = 0;
 let gw: TestGateway;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'pw-pgtls-'));
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-subj',
-    '/CN=localhost',
-    '-days',
-    '1',
-    '-keyout',
-    join(dir, 'key.pem'),
-    '-out',
-    join(dir, 'cert.pem'),
-  ]);
+  dir = (await selfSignedCert('localhost')).dir;
   const secureContext = tls.createSecureContext({
     cert: readFileSync(join(dir, 'cert.pem')),
     key: readFileSync(join(dir, 'key.pem')),

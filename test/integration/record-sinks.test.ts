@@ -7,6 +7,8 @@ import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startMonitoring, type Monitoring } from '../../src/detect/index.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { until } from '../helpers/wait.js';
+import { freePort } from '../helpers/net.js';
 
 let gw: TestGateway | null = null;
 let monitoring: Monitoring | null = null;
@@ -18,23 +20,6 @@ afterAll(async () => {
   server?.closeAllConnections();
   server?.close();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (probe.address() as net.AddressInfo).port;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(pred: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('live record sinks', () => {
   it('delivers every record once, in order, across a receiver outage', async () => {

@@ -21,6 +21,7 @@ import { silentLogger } from '../../src/log.js';
 import { CentralStore, Collector, verifyCentralNode } from '../../src/ship/index.js';
 import { encodeRecord } from '../../src/ship/wire.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { freePort } from '../helpers/net.js';
 
 const NODES = ['node-a', 'node-b', 'node-c'] as const;
 const STREAM = `PWTEST_${process.pid}`;
@@ -38,18 +39,6 @@ let childCollector: ChildProcess | null = null;
 let collectorStore: CentralStore;
 let collector: Collector;
 let reader: CentralStore;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() =>
-        typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 async function until<T>(
   what: string,

@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/audit/event.js';
 import { sinkSchema } from '../../src/sinks/schema.js';
 import { createSink } from '../../src/sinks/index.js';
+import { until } from '../helpers/wait.js';
 
 interface Receiver {
   readonly port: number;
@@ -44,14 +45,6 @@ function receive(port = 0): Promise<Receiver> {
       });
     });
   });
-}
-
-async function until(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function alert(n: number): JsonObject {

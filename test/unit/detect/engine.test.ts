@@ -9,6 +9,7 @@ import { NO_CONTEXT, Recorder } from '../../../src/audit/recorder.js';
 import { DetectorEngine, detectorsSchema } from '../../../src/detect/index.js';
 import type { SendOptions, Sink, SinkStats } from '../../../src/sinks/index.js';
 import { SqliteStore } from '../../../src/store/index.js';
+import { until } from '../../helpers/wait.js';
 
 class MemorySink implements Sink {
   readonly name = 'memory';
@@ -32,14 +33,6 @@ class MemorySink implements Sink {
       failures: 0,
       lastError: null,
     };
-  }
-}
-
-async function until(pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
   }
 }
 

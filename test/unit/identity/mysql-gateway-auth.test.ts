@@ -18,6 +18,7 @@ import type {
   ProtocolSession,
   SessionContext,
 } from '../../../src/protocols/session.js';
+import { until as untilWithin } from '../../helpers/wait.js';
 
 const TOKEN = 'tok-dave-0123456789';
 const UPSTREAM_PASS = 'upstream-secret';
@@ -139,14 +140,6 @@ function start(sourceIp: string, tls = false): { r: Recorded; session: ProtocolS
     r: { ctx, records, client, upstream, closed, identity },
     session: createMysqlListenerSession(ctx),
   };
-}
-
-async function until(cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met');
-    await new Promise((res) => setImmediate(res));
-  }
 }
 
 function get(o: JsonValue | undefined, path: string): JsonValue | undefined {
@@ -359,3 +352,8 @@ describe('mysql auth: gateway — sign-in and the target login', () => {
     expect(reasonOf(failed)).toContain("Access denied for user 'app'");
   });
 });
+
+/** These unit checks settle within a few turns: a 2 s deadline. */
+function until(cond: () => boolean): Promise<void> {
+  return untilWithin(cond, 2000);
+}

@@ -12,6 +12,7 @@ import { ScramClient } from '../../../src/protocols/postgres/scram.js';
 import type { GatewayAuth, SessionContext } from '../../../src/protocols/session.js';
 import { be, fe } from '../../helpers/pg-builder.js';
 import { fakeContext, type FakeContext } from '../../helpers/pg-fake-context.js';
+import { until as untilWithin } from '../../helpers/wait.js';
 
 const TOKEN = 'tok-dave-0123456789';
 const UPSTREAM_PASS = 'upstream-secret';
@@ -39,14 +40,6 @@ function start(
     facts: () => ({ listener: 'pg-test', sourceIp, sourcePort: 50000 }),
   };
   return { ctx, session: createPostgresListenerSession(withAuth) };
-}
-
-async function until(cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met');
-    await new Promise((r) => setImmediate(r));
-  }
 }
 
 const startup = fe.startup({ user: 'dave', database: 'orders', application_name: 'psql' });
@@ -151,3 +144,8 @@ describe('postgres auth: gateway — the gateway logs in to the target', () => {
     expect(String(failed?.event.reason)).toContain('target sign-in failed');
   });
 });
+
+/** These unit checks settle within a few turns: a 2 s deadline. */
+function until(cond: () => boolean): Promise<void> {
+  return untilWithin(cond, 2000);
+}

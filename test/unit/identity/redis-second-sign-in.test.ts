@@ -9,6 +9,7 @@ import { createRedisListenerSession } from '../../../src/protocols/redis/index.j
 import type { GatewayAuth } from '../../../src/protocols/session.js';
 import { redisFakeContext } from '../../helpers/redis-fake-context.js';
 import * as R from '../../helpers/redis-resp.js';
+import { until as untilWithin } from '../../helpers/wait.js';
 
 const TOKEN = 'tok-first-sign-in';
 const SECOND = 'tok-second-sign-in';
@@ -29,14 +30,6 @@ function signedInSession() {
   const session = createRedisListenerSession({ ...ctx, gatewayAuth });
   session.onServerData(R.simple('OK')); // the gateway's own AUTH upstream
   return { ctx, session };
-}
-
-async function until(cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met');
-    await new Promise((r) => setImmediate(r));
-  }
 }
 
 describe('redis auth: gateway — second sign-in', () => {
@@ -69,3 +62,8 @@ describe('redis auth: gateway — second sign-in', () => {
     expect(all).not.toContain(TOKEN);
   });
 });
+
+/** These unit checks settle within a few turns: a 2 s deadline. */
+function until(cond: () => boolean): Promise<void> {
+  return untilWithin(cond, 2000);
+}

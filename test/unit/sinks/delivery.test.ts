@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../../src/audit/event.js';
 import { DeliverySink, type Transport } from '../../../src/sinks/index.js';
+import { until } from '../../helpers/wait.js';
 
 /** A transport that fails while `down` is true and remembers what it accepted. */
 class ScriptedTransport implements Transport {
@@ -20,14 +21,6 @@ class ScriptedTransport implements Transport {
 
 function alert(n: number): JsonObject {
   return { event: { id: `id-${n}`, action: 'anomaly-test', sequence: n } };
-}
-
-async function until(pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 let dir: string;
