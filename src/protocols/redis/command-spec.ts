@@ -1,4 +1,4 @@
-/** The shape of one command-table entry (the table itself is generated: command-table.ts). */
+/** The shape of one command-table entry, and how a generated row (command-table.ts) decodes. */
 
 /** Where a movable-keys command's first key is, from its first COMMAND INFO key spec. */
 export type RedisKeySpec =
@@ -30,4 +30,40 @@ export interface RedisCommandSpec {
   readonly categories: readonly string[];
   /** First key spec, only for movable-keys commands. */
   readonly keySpec: RedisKeySpec | undefined;
+}
+
+/** A generated row: arity, flags, legacy first key, ACL categories, first key spec (movable keys only). */
+export type CommandRow = readonly [
+  number,
+  string,
+  number,
+  string,
+  (readonly [number | string, number, number, number])?,
+];
+
+function toKeySpec(row: CommandRow): RedisKeySpec | undefined {
+  const spec = row[4];
+  if (spec === undefined) return undefined;
+  const [begin, startFrom, numKeysAt, firstKeyAt] = spec;
+  return typeof begin === 'number'
+    ? { beginIndex: begin, numKeysAt, firstKeyAt }
+    : { beginKeyword: begin, startFrom, numKeysAt, firstKeyAt };
+}
+
+/** Decode the generated rows into specs, by lower-case name (`config|set` for subcommands). */
+export function decodeCommandRows(
+  rows: Readonly<Record<string, CommandRow>>,
+): ReadonlyMap<string, RedisCommandSpec> {
+  return new Map(
+    Object.entries(rows).map(([name, row]) => [
+      name,
+      {
+        arity: row[0],
+        flags: row[1] === '' ? [] : row[1].split(' '),
+        firstKey: row[2],
+        categories: row[3] === '' ? [] : row[3].split(' '),
+        keySpec: toKeySpec(row),
+      },
+    ]),
+  );
 }

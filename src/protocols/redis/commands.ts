@@ -2,8 +2,12 @@
  * Command lookup: argv → the command (with subcommand for containers like CONFIG), its ACL
  * categories and where its first key is. Built from the generated command-table.ts.
  */
-import type { RedisCommandSpec } from './command-spec.js';
-import { REDIS_COMMANDS } from './command-table.js';
+import { decodeCommandRows, type RedisCommandSpec } from './command-spec.js';
+import { REDIS_COMMAND_ROWS } from './command-table.js';
+
+/** Every command Redis knows, decoded once from the generated table. */
+export const REDIS_COMMANDS: ReadonlyMap<string, RedisCommandSpec> =
+  decodeCommandRows(REDIS_COMMAND_ROWS);
 
 /** Longest command name kept in a record; longer names are not real commands anyway. */
 const MAX_NAME = 64;
