@@ -60,9 +60,14 @@ export class Checkpointer {
     return this.tree;
   }
 
+  /** Record `checkpoint` events through this recorder (and flush it before signing). */
+  attach(recorder: Recorder): void {
+    this.recorder = recorder;
+  }
+
   /** Start signing every `intervalMs`. */
   start(recorder: Recorder, intervalMs: number): void {
-    this.recorder = recorder;
+    this.attach(recorder);
     this.timer = setInterval(() => this.checkpointIfNew(), intervalMs);
     this.timer.unref();
   }

@@ -493,9 +493,9 @@ export class GatewayConnection {
   }
 
   private onSocketError(side: 'client' | 'server', err: Error): void {
+    // Any socket error ends the connection as a reset; the detail keeps the errno code.
     const code = (err as NodeJS.ErrnoException).code;
-    const reason: CloseReason = code === 'ECONNRESET' || code === 'EPIPE' ? 'reset' : 'reset';
-    this.closeWith(reason, `${side}: ${code ?? errorMessage(err)}`);
+    this.closeWith('reset', `${side}: ${code ?? errorMessage(err)}`);
   }
 
   private onClientClose(): void {

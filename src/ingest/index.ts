@@ -6,8 +6,6 @@ export { Malformed, ingestedContext } from './ingested.js';
 export type { Ingested, LineParser } from './ingested.js';
 export { emptyReport, endInput, ingestLine, ingestLines, parserFor } from './append.js';
 export type { IngestReport } from './append.js';
-export { openLocalLog } from './local-log.js';
-export type { LocalLog } from './local-log.js';
 export { INGEST_FORMATS, sourcesSchema } from './schema.js';
 export type { IngestFormat, SourceConfig } from './schema.js';
 export { FileTailer, OFFSETS_FILE, startSources } from './tail-files.js';

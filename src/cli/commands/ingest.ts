@@ -5,13 +5,9 @@ import { createInterface } from 'node:readline';
 import { Argument, Command } from 'commander';
 import { NODE_KEY_FILE } from '../../audit/integrity.js';
 import { loadConfig } from '../../config/index.js';
-import {
-  INGEST_FORMATS,
-  type IngestFormat,
-  ingestLines,
-  openLocalLog,
-} from '../../ingest/index.js';
+import { INGEST_FORMATS, type IngestFormat, ingestLines } from '../../ingest/index.js';
 import { dataDirFromOptions, globalOptions, runCommand } from '../io.js';
+import { openLocalLog } from '../local-log.js';
 
 /** The node name: --node, else the config's, else the one the data dir's key was made for. */
 function nodeName(command: Command, dataDir: string, flag: string | undefined): string {
@@ -46,7 +42,10 @@ Examples:
     .action((format: IngestFormat, file: string, flags: { node?: string }, command: Command) =>
       runCommand(async () => {
         const dataDir = dataDirFromOptions(command);
-        const log = openLocalLog(dataDir, nodeName(command, dataDir, flags.node));
+        const log = openLocalLog(dataDir, nodeName(command, dataDir, flags.node), {
+          whenGatewayRuns:
+            'configure a "sources:" entry so the gateway tails the file itself, or stop it first',
+        });
         const input = file === '-' ? process.stdin : createReadStream(file);
         const lines = createInterface({ input, crlfDelay: Infinity });
         let report;

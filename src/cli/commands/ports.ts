@@ -9,9 +9,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { Checkpointer } from '../../audit/checkpointer.js';
-import { loadOrCreateNodeKey } from '../../audit/integrity.js';
-import { Recorder } from '../../audit/recorder.js';
 import type { Config, HostPort } from '../../config/index.js';
 import { gatewayRunning } from '../../gateway/index.js';
 import {
@@ -22,7 +19,8 @@ import {
   type DriftFinding,
   type ListeningSocket,
 } from '../../inventory/index.js';
-import { SqliteStore, type Store } from '../../store/index.js';
+import { type Store } from '../../store/index.js';
+import { openLocalLog } from '../local-log.js';
 import {
   dataDirFromOptions,
   loadFromOptions,
@@ -104,23 +102,10 @@ export function appendFindingsOffline(
   dataDir: string,
   findings: readonly DriftFinding[],
 ): number {
-  const store = new SqliteStore(join(dataDir, 'portwarden.db'), { fsync: config.audit.fsync });
-  try {
-    const key = loadOrCreateNodeKey(dataDir, config.node);
-    const checkpointer = new Checkpointer(store, key, config.node, dataDir);
-    const recorder = new Recorder(store, {
-      mode: 'strict',
-      flushMs: config.audit.flush_ms,
-      observer: config.node,
-      onLeaf: checkpointer.onLeaf,
-      onRollback: checkpointer.onRollback,
-    });
-    recordFindings(recorder, findings);
-    if (!recorder.close()) throw new Error(recorder.lastStoreError);
-    return findings.length;
-  } finally {
-    store.close();
-  }
+  const log = openLocalLog(dataDir, config.node, { fsync: config.audit.fsync });
+  recordFindings(log.recorder, findings);
+  log.close({ checkpoint: false });
+  return findings.length;
 }
 
 interface DriftFlags {
