@@ -25,8 +25,7 @@ const recorder = new Recorder(store, {
   onLeaf: checkpointer.onLeaf,
   onRollback: checkpointer.onRollback,
 });
-checkpointer.start(recorder, 3_600_000);
-checkpointer.stop();
+checkpointer.attach(recorder);
 
 const ctx: RecordContext = {
   fields: {
