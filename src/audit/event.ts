@@ -44,7 +44,10 @@ export type CloseReason =
   | 'limit'
   | 'protocol-error'
   | 'proxy-header'
-  | 'store-unavailable';
+  | 'store-unavailable'
+  | 'handshake-timeout'
+  | 'header-timeout'
+  | 'slow-client';
 
 /** What a caller hands the recorder: the `event` part it knows, plus any other top-level fields. */
 export interface EventInput {

@@ -105,6 +105,12 @@ export const listenerSchema = z.strictObject({
   proxy_protocol_out: z.boolean().default(false),
   connect_timeout: duration.default(5000),
   idle_timeout: duration.default(3_600_000),
+  /** postgres/mysql/http/tls: the client's start-up must be done this long after the open. */
+  handshake_timeout: duration.default(10_000),
+  /** http: every request head must arrive whole within this of its first byte (else 408). */
+  header_timeout: duration.default(10_000),
+  /** Client bytes per second below which they are a trickle and do not reset `idle_timeout`. */
+  min_rate: z.number().int().min(0).max(1_000_000_000).default(32),
   max_connections: z.number().int().positive().default(10_000),
   max_connections_per_source: z.number().int().positive().default(1_000),
   max_message_bytes: z
