@@ -74,6 +74,11 @@ const identityCredentialSchema = z.discriminatedUnion('type', [
         'expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>',
       ),
   }),
+  /** MySQL mysql_native_password sign-in: `*` + hex SHA1(SHA1(token)), as MySQL stores it. */
+  z.strictObject({
+    type: z.literal('mysql_native_password'),
+    hash: z.string().regex(/^\*[0-9A-Fa-f]{40}$/, 'expected * and 40 hex digits'),
+  }),
   z.strictObject({
     type: z.literal('jwt'),
     issuer: z.string().optional(),

@@ -13,7 +13,7 @@ import { uuidv7 } from '../audit/ids.js';
 import { errorMessage, PortwardenError } from '../errors.js';
 import type { ActionFacts, ConnectionFacts, Decision } from '../policy/action.js';
 import type { ProtocolSession, SessionContext, SessionIdentity } from '../protocols/session.js';
-import { ConnectionIdentity, upstreamCredentials } from '../identity/index.js';
+import { ConnectionIdentity, clientTlsOf, upstreamCredentials } from '../identity/index.js';
 import { ProxyHeaderReader, encodeProxyV2 } from './proxy-protocol.js';
 import type { ListenerRuntime } from './listener-runtime.js';
 import { normalizeIp } from './ip.js';
@@ -326,20 +326,10 @@ export class GatewayConnection {
     };
     const signedIn = this.signedIn;
     if (signedIn && this.rt.config.auth === 'gateway') {
-      const gatewayAuth: SessionContext['gatewayAuth'] = {
-        signIn: async (user, secret) => {
-          const result = await signedIn.signIn(user, secret);
-          if (result.ok) this.setIdentity({});
-          return result;
-        },
-        scramVerifier: (user) => signedIn.scramVerifier(user),
-        signInScram: (user, check) => {
-          const result = signedIn.signInScram(user, check);
-          if (result.ok) this.setIdentity({});
-          return result;
-        },
+      const gatewayAuth = signedIn.gatewayAuth({
+        signedIn: () => this.setIdentity({}),
         upstreamCredentials: () => upstreamCredentials(this.rt.config),
-      };
+      });
       return this.rt.tlsContext
         ? {
             ...ctx,
@@ -369,6 +359,7 @@ export class GatewayConnection {
     });
     secure.on('error', (err: Error) => this.onSocketError('client', err));
     secure.on('secure', () => {
+      this.signedIn?.noteClientTls(clientTlsOf(secure, this.rt.config.tls?.ca !== undefined));
       const peer = secure.getPeerCertificate();
       const tlsFields: JsonObject = {
         tls: {

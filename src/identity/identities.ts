@@ -31,6 +31,15 @@ interface CompiledIdentity {
   readonly jwt: readonly JwtVerifier[];
   /** PostgreSQL SCRAM-SHA-256 verifiers (pg_authid format), checked by the protocol session. */
   readonly scram: readonly string[];
+  /** MySQL mysql_native_password hashes (`*` + 40 upper-case hex), checked by the session. */
+  readonly mysqlNative: readonly string[];
+}
+
+/** An identity a client certificate subject names. */
+export interface MtlsIdentity {
+  readonly name: string;
+  /** The identity has no token, JWT or verifier: the certificate alone signs it in. */
+  readonly certificateOnly: boolean;
 }
 
 /** SHA-256 of a token, hex: what `identities[].credentials[].sha256` holds. */
@@ -49,6 +58,7 @@ export class IdentityDirectory {
       const subjects: string[] = [];
       const jwt: JwtVerifier[] = [];
       const scram: string[] = [];
+      const mysqlNative: string[] = [];
       const compiled: CompiledIdentity = {
         name: id.name,
         kind: id.kind,
@@ -57,6 +67,7 @@ export class IdentityDirectory {
         subjects,
         jwt,
         scram,
+        mysqlNative,
       };
       id.credentials.forEach((c, j) => {
         if (c.type === 'token') {
@@ -67,6 +78,8 @@ export class IdentityDirectory {
           this.bySubject.set(c.subject, compiled);
         } else if (c.type === 'scram_sha256') {
           scram.push(c.verifier);
+        } else if (c.type === 'mysql_native_password') {
+          mysqlNative.push(c.hash.toUpperCase());
         } else {
           jwt.push(new JwtVerifier(c, id.name, `identities.${i}.credentials.${j}`));
         }
@@ -148,6 +161,27 @@ export class IdentityDirectory {
     if (id === undefined) return { ok: false, reason: 'unknown identity' };
     if (!id.scram.some(check)) return { ok: false, reason: 'wrong token' };
     return { ok: true, principal: principal(id, 'token', []) };
+  }
+
+  /** The first mysql_native_password hash of an identity, if it has one. */
+  mysqlNativeHash(user: string): string | undefined {
+    return this.byName.get(user)?.mysqlNative[0];
+  }
+
+  /** Sign in by a mysql_native_password scramble the session checked (as `verifyScram`). */
+  verifyMysqlNative(user: string, check: (hash: string) => boolean): SignInResult {
+    const id = this.byName.get(user);
+    if (id === undefined) return { ok: false, reason: 'unknown identity' };
+    if (!id.mysqlNative.some(check)) return { ok: false, reason: 'wrong token' };
+    return { ok: true, principal: principal(id, 'token', []) };
+  }
+
+  /** The identity an mTLS certificate subject names, if any. */
+  mtlsIdentity(subject: string): MtlsIdentity | undefined {
+    const id = this.bySubject.get(subject);
+    if (id === undefined) return undefined;
+    const secrets = id.tokenHashes.length + id.jwt.length + id.scram.length + id.mysqlNative.length;
+    return { name: id.name, certificateOnly: secrets === 0 };
   }
 
   /** An mTLS client certificate subject (the listener's CA has verified the chain). */

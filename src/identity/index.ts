@@ -30,4 +30,11 @@ export {
   type GrantRequest,
 } from './grant-inbox.js';
 export { IdentityRuntime } from './runtime.js';
-export { ConnectionIdentity } from './connection-identity.js';
+export { ConnectionIdentity, type GatewayAuthHooks } from './connection-identity.js';
+export {
+  clientTlsOf,
+  rfc4514Subject,
+  type ClientCertificate,
+  type ClientTls,
+} from './client-tls.js';
+export type { CertificateSignIn, GatewayAuth } from './gateway-auth.js';

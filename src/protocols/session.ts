@@ -7,7 +7,7 @@
  */
 import type { CloseReason, EventInput, JsonObject } from '../audit/event.js';
 import type { ActionFacts, ConnectionFacts, Decision } from '../policy/action.js';
-import type { SignInResult, UpstreamCredentials } from '../identity/index.js';
+import type { GatewayAuth } from '../identity/index.js';
 
 /** Per-listener protocol options (from the listener's config). */
 export interface SessionOptions {
@@ -30,24 +30,9 @@ export interface SessionIdentity {
 
 /**
  * Listener `auth: gateway`: the session answers the client's sign-in itself and logs in to
- * the target with the gateway's credentials (docs/identity.md).
+ * the target with the gateway's credentials (docs/identity.md); defined by the identity layer.
  */
-export interface GatewayAuth {
-  /**
-   * Verify a client's sign-in (`user` absent: the token names its identity). On success
-   * every later record carries the identity as `user.*`. Never throws; never keeps `secret`.
-   */
-  signIn(user: string | undefined, secret: string): Promise<SignInResult>;
-  /** The SCRAM-SHA-256 verifier (pg_authid format) stored for identity `user`, if any. */
-  scramVerifier(user: string): string | undefined;
-  /**
-   * Sign in by a SCRAM proof the session checked: `check` is asked about each stored
-   * verifier of `user`, and one passing signs the identity in (as `signIn` does).
-   */
-  signInScram(user: string, check: (verifier: string) => boolean): SignInResult;
-  /** The target credentials for this listener (read now from env/file). Throws if missing. */
-  upstreamCredentials(): UpstreamCredentials;
-}
+export type { CertificateSignIn, GatewayAuth } from '../identity/index.js';
 
 export interface SessionContext {
   readonly connectionId: string;
