@@ -10,6 +10,7 @@ import { cronSchema } from '../inventory/cron.js';
 import { alertsSchema, recordsSchema, sinksSchema } from '../sinks/schema.js';
 import { shipSchema } from '../ship/schema.js';
 import { sourcesSchema } from '../ingest/schema.js';
+import { dashboardSchema } from '../api/aggregate-config.js';
 
 const hostPort = z.string().transform((value, ctx) => {
   const hp = parseHostPort(value);
@@ -204,6 +205,8 @@ export const configSchema = z.strictObject({
   records: recordsSchema.prefault({}),
   ship: shipSchema.optional(),
   sources: sourcesSchema.default([]),
+  /** Dashboard views: folding of repeated statements (docs/search.md#aggregation). */
+  dashboard: dashboardSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

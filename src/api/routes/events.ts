@@ -5,6 +5,8 @@ import type { EventRow } from '../../store/index.js';
 import type { ApiContext } from '../context.js';
 import { filterQuerySchema, parseFilterQuery } from '../filters.js';
 import { toApiEvent } from '../records.js';
+import { aggregatePage, groupMembers } from '../aggregate.js';
+import { AGGREGATE_PARAMS, parseAggregateQuery, shapeForListeners } from '../aggregate-query.js';
 import { recordRequest } from '../request-record.js';
 import { streamLive } from '../sse.js';
 
@@ -12,6 +14,20 @@ const refParams = {
   type: 'object',
   properties: { ref: { type: 'string', description: 'event.id or event.sequence' } },
   required: ['ref'],
+} as const;
+
+/** The filter parameters plus the aggregation ones (documentation; values checked in code). */
+const eventsQuerySchema = {
+  type: 'object',
+  properties: {
+    ...filterQuerySchema.properties,
+    ...Object.fromEntries(
+      Object.entries(AGGREGATE_PARAMS).map(([k, description]) => [
+        k,
+        { type: 'string', description },
+      ]),
+    ),
+  },
 } as const;
 
 export function findEvent(ctx: ApiContext, ref: string): EventRow {
@@ -28,14 +44,32 @@ export function eventRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       config: { role: 'viewer' },
       schema: {
-        summary: 'Search records (the shared filter model); keyset pages through `next`',
+        summary:
+          'Search records (the shared filter model); keyset pages through `next`. With aggregate=statement: repeats folded into rows with exact counts',
         tags: ['records'],
-        querystring: filterQuerySchema,
+        querystring: eventsQuerySchema,
       },
     },
     (req) => {
-      const page = ctx.store.search(parseFilterQuery(req.query));
-      return { events: page.rows.map((r) => toApiEvent(r)), next: page.next };
+      const filter = parseFilterQuery(req.query, Object.keys(AGGREGATE_PARAMS));
+      const { config } = ctx.gateway.loaded;
+      const wanted = parseAggregateQuery(req.query, config.dashboard.aggregate);
+      if (wanted.mode === 'plain') {
+        const page = ctx.store.search(filter);
+        return { events: page.rows.map((r) => toApiEvent(r)), next: page.next };
+      }
+      const shapeOf = shapeForListeners(config.listeners);
+      if (wanted.mode === 'members') {
+        const page = groupMembers(ctx.store, filter, wanted.group, wanted.maxScan, shapeOf);
+        return { events: page.rows.map((r) => toApiEvent(r)), next: page.next };
+      }
+      const page = aggregatePage(ctx.store, filter, wanted.settings, shapeOf);
+      return {
+        rows: page.rows,
+        next: page.next,
+        window_ms: wanted.settings.windowMs,
+        min_repeat: wanted.settings.minRepeat,
+      };
     },
   );
 
