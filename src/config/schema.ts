@@ -11,6 +11,7 @@ import { alertsSchema, recordsSchema, sinksSchema } from '../sinks/schema.js';
 import { shipSchema } from '../ship/schema.js';
 import { sourcesSchema } from '../ingest/schema.js';
 import { dashboardSchema } from '../api/aggregate-config.js';
+import { jwksUrlProblem } from '../identity/jwks-url.js';
 
 const hostPort = z.string().transform((value, ctx) => {
   const hp = parseHostPort(value);
@@ -80,15 +81,36 @@ const identityCredentialSchema = z.discriminatedUnion('type', [
     type: z.literal('mysql_native_password'),
     hash: z.string().regex(/^\*[0-9A-Fa-f]{40}$/, 'expected * and 40 hex digits'),
   }),
-  z.strictObject({
-    type: z.literal('jwt'),
-    issuer: z.string().optional(),
-    jwks_file: z.string(),
-    audience: z.string(),
-    /** The `sub` the token must carry; defaults to the identity's name. */
-    subject: z.string().optional(),
-    groups_claim: z.string().default('groups'),
-  }),
+  z
+    .strictObject({
+      type: z.literal('jwt'),
+      issuer: z.string().optional(),
+      /** Keys from a file, from a URL, or (neither) by OpenID discovery from `issuer`. */
+      jwks_file: z.string().optional(),
+      jwks_url: z.string().optional(),
+      /** Least time between two key set fetches (and least cache lifetime). */
+      jwks_min_interval: duration
+        .refine((ms) => ms >= 1000 && ms <= 3_600_000, 'expected 1s to 1h')
+        .optional(),
+      audience: z.string(),
+      /** The `sub` the token must carry; defaults to the identity's name. */
+      subject: z.string().optional(),
+      groups_claim: z.string().default('groups'),
+    })
+    .superRefine((c, ctx) => {
+      if (c.jwks_file !== undefined && c.jwks_url !== undefined)
+        ctx.addIssue({ code: 'custom', message: 'set jwks_file or jwks_url, not both' });
+      const url = c.jwks_file !== undefined ? undefined : (c.jwks_url ?? c.issuer);
+      if (url === undefined && c.jwks_file === undefined)
+        ctx.addIssue({ code: 'custom', message: 'set jwks_file, jwks_url or issuer (discovery)' });
+      const problem = url === undefined ? null : jwksUrlProblem(url);
+      if (problem !== null)
+        ctx.addIssue({
+          code: 'custom',
+          path: [c.jwks_url === undefined ? 'issuer' : 'jwks_url'],
+          message: problem,
+        });
+    }),
 ]);
 
 export const identitySchema = z.strictObject({

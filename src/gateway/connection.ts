@@ -17,6 +17,7 @@ import { ConnectionIdentity, clientTlsOf, upstreamCredentials } from '../identit
 import { ProxyHeaderReader, encodeProxyV2 } from './proxy-protocol.js';
 import type { ListenerRuntime } from './listener-runtime.js';
 import { normalizeIp } from './ip.js';
+import { Deadlines, STARTUP_PROTOCOLS } from './deadlines.js';
 import { buildTupleContext, mergeFields, tupleEndpoint } from './tuple-context.js';
 import { negotiatePostgresTls } from './upstream-tls.js';
 
@@ -39,12 +40,11 @@ export class GatewayConnection {
   upstreamLocalPort: number | null = null;
   bytesFromClient = 0;
   bytesFromServer = 0;
-  lastActivityMs = Date.now();
   /**
-   * Set on every chunk instead of reading the clock per chunk; the idle sweep (every second)
-   * turns it into `lastActivityMs`. Saves a Date.now() per chunk on the relay path.
+   * Start-up, request-head and progress deadlines. The relay path only counts bytes; the
+   * sweep turns the counts into progress, so no chunk reads the clock.
    */
-  private sawActivity = false;
+  private readonly deadlines: Deadlines;
   identity: SessionIdentity = {};
   /** Who signed in to the gateway (listener `auth: gateway`) and their grants. */
   readonly signedIn: ConnectionIdentity | null;
@@ -85,6 +85,7 @@ export class GatewayConnection {
     this.destinationIp = normalizeIp(socket.localAddress ?? '');
     this.destinationPort = socket.localPort ?? 0;
     this.startedNs = process.hrtime.bigint();
+    this.deadlines = new Deadlines(Date.now(), STARTUP_PROTOCOLS.has(rt.config.protocol));
     this.signedIn = rt.identity
       ? new ConnectionIdentity(rt.identity, rt.config.name, rt.config.on_grant_expiry)
       : null;
@@ -231,6 +232,7 @@ export class GatewayConnection {
     if (this.phase === 'closed' || !this.upstream) return;
     const up = this.upstream;
     this.phase = 'open';
+    this.deadlines.opened(Date.now());
     this.upstreamLocalIp = normalizeIp((raw ?? up).localAddress ?? '');
     this.upstreamLocalPort = (raw ?? up).localPort ?? 0;
     if (this.upstreamTls)
@@ -259,7 +261,6 @@ export class GatewayConnection {
     this.session = this.rt.sessionFactory(this.sessionContext());
     up.on('data', (chunk: Buffer) => {
       this.bytesFromServer += chunk.length;
-      this.sawActivity = true;
       this.session?.onServerData(chunk);
     });
     up.on('end', () => {
@@ -284,7 +285,6 @@ export class GatewayConnection {
 
   private onClientChunk(chunk: Buffer): void {
     this.bytesFromClient += chunk.length;
-    this.sawActivity = true;
     if (!this.proxyChecked) {
       this.proxyChecked = true;
       // A PROXY header from a peer outside trusted_proxies is an attempt to spoof the source.
@@ -323,6 +323,8 @@ export class GatewayConnection {
       decide: (action: ActionFacts) => this.decideAction(action),
       close: (reason, detail) => this.closeWith(reason, detail),
       now: () => process.hrtime.bigint(),
+      startupDone: () => this.deadlines.startupDone(),
+      readingHead: (partial) => this.deadlines.readingHead(partial, Date.now()),
     };
     const signedIn = this.signedIn;
     if (signedIn && this.rt.config.auth === 'gateway') {
@@ -520,13 +522,45 @@ export class GatewayConnection {
     }, 1000).unref();
   }
 
-  /** Idle check called by the listener's sweep. */
+  /** Time since the last progress (docs/operations.md, "Slow clients"), as of the last sweep. */
   idleFor(nowMs: number): number {
-    if (this.sawActivity) {
-      this.sawActivity = false;
-      this.lastActivityMs = nowMs;
+    return this.deadlines.idleFor(nowMs);
+  }
+
+  /**
+   * The gateway's sweep: end the connection when a deadline passed (start-up, request head,
+   * or `idle_timeout` without progress). The session may first write its native answer.
+   */
+  sweep(nowMs: number): void {
+    if (this.phase === 'closed' || this.closeReason !== null) return;
+    const overdue = this.deadlines.check(
+      nowMs,
+      this.bytesFromClient,
+      this.bytesFromServer,
+      this.rt.config,
+    );
+    if (overdue === null) return;
+    if (overdue.reason === 'handshake-timeout' || overdue.reason === 'header-timeout') {
+      try {
+        this.session?.onDeadline?.(overdue.reason);
+      } catch (err) {
+        this.rt.log.error(
+          { err: errorMessage(err), connection: this.id },
+          'session failed on a deadline',
+        );
+      }
     }
-    return nowMs - this.lastActivityMs;
+    this.rt.log.info(
+      {
+        listener: this.rt.config.name,
+        connection: this.id,
+        source: `${this.sourceIp}:${this.sourcePort}`,
+        reason: overdue.reason,
+        detail: overdue.detail,
+      },
+      'connection closed by a deadline',
+    );
+    this.closeWith(overdue.reason, overdue.detail);
   }
 
   private maybeFinish(): void {

@@ -162,20 +162,23 @@ export class Gateway {
       await Promise.all(this.listeners.map((l) => l.stopAccepting().catch(() => undefined)));
       throw err;
     }
-    this.sweepTimer = setInterval(() => this.sweepIdle(), 1000);
+    this.sweepTimer = setInterval(
+      () => this.sweep(),
+      sweepIntervalMs(this.loaded.config.listeners),
+    );
     this.sweepTimer.unref();
     this.checkpointer.start(this.recorder, this.loaded.config.audit.checkpoint_interval);
     this.publisher = startPublisher(this.loaded.config, this.store, this.recorder, this.log);
     this.sources = startSources(this.loaded.config, this.recorder, this.log);
   }
 
-  private sweepIdle(): void {
+  /**
+   * Deadlines of every live connection: start-up, request head, progress (deadlines.ts). A
+   * connection that ends here may leave the set while it is iterated, which a Set allows.
+   */
+  private sweep(): void {
     const now = Date.now();
-    for (const l of this.listeners) {
-      const idle = l.runtime.config.idle_timeout;
-      for (const c of l.runtime.connections)
-        if (c.idleFor(now) > idle) c.closeWith('timeout', `idle for more than ${idle} ms`);
-    }
+    for (const l of this.listeners) for (const c of l.runtime.connections) c.sweep(now);
   }
 
   /** Live connections across listeners. */
@@ -239,6 +242,17 @@ function loadTls(l: ListenerConfig): tls.SecureContext {
       { cause: err },
     );
   }
+}
+
+/**
+ * Every second; more often when a listener has a timeout under 2 s, so a deadline is enforced
+ * within half of it (at most every 100 ms).
+ */
+function sweepIntervalMs(listeners: readonly ListenerConfig[]): number {
+  let shortest = 2000;
+  for (const l of listeners)
+    shortest = Math.min(shortest, l.idle_timeout, l.handshake_timeout, l.header_timeout);
+  return Math.max(100, Math.floor(shortest / 2));
 }
 
 function delay(ms: number): Promise<void> {

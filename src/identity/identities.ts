@@ -1,11 +1,12 @@
 /**
  * The identity directory: people and services from config, each with credentials — a static
- * token kept only as its SHA-256, an mTLS certificate subject, or JWTs from a JWKS. Compiled
- * once when config loads; verification never logs or returns the secret.
+ * token kept only as its SHA-256, an mTLS certificate subject, or JWTs from a JWKS (file or
+ * issuer URL). Compiled once when config loads; verification never logs or returns the secret.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import type { IdentityConfig } from '../config/index.js';
+import { JwksSources } from './jwks-sources.js';
 import { JwtVerifier, looksLikeJwt } from './jwt.js';
 
 export type AuthMethod = 'token' | 'jwt' | 'mtls';
@@ -52,7 +53,8 @@ export class IdentityDirectory {
   private readonly byTokenHash = new Map<string, CompiledIdentity>();
   private readonly bySubject = new Map<string, CompiledIdentity>();
 
-  constructor(identities: readonly IdentityConfig[]) {
+  /** `jwks`: where JWT credentials get their keys (shared caches of remote key sets). */
+  constructor(identities: readonly IdentityConfig[], jwks: JwksSources = new JwksSources()) {
     identities.forEach((id, i) => {
       const tokenHashes: Buffer[] = [];
       const subjects: string[] = [];
@@ -81,7 +83,7 @@ export class IdentityDirectory {
         } else if (c.type === 'mysql_native_password') {
           mysqlNative.push(c.hash.toUpperCase());
         } else {
-          jwt.push(new JwtVerifier(c, id.name, `identities.${i}.credentials.${j}`));
+          jwt.push(new JwtVerifier(c, id.name, `identities.${i}.credentials.${j}`, jwks));
         }
       });
       this.byName.set(id.name, compiled);

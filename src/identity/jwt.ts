@@ -1,15 +1,15 @@
 /**
- * JWT sign-in: a token signed by a key in a configured JWKS file, checked for signature,
- * `exp`/`nbf`, `aud`, optionally `iss`, and a `sub` naming the identity (jose does the
- * cryptography). Groups come from a configurable claim.
+ * JWT sign-in: a token signed by a key of the credential's key set — a JWKS file, or an
+ * issuer's keys fetched over HTTPS (`jwks_url`, or OpenID Connect discovery from `issuer`;
+ * see jwks-remote.ts) — checked for signature, `exp`/`nbf`, `aud`, optionally `iss`, and a
+ * `sub` naming the identity (jose does the cryptography). Groups come from a configurable
+ * claim.
  */
-import { readFileSync } from 'node:fs';
-import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet } from 'jose';
-import { PortwardenError, errorMessage } from '../errors.js';
+import { errors, jwtVerify } from 'jose';
+import type { KeyLookup } from './jwks-remote.js';
+import { JwksSources, type JwksSettings, type KeySource } from './jwks-sources.js';
 
-export interface JwtCredentialConfig {
-  readonly issuer?: string | undefined;
-  readonly jwks_file: string;
+export interface JwtCredentialConfig extends JwksSettings {
   readonly audience: string;
   readonly subject?: string | undefined;
   readonly groups_claim: string;
@@ -19,46 +19,58 @@ export type JwtCheck =
   | { readonly ok: true; readonly subject: string; readonly groups: readonly string[] }
   | { readonly ok: false; readonly reason: string };
 
-/** Verifies tokens for one JWT credential; keys are read once, when config loads. */
+/** Verifies tokens for one JWT credential. */
 export class JwtVerifier {
-  private readonly keys: ReturnType<typeof createLocalJWKSet>;
+  private readonly keys: KeySource;
   private readonly config: JwtCredentialConfig;
   readonly subject: string;
 
-  constructor(config: JwtCredentialConfig, identityName: string, where: string) {
+  /** A JWKS file is read here (PW_ERR_CONFIG when unreadable); a URL is only fetched when needed. */
+  constructor(
+    config: JwtCredentialConfig,
+    identityName: string,
+    where: string,
+    sources: JwksSources = new JwksSources(),
+  ) {
     this.config = config;
     this.subject = config.subject ?? identityName;
-    let jwks: JSONWebKeySet;
-    try {
-      jwks = JSON.parse(readFileSync(config.jwks_file, 'utf8')) as JSONWebKeySet;
-      this.keys = createLocalJWKSet(jwks);
-    } catch (err) {
-      throw new PortwardenError(
-        'PW_ERR_CONFIG',
-        { detail: `${where}.jwks_file ${config.jwks_file}: ${errorMessage(err)}` },
-        { cause: err },
-      );
-    }
+    this.keys = sources.sourceFor(config, where);
   }
 
   /** Checks one compact JWS; the reason on failure never contains the token. */
   async verify(token: string, now: Date = new Date()): Promise<JwtCheck> {
+    const keys = await this.keys.keys();
+    if (keys === null) return { ok: false, reason: 'jwt keys unavailable' };
     try {
-      const { payload } = await jwtVerify(token, this.keys, {
-        audience: this.config.audience,
-        ...(this.config.issuer === undefined ? {} : { issuer: this.config.issuer }),
-        currentDate: now,
-        requiredClaims: ['exp', 'sub'],
-      });
-      if (payload.sub !== this.subject) return { ok: false, reason: 'jwt subject mismatch' };
-      return {
-        ok: true,
-        subject: payload.sub,
-        groups: groupsOf(payload[this.config.groups_claim]),
-      };
+      return await this.check(token, keys, now);
     } catch (err) {
+      if (err instanceof errors.JWKSNoMatchingKey && (await this.keys.unknownKey())) {
+        const fresh = await this.keys.keys();
+        if (fresh !== null) {
+          try {
+            return await this.check(token, fresh, now);
+          } catch (again) {
+            return { ok: false, reason: jwtFailure(again) };
+          }
+        }
+      }
       return { ok: false, reason: jwtFailure(err) };
     }
+  }
+
+  private async check(token: string, keys: KeyLookup, now: Date): Promise<JwtCheck> {
+    const { payload } = await jwtVerify(token, keys, {
+      audience: this.config.audience,
+      ...(this.config.issuer === undefined ? {} : { issuer: this.config.issuer }),
+      currentDate: now,
+      requiredClaims: ['exp', 'sub'],
+    });
+    if (payload.sub !== this.subject) return { ok: false, reason: 'jwt subject mismatch' };
+    return {
+      ok: true,
+      subject: payload.sub,
+      groups: groupsOf(payload[this.config.groups_claim]),
+    };
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The gateway's identity state: the directory of identities (from config) and the grant
  * book (from `grant` records: loaded from the store at start, then kept current from every
- * commit). It also drains `grant-requests/` so the CLI can grant while the gateway runs.
+ * commit). It also drains `grant-requests/` so the CLI can grant while the gateway runs, and
+ * owns the caches of remote JWT key sets.
  */
 import type { Logger } from 'pino';
 import type { JsonObject } from '../audit/event.js';
@@ -13,6 +14,7 @@ import type { EventRow, Store } from '../store/index.js';
 import { pendingGrantRequests, removeRequest, requestToChange } from './grant-inbox.js';
 import { GrantBook, grantChangeOf, grantGroup, grantRecord, type Grant } from './grants.js';
 import { IdentityDirectory, type Principal } from './identities.js';
+import { JwksSources } from './jwks-sources.js';
 
 const POLL_MS = 500;
 
@@ -23,6 +25,7 @@ export class IdentityRuntime {
   private readonly store: Store;
   private readonly recorder: Recorder;
   private readonly log: Logger;
+  private readonly jwks: JwksSources;
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
 
@@ -32,15 +35,20 @@ export class IdentityRuntime {
     recorder: Recorder,
     log: Logger,
   ) {
-    this.directory = new IdentityDirectory(config.identities);
+    this.jwks = new JwksSources(log);
+    this.directory = new IdentityDirectory(config.identities, this.jwks);
     this.dataDir = config.data_dir;
     this.store = store;
     this.recorder = recorder;
     this.log = log;
   }
 
-  /** Load grants from the store, follow new ones, and start draining grant requests. */
+  /**
+   * Load grants from the store, follow new ones, start draining grant requests, and fetch
+   * remote JWT key sets in the background.
+   */
   start(): void {
+    this.jwks.prefetch();
     for (let after: number | null = -1; after !== null;) {
       const page = this.store.search({ actions: ['grant'], order: 'oldest', after, limit: 1000 });
       for (const row of page.rows) this.applyRow(row);
@@ -59,6 +67,7 @@ export class IdentityRuntime {
     this.timer = null;
     this.unsubscribe?.();
     this.unsubscribe = null;
+    this.jwks.close();
   }
 
   /** Groups policy sees: the identity's own, plus `grant:<listener>` while a grant allows. */

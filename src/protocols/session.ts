@@ -74,6 +74,17 @@ export interface SessionContext {
   readonly startClientTls?: (leftover?: Buffer) => void;
   /** Present when the listener has `auth: gateway`. */
   readonly gatewayAuth?: GatewayAuth;
+  /**
+   * The protocol's start-up is done (PostgreSQL/MySQL login answered, first HTTP request
+   * head, TLS ClientHello): the listener's `handshake_timeout` stops applying. Absent in
+   * contexts that enforce no deadlines.
+   */
+  readonly startupDone?: () => void;
+  /**
+   * HTTP: a request head is partly read (`true`, from its first byte) or not (`false`); a
+   * head partly read for the listener's `header_timeout` ends the connection.
+   */
+  readonly readingHead?: (partial: boolean) => void;
 }
 
 export interface ProtocolSession {
@@ -83,6 +94,12 @@ export interface ProtocolSession {
   onServerData(chunk: Buffer): void;
   /** The connection is ending: record anything still pending (e.g. an unanswered query). */
   onClose?(): void;
+  /**
+   * The gateway is about to end the connection because a start-up or request-head deadline
+   * passed: write the protocol's native answer now if it has one (HTTP 408). The gateway
+   * closes the connection and records the reason itself.
+   */
+  onDeadline?(reason: 'handshake-timeout' | 'header-timeout'): void;
 }
 
 export type SessionFactory = (ctx: SessionContext) => ProtocolSession;

@@ -92,6 +92,11 @@ export class RequestParser {
     return this.state === ST.BODY || (this.state === ST.HEAD && this.heads.pending > 0);
   }
 
+  /** Whether a request head has begun and is not complete yet (the header deadline runs). */
+  get readingHead(): boolean {
+    return this.state === ST.HEAD && this.heads.pending > 0;
+  }
+
   /** Bytes the parser keeps between pushes (an unfinished head, or bytes held during an upgrade). */
   get heldBytes(): number {
     return this.heads.pending + this.stashBytes;

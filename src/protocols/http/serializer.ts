@@ -1,13 +1,14 @@
 /**
  * The only HTTP bytes portwarden writes itself: a 403 for a policy denial and the status a
  * server answers malformed input with (400, 414, 431, 501, 505; 502 for a broken response
- * from the target). Everything else is forwarded as it arrived.
+ * from the target; 408 for a request head not sent in time). Everything else is forwarded as it arrived.
  */
 import type { Decision } from '../../policy/action.js';
 
 const REASONS: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   403: 'Forbidden',
+  408: 'Request Timeout',
   414: 'URI Too Long',
   431: 'Request Header Fields Too Large',
   501: 'Not Implemented',
@@ -42,7 +43,10 @@ export function serializeDenial(
 }
 
 /** An error status with `{"error":…}`; always closes the connection. */
-export function serializeError(status: 400 | 414 | 431 | 501 | 502 | 505, detail: string): Buffer {
+export function serializeError(
+  status: 400 | 408 | 414 | 431 | 501 | 502 | 505,
+  detail: string,
+): Buffer {
   const body = JSON.stringify({ error: (REASONS[status] ?? 'error').toLowerCase(), detail });
   return response(status, body, true, false);
 }

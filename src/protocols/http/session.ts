@@ -79,6 +79,10 @@ class HttpSession implements ProtocolSession {
   private draining = false;
   /** Listener `auth: gateway`: each request's bearer credential is verified first. */
   private readonly gate: HttpSignInGate | undefined;
+  /** The first request head arrived (the start-up the gateway times). */
+  private started = false;
+  /** A request head is partly read (the gateway's header deadline runs). */
+  private headPartial = false;
 
   constructor(private readonly ctx: SessionContext) {
     const limits = httpLimits(ctx);
@@ -106,7 +110,29 @@ class HttpSession implements ProtocolSession {
     } catch (err) {
       this.clientViolation(err);
     }
+    this.noteHead();
     this.flush();
+  }
+
+  /**
+   * A start-up or request-head deadline passed: answer 408 if nothing is owed before it in
+   * the pipeline (otherwise no answer of ours could be placed in order); the gateway closes.
+   */
+  onDeadline(): void {
+    if (this.closing) return;
+    this.clientStopped = true;
+    this.closing = true;
+    if (this.awaiting.length === 0 && !this.responseOpen)
+      this.downstream.add(serializeError(408, 'request head not received in time'));
+    this.flush();
+  }
+
+  /** Tell the gateway when a request head starts and stops being partly read. */
+  private noteHead(): void {
+    const partial = !this.clientStopped && this.requests.readingHead;
+    if (partial === this.headPartial) return;
+    this.headPartial = partial;
+    this.ctx.readingHead?.(partial);
   }
 
   onServerData(chunk: Buffer): void {
@@ -137,6 +163,10 @@ class HttpSession implements ProtocolSession {
 
   private onRequestMessage(m: RequestMessage): void {
     if (this.closing || this.clientStopped) return;
+    if (m.type === 'request-head' && !this.started) {
+      this.started = true;
+      this.ctx.startupDone?.();
+    }
     if (this.gate?.offer(m)) return;
     switch (m.type) {
       case 'request-head':
@@ -309,6 +339,7 @@ class HttpSession implements ProtocolSession {
     } catch (err) {
       this.clientViolation(err);
     }
+    this.noteHead();
   }
 
   private maybeRecord(ex: Exchange): void {

@@ -457,6 +457,7 @@ class MysqlSession implements ProtocolSession {
       this.ctx.record(
         loginRecord(this.identity, { ...this.loginFacts(head.changeUser), outcome: 'success' }),
       );
+      this.ctx.startupDone?.();
       return;
     }
     const identity: DbIdentity = {

@@ -381,6 +381,7 @@ class PostgresSession implements ProtocolSession {
           this.loginRecorded = true;
           this.ctx.record(loginRecord(this.login, 'success', this.backendPid, undefined));
           this.phase = 'ready';
+          this.ctx.startupDone?.();
         } else {
           this.queue.ready();
         }

@@ -65,6 +65,7 @@ class TlsSession implements ProtocolSession {
     }
     if (hello === undefined) return;
     this.relaying = true;
+    this.ctx.startupDone?.();
     const annotation = helloAnnotation(hello);
     this.ctx.annotate(annotation);
     // The record repeats the annotation: its own `tls` object would otherwise replace it.
