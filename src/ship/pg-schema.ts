@@ -1,7 +1,8 @@
 /**
  * Schema of the central PostgreSQL store, as numbered migrations recorded in
  * `schema_migrations` and applied under an advisory lock (several collectors may start
- * at once).
+ * at once; the migration runner and day partitions are shared with the gateway's own
+ * PostgreSQL store: src/store/pg/ddl.ts).
  *
  * `records` is partitioned by day on `ts` (declarative range partitioning); a partition is
  * created when the first record of its day arrives. A unique index on a partitioned table
@@ -13,12 +14,14 @@
  * across nodes) instead of the node-local sequence.
  */
 import type { PoolClient } from 'pg';
-
-export interface Migration {
-  readonly version: number;
-  readonly description: string;
-  readonly sql: string;
-}
+import {
+  type Migration,
+  applyMigrations,
+  createDayPartitions,
+  dayOf,
+  dayPartitionName,
+  timestamptzDay,
+} from '../store/index.js';
 
 const RECORD_INDEXES: readonly [string, string][] = [
   ['ts', '(ts)'],
@@ -143,65 +146,19 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 // Any constant shared by every portwarden process: serializes migrations and partition DDL.
 const DDL_LOCK = 0x70775f63; // "pw_c"
 
-/** Applies the migrations this database lacks, in one transaction each; returns the version. */
-export async function migrate(client: PoolClient): Promise<number> {
-  await client.query('BEGIN');
-  try {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK]);
-    await client.query(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
-    );
-    const r = await client.query<{ v: number | null }>(
-      'SELECT max(version) AS v FROM schema_migrations',
-    );
-    const current = r.rows[0]?.v ?? 0;
-    if (current > SCHEMA_VERSION) {
-      throw new Error(`central schema ${current} is newer than this build (${SCHEMA_VERSION})`);
-    }
-    for (const m of MIGRATIONS) {
-      if (m.version <= current) continue;
-      await client.query(m.sql);
-      await client.query('INSERT INTO schema_migrations (version, description) VALUES ($1, $2)', [
-        m.version,
-        m.description,
-      ]);
-    }
-    await client.query('COMMIT');
-    return SCHEMA_VERSION;
-  } catch (err) {
-    await client.query('ROLLBACK');
-    throw err;
-  }
+/** Applies the migrations this database lacks, in one transaction; returns the version. */
+export function migrate(client: PoolClient): Promise<number> {
+  return applyMigrations(client, MIGRATIONS, DDL_LOCK);
 }
 
-const DAY_MS = 86_400_000;
-
-/** The UTC day number (days since the epoch) of a nanosecond timestamp. */
-export function dayOf(tsNs: bigint): number {
-  return Number(tsNs / 1_000_000n / BigInt(DAY_MS));
-}
+export { dayOf };
 
 /** The partition name of a day: records_p20261122. */
 export function partitionName(day: number): string {
-  const d = new Date(day * DAY_MS).toISOString();
-  return `records_p${d.slice(0, 4)}${d.slice(5, 7)}${d.slice(8, 10)}`;
+  return dayPartitionName('records', day);
 }
 
 /** Creates the day partitions that do not exist yet (own transaction, under the DDL lock). */
-export async function createPartitions(client: PoolClient, days: Iterable<number>): Promise<void> {
-  await client.query('BEGIN');
-  try {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK]);
-    for (const day of days) {
-      const from = new Date(day * DAY_MS).toISOString();
-      const to = new Date((day + 1) * DAY_MS).toISOString();
-      await client.query(
-        `CREATE TABLE IF NOT EXISTS ${partitionName(day)} PARTITION OF records FOR VALUES FROM ('${from}') TO ('${to}')`,
-      );
-    }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK');
-    throw err;
-  }
+export function createPartitions(client: PoolClient, days: Iterable<number>): Promise<void> {
+  return createDayPartitions(client, 'records', days, timestamptzDay, DDL_LOCK);
 }

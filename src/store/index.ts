@@ -8,3 +8,16 @@ export { summarize } from './summary.js';
 export type { Summary } from './summary.js';
 export { deriveColumns } from './derive.js';
 export type { DerivedColumns } from './derive.js';
+export { openStore } from './open.js';
+export type { OpenStoreOptions, StoreLocation } from './open.js';
+export {
+  PostgresStore,
+  isPostgresUrl,
+  parseStoreUrl,
+  applyMigrations,
+  createDayPartitions,
+  dayOf,
+  dayPartitionName,
+  timestamptzDay,
+} from './pg/index.js';
+export type { Migration, PostgresStoreOptions } from './pg/index.js';

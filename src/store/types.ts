@@ -62,7 +62,7 @@ export interface Page {
 }
 
 export interface Store {
-  readonly kind: 'sqlite';
+  readonly kind: 'sqlite' | 'postgres';
   /** Run `fn` in one transaction (group commit). */
   transaction(fn: () => void): void;
   insertEvent(row: EventRow): void;

@@ -1,0 +1,16 @@
+export { PostgresStore } from './postgres-store.js';
+export type { PostgresStoreOptions } from './postgres-store.js';
+export { isPostgresUrl, parseStoreUrl, DEFAULT_SCHEMA } from './url.js';
+export type { PgStoreUrl } from './url.js';
+export {
+  DAY_MS,
+  applyMigrations,
+  createDayPartitions,
+  dayOf,
+  dayPartitionName,
+  nanosecondDay,
+  schemaVersion,
+  timestamptzDay,
+} from './ddl.js';
+export type { Migration } from './ddl.js';
+export { SyncBridge, serveBridge, bridgeData, workerScript } from './sync-bridge.js';

@@ -1,0 +1,87 @@
+/**
+ * Compiles an EventFilter into a PostgreSQL WHERE clause over `events e`, with the same
+ * meaning as the embedded store's (filter.ts): every field AND-ed, `actions` and `port` as
+ * alternatives, a time window as `since <= ts < until`, the keyset cursor as a sequence
+ * bound, and `text` as a phrase of words (see schema.ts for the `words` / `tsv` columns).
+ */
+import type { EventFilter } from '../filter.js';
+import { lexeme, searchWords } from './row.js';
+
+export class Params {
+  readonly values: unknown[] = [];
+  /** `$n`, optionally cast. */
+  add(value: unknown, cast?: string): string {
+    this.values.push(value);
+    return `$${this.values.length}${cast ? `::${cast}` : ''}`;
+  }
+}
+
+/** The conjuncts of `f`, its keyset cursor included (empty: every record). */
+export function whereOf(f: EventFilter, p: Params): string[] {
+  const w: string[] = [];
+  const eq = (column: string, value: string | number | undefined): void => {
+    if (value !== undefined) w.push(`e.${column} = ${p.add(value)}`);
+  };
+  eq('listener', f.listener);
+  eq('src_ip', f.sourceIp);
+  eq('src_port', f.sourcePort);
+  eq('up_local_ip', f.upstreamLocalIp);
+  eq('up_local_port', f.upstreamLocalPort);
+  eq('user_name', f.user);
+  if (f.outcome === 'failure') w.push("e.outcome = 'failure'");
+  else eq('outcome', f.outcome);
+  eq('conn', f.connectionId);
+  eq('rule', f.rule);
+  eq('policy_version', f.policyVersion);
+  eq('db_namespace', f.db);
+  eq('operation', f.operation?.toUpperCase());
+  eq('class', f.statementClass);
+  eq('status', f.status);
+  eq('node', f.node);
+  if (f.communityId !== undefined) {
+    const id = p.add(f.communityId);
+    // Every record of the connections whose open record carries the flow id on either leg.
+    w.push(
+      `e.conn IN (SELECT conn FROM events WHERE action = 'connection-open' AND community_id = ${id} UNION SELECT conn FROM events WHERE action = 'connection-open' AND up_community_id = ${id})`,
+    );
+  }
+  if (f.actions !== undefined && f.actions.length > 0) {
+    w.push(`e.action = ANY(${p.add([...new Set(f.actions)], 'text[]')})`);
+  }
+  if (f.port !== undefined) {
+    const port = p.add(f.port, 'integer');
+    w.push(
+      `(e.src_port = ${port} OR e.dst_port = ${port} OR e.up_local_port = ${port} OR e.up_port = ${port})`,
+    );
+  }
+  if (f.sinceNs !== undefined) w.push(`e.ts >= ${p.add(f.sinceNs.toString(), 'bigint')}`);
+  if (f.untilNs !== undefined) w.push(`e.ts < ${p.add(f.untilNs.toString(), 'bigint')}`);
+  if (f.text !== undefined && f.text !== '') w.push(textClause(f.text, p));
+  if (f.after !== undefined) {
+    w.push(`e.seq ${f.order === 'oldest' ? '>' : '<'} ${p.add(f.after, 'bigint')}`);
+  }
+  return w;
+}
+
+/**
+ * `text`: its words next to each other in this order (a trailing `*` makes the last one a
+ * prefix); with no word at all, a substring of the raw text. The GIN index over `tsv`
+ * finds the records that hold every word; `words LIKE` then checks order and adjacency.
+ */
+function textClause(text: string, p: Params): string {
+  const want = searchWords(text);
+  if (want.length === 0) {
+    return `e.text LIKE ${p.add(`%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)} ESCAPE '\\'`;
+  }
+  const prefix = /\*\s*$/.test(text);
+  const terms = want.map((w, i) => {
+    const quoted = `'${lexeme(w)}'`;
+    return prefix && i === want.length - 1 ? `${quoted}:*` : quoted;
+  });
+  const pattern = `% ${want.join(' ')}${prefix ? '' : ' '}%`;
+  return `(e.tsv @@ ${p.add(terms.join(' & '), 'tsquery')} OR (e.tsv IS NULL AND e.words IS NOT NULL)) AND e.words LIKE ${p.add(pattern)}`;
+}
+
+export function joinWhere(w: readonly string[]): string {
+  return w.length === 0 ? '' : `WHERE ${w.join(' AND ')}`;
+}
