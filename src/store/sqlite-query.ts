@@ -1,7 +1,8 @@
 /**
- * Compiles an EventFilter into SQL parts over `events_v2 e`: a conjunction, optional OR
- * branches (each run as its own index-ordered scan), an FTS5 expression, and the sequence
- * range that the time window and the keyset cursor resolve to.
+ * Compiles an EventFilter into SQL parts over a table aliased `e` (the index's `events_v3`
+ * or the log's `log_v3`, which share their columns): a conjunction, optional OR branches
+ * (each run as its own index-ordered scan), an FTS5 expression, and the sequence range
+ * that the time window and the keyset cursor resolve to.
  */
 import type { EventFilter } from './filter.js';
 import { ftsQuery, likePattern } from './text-query.js';
@@ -42,7 +43,15 @@ export function applyCursor(range: SeqRange, f: EventFilter): SeqRange {
   return { lo: range.lo, hi: range.hi === null ? f.after : Math.min(range.hi, f.after) };
 }
 
-export function compilePlan(f: EventFilter, range: SeqRange): QueryPlan {
+/**
+ * `flowConnections(id)` is a subquery selecting the connection ids whose connection-open
+ * record carries Community ID `id` on either leg (the reader knows where those live).
+ */
+export function compilePlan(
+  f: EventFilter,
+  range: SeqRange,
+  flowConnections: (communityId: string) => Clause,
+): QueryPlan {
   const base: Clause[] = [];
   const add = (column: string, value: Param | undefined): void => {
     if (value !== undefined) base.push(eq(column, value));
@@ -68,10 +77,8 @@ export function compilePlan(f: EventFilter, range: SeqRange): QueryPlan {
   if (f.communityId !== undefined) {
     // Every record of a connection carries its tuple; the flow id is looked up on the
     // connection-open records (a small partial index) and expanded to whole connections.
-    base.push({
-      sql: `e.conn IN (SELECT conn FROM events_v2 WHERE action = 'connection-open' AND community_id = ? UNION SELECT conn FROM events_v2 WHERE action = 'connection-open' AND up_community_id = ?)`,
-      params: [f.communityId, f.communityId],
-    });
+    const sub = flowConnections(f.communityId);
+    base.push({ sql: `e.conn IN (${sub.sql})`, params: sub.params });
   }
   let fts: string | null = null;
   if (f.text !== undefined && f.text !== '') {

@@ -1,4 +1,4 @@
-/** The events_v2 row as SQLite returns it, and its mapping to EventRow. */
+/** The log_v3 row as SQLite returns it, and its mapping to EventRow. */
 import type { EventRow } from './types.js';
 
 export interface RawRow {

@@ -1,30 +1,28 @@
 /**
  * Schema of the embedded store. The version is in the table names (undici's habit).
  *
- * v2 adds the columns the filter model needs (rule, policy version, db namespace,
- * operation, class, status, the upstream leg's community id, observer node) and an FTS5
- * index over the statement / command / path text. Records before `meta.fts_upto` are in
- * the FTS index; the store adds newer ones in batches (sqlite-store.ts says why) and a
- * text search matches the few newer ones in memory with the same rules. The new columns are filled by SQLite
- * itself from the canonical body (`json_extract`) inside the INSERT, so every writer (the
- * Recorder, a migration, a benchmark) fills them the same way and the Recorder needs no
- * change. A v1 store is copied into v2 once, in one transaction, when a writer opens it.
+ * v3 splits the store in two files (docs/architecture.md, "The store: a log and its index"):
  *
- * Indexes end in `seq` so that a filter on one column walks its index in sequence order and
- * a keyset page (`seq < ?` newest first, `seq > ?` oldest first) is a range scan with no
- * sort. Time windows are turned into sequence ranges through the `ts` index (sequence and
- * time grow together on a node: the Recorder's clock is strictly increasing and starts after
- * the store's last timestamp), so `--since` never forces a sort either. The `who` and
- * connection-story lookups use small partial indexes over connection-open / close records;
- * failures (a few percent of records) get a partial index too, so `--outcome failure`
- * is indexed without paying an index entry for every success.
+ * - **The log** (`portwarden.db`): `log_v3`, one row per record with every column a search
+ *   filters on, the canonical body and the leaf hash; the Merkle subtree hashes; the signed
+ *   checkpoints; meta. It has no secondary index: an append is a B-tree append at the end
+ *   of the primary key, so the Recorder's commit — on the forwarding path in strict mode —
+ *   writes a few pages whatever the store's size. This file is the evidence.
+ * - **The index** (`portwarden.index.db`): `events_v3`, the same columns without body and
+ *   leaf, the secondary indexes and the FTS5 table. It is derived data, built from the log
+ *   in batches by a worker thread (sqlite-indexer.ts) a fraction of a second behind, and
+ *   rebuilt from the log whenever it is missing, stale or belongs to another log. Searches
+ *   read records before `indexed_upto` through it and the few newer ones from the log's
+ *   tail with the same SQL (sqlite-search.ts), so a record is searchable once committed.
  *
- * Each index costs every insert (the Recorder's commit is on the forwarding path in strict
- * mode), so columns with a handful of values that are dense in the data (policy version,
- * node, success outcomes) are not indexed, and the FTS table keeps no per-row sizes
- * (`columnsize = 0`: no ranking is done, and it saves one B-tree write per record).
+ * Index design (unchanged from v2): indexes end in `seq` so that a filter on one column
+ * walks its index in sequence order and a keyset page is a range scan with no sort; time
+ * windows become sequence ranges through the `ts` index; `who` and connection-story
+ * lookups use small partial indexes over connection-open / close records; failures get a
+ * partial index; dense low-cardinality columns (policy version, node) are not indexed; the
+ * FTS table keeps no per-row sizes (`columnsize = 0`: no ranking is done).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Columns derived from the canonical body: [column, SQL expression over @body]. */
 export const DERIVED_COLUMNS = [
@@ -44,9 +42,11 @@ export const DERIVED_COLUMNS = [
   ['node', "json_extract(@body, '$.observer.id')"],
 ] as const;
 
-export const SCHEMA_SQL = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events_v2 (
+/** Every searchable column, in the order the log and the index share them. */
+export const INDEXED_COLUMNS =
+  'seq, ts, id, action, outcome, listener, conn, src_ip, src_port, dst_ip, dst_port, up_local_ip, up_local_port, up_ip, up_port, user, community_id, text, up_community_id, rule, policy_version, db_namespace, operation, class, status, node';
+
+const COLUMN_DEFS = `
   seq INTEGER PRIMARY KEY,
   ts INTEGER NOT NULL,
   id TEXT NOT NULL,
@@ -72,61 +72,96 @@ CREATE TABLE IF NOT EXISTS events_v2 (
   class TEXT,
   status TEXT,
   node TEXT,
-  text TEXT,
+  text TEXT`;
+
+/** The log file. */
+export const LOG_SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS log_v3 (${COLUMN_DEFS},
   body TEXT,
   leaf BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_v2_ts ON events_v2 (ts);
-CREATE INDEX IF NOT EXISTS events_v2_id ON events_v2 (id);
-CREATE INDEX IF NOT EXISTS events_v2_listener ON events_v2 (listener, seq);
-CREATE INDEX IF NOT EXISTS events_v2_action ON events_v2 (action, seq);
-CREATE INDEX IF NOT EXISTS events_v2_failure ON events_v2 (seq) WHERE outcome = 'failure';
-CREATE INDEX IF NOT EXISTS events_v2_user ON events_v2 (user, seq);
-CREATE INDEX IF NOT EXISTS events_v2_conn ON events_v2 (conn, seq);
-CREATE INDEX IF NOT EXISTS events_v2_src_ip ON events_v2 (src_ip, seq);
-CREATE INDEX IF NOT EXISTS events_v2_src_port ON events_v2 (src_port, seq);
-CREATE INDEX IF NOT EXISTS events_v2_dst_port ON events_v2 (dst_port, seq);
-CREATE INDEX IF NOT EXISTS events_v2_up_local_port ON events_v2 (up_local_port, seq);
-CREATE INDEX IF NOT EXISTS events_v2_up_port ON events_v2 (up_port, seq);
-CREATE INDEX IF NOT EXISTS events_v2_rule ON events_v2 (rule, seq) WHERE rule IS NOT NULL;
-CREATE INDEX IF NOT EXISTS events_v2_namespace ON events_v2 (db_namespace, seq) WHERE db_namespace IS NOT NULL;
-CREATE INDEX IF NOT EXISTS events_v2_operation ON events_v2 (operation, seq) WHERE operation IS NOT NULL;
-CREATE INDEX IF NOT EXISTS events_v2_class ON events_v2 (class, seq) WHERE class IS NOT NULL;
-CREATE INDEX IF NOT EXISTS events_v2_status ON events_v2 (status, seq) WHERE status IS NOT NULL;
-CREATE INDEX IF NOT EXISTS events_v2_open_client ON events_v2 (src_ip, src_port, ts) WHERE action = 'connection-open';
-CREATE INDEX IF NOT EXISTS events_v2_open_upstream ON events_v2 (up_local_ip, up_local_port, ts) WHERE action = 'connection-open';
-CREATE INDEX IF NOT EXISTS events_v2_open_community ON events_v2 (community_id) WHERE action = 'connection-open';
-CREATE INDEX IF NOT EXISTS events_v2_open_up_community ON events_v2 (up_community_id) WHERE action = 'connection-open';
-CREATE INDEX IF NOT EXISTS events_v2_close_conn ON events_v2 (conn) WHERE action = 'connection-close';
-CREATE VIRTUAL TABLE IF NOT EXISTS events_fts_v2 USING fts5(
-  text, content = 'events_v2', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2',
-  columnsize = 0
-);
-DROP TRIGGER IF EXISTS events_v2_fts_insert;
-DROP TRIGGER IF EXISTS events_v2_fts_update;
-CREATE TRIGGER events_v2_fts_update AFTER UPDATE OF text ON events_v2
-  WHEN old.seq < (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_upto') BEGIN
-  INSERT INTO events_fts_v2 (events_fts_v2, rowid, text)
-    SELECT 'delete', old.seq, old.text WHERE old.text IS NOT NULL;
-  INSERT INTO events_fts_v2 (rowid, text) SELECT new.seq, new.text WHERE new.text IS NOT NULL;
-END;
 CREATE TABLE IF NOT EXISTS tree_v1 (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
   PRIMARY KEY (level, idx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints_v1 (size INTEGER PRIMARY KEY, ts INTEGER NOT NULL,
   root BLOB NOT NULL, note TEXT NOT NULL);
 `;
 
-/** The v1 columns, in the order both tables share them. */
+/** The index file's secondary indexes (dropped and rebuilt sorted by a bulk build). */
+export const INDEX_DEFINITIONS: readonly (readonly [string, string])[] = [
+  ['events_v3_ts', '(ts)'],
+  ['events_v3_id', '(id)'],
+  ['events_v3_listener', '(listener, seq)'],
+  ['events_v3_action', '(action, seq)'],
+  ['events_v3_failure', "(seq) WHERE outcome = 'failure'"],
+  ['events_v3_user', '(user, seq)'],
+  ['events_v3_conn', '(conn, seq)'],
+  ['events_v3_src_ip', '(src_ip, seq)'],
+  ['events_v3_src_port', '(src_port, seq)'],
+  ['events_v3_dst_port', '(dst_port, seq)'],
+  ['events_v3_up_local_port', '(up_local_port, seq)'],
+  ['events_v3_up_port', '(up_port, seq)'],
+  ['events_v3_rule', '(rule, seq) WHERE rule IS NOT NULL'],
+  ['events_v3_namespace', '(db_namespace, seq) WHERE db_namespace IS NOT NULL'],
+  ['events_v3_operation', '(operation, seq) WHERE operation IS NOT NULL'],
+  ['events_v3_class', '(class, seq) WHERE class IS NOT NULL'],
+  ['events_v3_status', '(status, seq) WHERE status IS NOT NULL'],
+  ['events_v3_open_client', "(src_ip, src_port, ts) WHERE action = 'connection-open'"],
+  ['events_v3_open_upstream', "(up_local_ip, up_local_port, ts) WHERE action = 'connection-open'"],
+  ['events_v3_open_community', "(community_id) WHERE action = 'connection-open'"],
+  ['events_v3_open_up_community', "(up_community_id) WHERE action = 'connection-open'"],
+  ['events_v3_close_conn', "(conn) WHERE action = 'connection-close'"],
+];
+
+/** `CREATE INDEX` statements in schema `s` (e.g. `idx`). */
+export function indexDefinitionsSql(s: string): string {
+  return INDEX_DEFINITIONS.map(
+    ([name, def]) => `CREATE INDEX IF NOT EXISTS ${s}.${name} ON events_v3 ${def};`,
+  ).join('\n');
+}
+
+/** The index file, attached as schema `s`. */
+export function indexSchemaSql(s: string): string {
+  return `
+CREATE TABLE IF NOT EXISTS ${s}.index_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ${s}.events_v3 (${COLUMN_DEFS});
+${indexDefinitionsSql(s)}
+CREATE VIRTUAL TABLE IF NOT EXISTS ${s}.events_fts_v3 USING fts5(
+  text, content = 'events_v3', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2',
+  columnsize = 0
+);
+CREATE TRIGGER IF NOT EXISTS ${s}.events_v3_fts_update AFTER UPDATE OF text ON events_v3 BEGIN
+  INSERT INTO events_fts_v3 (events_fts_v3, rowid, text)
+    SELECT 'delete', old.seq, old.text WHERE old.text IS NOT NULL;
+  INSERT INTO events_fts_v3 (rowid, text) SELECT new.seq, new.text WHERE new.text IS NOT NULL;
+END;
+`;
+}
+
+/** The v1 columns, in the order v1 and v2 share them. */
 const V1_COLUMNS =
   'seq, ts, id, action, outcome, listener, conn, src_ip, src_port, dst_ip, dst_port, up_local_ip, up_local_port, up_ip, up_port, user, community_id, text, body, leaf';
 
-/** Copy events_v1 into events_v2 (derived columns from each body), then drop events_v1. */
+/** Copy events_v1 into log_v3 (derived columns from each body), then drop events_v1. */
 export function migrationFromV1Sql(): string {
   const derivedNames = DERIVED_COLUMNS.map(([name]) => name).join(', ');
   const derivedExprs = DERIVED_COLUMNS.map(([, expr]) => expr.replaceAll('@body', 'body')).join(
     ', ',
   );
-  return `INSERT INTO events_v2 (${V1_COLUMNS}, ${derivedNames})
+  return `INSERT INTO log_v3 (${V1_COLUMNS}, ${derivedNames})
     SELECT ${V1_COLUMNS}, ${derivedExprs} FROM events_v1 ORDER BY seq;
   DROP TABLE events_v1;`;
+}
+
+/**
+ * v2 kept everything in one indexed table: drop its indexes, its FTS table and trigger (the
+ * index file is rebuilt from the log), and rename it; its columns are the log's.
+ */
+export function migrationFromV2Sql(v2Indexes: readonly string[]): string {
+  return `${v2Indexes.map((n) => `DROP INDEX IF EXISTS "${n.replaceAll('"', '""')}";`).join('\n')}
+  DROP TRIGGER IF EXISTS events_v2_fts_update;
+  DROP TRIGGER IF EXISTS events_v2_fts_insert;
+  DROP TABLE IF EXISTS events_fts_v2;
+  DELETE FROM meta WHERE key = 'fts_upto';
+  ALTER TABLE events_v2 RENAME TO log_v3;`;
 }

@@ -2,6 +2,13 @@
  * The read side of the SQLite store: search pages, counts, group-by summaries and the
  * correlation lookups (`who`, a connection's ends). Statements are prepared once per
  * filter shape and kept in a small cache.
+ *
+ * Every query runs in two parts (sqlite-schema.ts): records before `indexed_upto` through
+ * the index file's `events_v3` (secondary indexes, FTS5), and the newer tail straight from
+ * the log's `log_v3` (a primary-key range scan over the few records the indexer has not
+ * reached; text is matched there in memory by the FTS rules). The two parts never overlap,
+ * whatever the indexer commits meanwhile: the index part is bounded by `seq < upto` and the
+ * log only grows. Rows always come from the log (body and leaf live only there).
  */
 import type Database from 'better-sqlite3';
 import type { EventFilter } from './filter.js';
@@ -17,6 +24,10 @@ import {
 import { COLUMNS, type RawRow, toRow } from './sqlite-row.js';
 import { textMatches } from './text-query.js';
 import type { ConnectionAt, EventRow, GroupKey, Page } from './types.js';
+
+const INDEX = 'idx.events_v3';
+const LOG = 'main.log_v3';
+const FTS = 'idx.events_fts_v3';
 
 const E_COLUMNS = COLUMNS.split(', ')
   .map((c) => `e.${c}`)
@@ -38,40 +49,23 @@ const HOUR_NS = 3_600_000_000_000n;
 /** More hour buckets than this (about 14 months) are grouped by one SQL GROUP BY instead. */
 const MAX_HOUR_BUCKETS = 10_000;
 
+/** The `who` lookups: the newest connection-open on one leg of an endpoint. */
+const OPEN_BY = {
+  client: "action = 'connection-open' AND src_ip = ? AND src_port = ? AND ts <= ?",
+  upstream: "action = 'connection-open' AND up_local_ip = ? AND up_local_port = ? AND ts <= ?",
+} as const;
+
+type Dir = 'ASC' | 'DESC';
+
 export class SqliteSearch {
   private readonly db: Database.Database;
+  /** False when the index file is missing (a read-only open): everything is tail. */
+  private readonly hasIndex: boolean;
   private readonly cache = new Map<string, Database.Statement>();
-  private readonly firstSeqAtOrAfter: Database.Statement;
-  private readonly nextSeq: Database.Statement;
-  private readonly openByClient: Database.Statement;
-  private readonly openByUpstream: Database.Statement;
-  private readonly closeOf: Database.Statement;
-  private readonly openOf: Database.Statement;
-  private readonly firstOfSource: Database.Statement;
-  private readonly ftsUptoStmt: Database.Statement;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, hasIndex: boolean) {
     this.db = db;
-    this.firstSeqAtOrAfter = db
-      .prepare('SELECT seq FROM events_v2 WHERE ts >= ? ORDER BY ts LIMIT 1')
-      .pluck();
-    this.nextSeq = db.prepare('SELECT COALESCE(MAX(seq) + 1, 0) FROM events_v2').pluck();
-    this.openByClient = db.prepare(
-      `SELECT ${COLUMNS} FROM events_v2 WHERE action = 'connection-open' AND src_ip = ? AND src_port = ? AND ts <= ? ORDER BY ts DESC LIMIT 1`,
-    );
-    this.openByUpstream = db.prepare(
-      `SELECT ${COLUMNS} FROM events_v2 WHERE action = 'connection-open' AND up_local_ip = ? AND up_local_port = ? AND ts <= ? ORDER BY ts DESC LIMIT 1`,
-    );
-    this.closeOf = db.prepare(
-      `SELECT ${COLUMNS} FROM events_v2 WHERE action = 'connection-close' AND conn = ? LIMIT 1`,
-    );
-    this.openOf = db.prepare(
-      `SELECT ${COLUMNS} FROM events_v2 WHERE conn = ? AND action = 'connection-open' ORDER BY seq LIMIT 1`,
-    );
-    this.firstOfSource = db.prepare('SELECT MIN(seq) FROM events_v2 WHERE src_ip = ?').pluck();
-    this.ftsUptoStmt = db
-      .prepare("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_upto'")
-      .pluck();
+    this.hasIndex = hasIndex;
   }
 
   private stmt(sql: string): Database.Statement {
@@ -84,30 +78,95 @@ export class SqliteSearch {
     return s;
   }
 
-  private seqAt(ns: bigint): number | null {
-    const v = this.firstSeqAtOrAfter.get(ns) as bigint | undefined;
-    return v === undefined ? null : Number(v);
+  /** Records before this sequence are in the index. */
+  upto(): number {
+    if (!this.hasIndex) return 0;
+    const v = this.stmt("SELECT value FROM idx.index_meta WHERE key = 'indexed_upto'")
+      .pluck()
+      .get() as string | undefined;
+    return v === undefined ? 0 : Number(v);
   }
 
   private end(): number {
-    return Number(this.nextSeq.get() as bigint);
+    const v = this.stmt(`SELECT MAX(seq) FROM ${LOG}`).pluck().get() as bigint | null;
+    return v === null ? 0 : Number(v) + 1;
   }
 
-  /** The time window as a sequence range (sequence and time grow together on a node). */
-  rangeOf(f: EventFilter): SeqRange {
+  /** Full rows for the given sequences, from the log, in `dir` order. */
+  private rowsOf(seqs: readonly (bigint | number)[], dir: Dir): RawRow[] {
+    if (seqs.length === 0) return [];
+    return this.stmt(
+      `SELECT ${COLUMNS} FROM ${LOG} WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq ${dir}`,
+    ).all(JSON.stringify(seqs.map(Number))) as RawRow[];
+  }
+
+  private rowAt(seq: bigint | number | undefined | null): EventRow | null {
+    if (seq === undefined || seq === null) return null;
+    const r = this.stmt(`SELECT ${COLUMNS} FROM ${LOG} WHERE seq = ?`).get(seq) as
+      RawRow | undefined;
+    return r ? toRow(r) : null;
+  }
+
+  /** The first sequence whose timestamp is at or after `ns` (time and sequence grow together). */
+  private seqAt(ns: bigint, upto: number): number | null {
+    if (upto > 0) {
+      const v = this.stmt(`SELECT seq FROM ${INDEX} WHERE ts >= ? ORDER BY ts LIMIT 1`)
+        .pluck()
+        .get(ns) as bigint | undefined;
+      if (v !== undefined) return Number(v);
+    }
+    const t = this.stmt(`SELECT seq FROM ${LOG} WHERE seq >= ? AND ts >= ? ORDER BY seq LIMIT 1`)
+      .pluck()
+      .get(upto, ns) as bigint | undefined;
+    return t === undefined ? null : Number(t);
+  }
+
+  /** The time window as a sequence range. */
+  private rangeOf(f: EventFilter, upto: number): SeqRange {
     let lo = 0;
     let hi: number | null = null;
-    if (f.sinceNs !== undefined) lo = this.seqAt(f.sinceNs) ?? this.end();
-    if (f.untilNs !== undefined) hi = this.seqAt(f.untilNs);
+    if (f.sinceNs !== undefined) lo = this.seqAt(f.sinceNs, upto) ?? this.end();
+    if (f.untilNs !== undefined) hi = this.seqAt(f.untilNs, upto);
     return { lo, hi };
   }
 
-  private plan(f: EventFilter): QueryPlan {
-    return compilePlan(f, this.rangeOf(f));
+  /** Connections whose connection-open carries the Community ID, in the index and the tail. */
+  private flowConnections(upto: number): (id: string) => Clause {
+    return (id) => {
+      const tail = {
+        sql: `SELECT conn FROM ${LOG} WHERE seq >= ? AND action = 'connection-open' AND (community_id = ? OR up_community_id = ?)`,
+        params: [upto, id, id],
+      };
+      if (upto === 0) return tail;
+      return {
+        sql: `SELECT conn FROM ${INDEX} WHERE action = 'connection-open' AND community_id = ? UNION SELECT conn FROM ${INDEX} WHERE action = 'connection-open' AND up_community_id = ? UNION ${tail.sql}`,
+        params: [id, id, ...tail.params],
+      };
+    };
   }
 
-  /** FROM … WHERE … for counting and grouping (branches OR-ed). */
-  private fromWhere(p: QueryPlan): Clause {
+  /** The filter's plan, and where the index stands. */
+  private planOf(f: EventFilter): { p: QueryPlan; upto: number } {
+    const upto = this.upto();
+    return { p: compilePlan(f, this.rangeOf(f, upto), this.flowConnections(upto)), upto };
+  }
+
+  /** A plan split at `upto` into its indexed part and its tail part. */
+  private split(p: QueryPlan, upto: number): { indexed: QueryPlan | null; tail: QueryPlan | null } {
+    if (isEmpty(p.range)) return { indexed: null, tail: null };
+    const indexedHi = p.range.hi === null ? upto : Math.min(p.range.hi, upto);
+    const tailLo = Math.max(p.range.lo, upto);
+    return {
+      indexed: indexedHi > p.range.lo ? { ...p, range: { lo: p.range.lo, hi: indexedHi } } : null,
+      tail:
+        p.range.hi === null || p.range.hi > tailLo
+          ? { ...p, fts: null, range: { lo: tailLo, hi: p.range.hi } }
+          : null,
+    };
+  }
+
+  /** FROM … WHERE … over `table` (branches OR-ed; FTS joined on the index). */
+  private fromWhere(p: QueryPlan, table: typeof INDEX | typeof LOG): Clause {
     const parts: Clause[] = [...p.base];
     if (p.branches.length > 0) {
       parts.push({
@@ -115,89 +174,70 @@ export class SqliteSearch {
         params: p.branches.flatMap((b) => b.params),
       });
     }
-    if (p.fts !== null) {
+    if (p.fts !== null && table === INDEX) {
       const where = joinAnd([
-        { sql: 'f.events_fts_v2 MATCH ?', params: [p.fts] },
+        { sql: 'f.events_fts_v3 MATCH ?', params: [p.fts] },
         ...rangeClauses(p.range, 'f.rowid'),
         ...parts,
       ]);
       return {
-        sql: `FROM events_fts_v2 f CROSS JOIN events_v2 e ON e.seq = f.rowid WHERE ${where.sql}`,
+        sql: `FROM ${FTS} f CROSS JOIN ${INDEX} e ON e.seq = f.rowid WHERE ${where.sql}`,
         params: where.params,
       };
     }
     const where = joinAnd([...rangeClauses(p.range, 'e.seq'), ...parts]);
-    return { sql: `FROM events_v2 e WHERE ${where.sql}`, params: where.params };
+    return { sql: `FROM ${table} e WHERE ${where.sql}`, params: where.params };
+  }
+
+  /** The tail's matching rows (text matched in memory). */
+  private tailRows(p: QueryPlan, dir: Dir, limit?: number): RawRow[] {
+    const fw = this.fromWhere(p, LOG);
+    const lim = p.text === null && limit !== undefined ? ` LIMIT ${limit}` : '';
+    const rows = this.stmt(`SELECT ${E_COLUMNS} ${fw.sql} ORDER BY e.seq ${dir}${lim}`).all(
+      ...fw.params,
+    ) as RawRow[];
+    const text = p.text;
+    const matched = text === null ? rows : rows.filter((r) => textMatches(text, r.text));
+    return limit === undefined ? matched : matched.slice(0, limit);
   }
 
   search(f: EventFilter): Page {
     const limit = Math.max(1, Math.min(f.limit ?? 100, MAX_PAGE));
-    const p = this.plan(f);
-    if (isEmpty(p.range)) return { rows: [], next: null };
-    const dir = f.order === 'oldest' ? 'ASC' : 'DESC';
-    let raw: RawRow[];
-    if (p.text !== null) {
-      // Newest first the unindexed tail comes first; oldest first it comes last.
-      const { indexed, tail } = this.splitText(p);
-      raw = [];
-      for (const part of dir === 'DESC' ? [tail, indexed] : [indexed, tail]) {
-        const need = limit + 1 - raw.length;
-        if (part === null || need <= 0) continue;
-        if (part === tail) raw.push(...this.tailRows(part, p.text, dir).slice(0, need));
-        else {
-          const q = this.searchSql(part, dir, need);
-          raw.push(...(this.stmt(q.sql).all(...q.params) as RawRow[]));
-        }
+    const { p, upto } = this.planOf(f);
+    const { indexed, tail } = this.split(p, upto);
+    const dir: Dir = f.order === 'oldest' ? 'ASC' : 'DESC';
+    const raw: RawRow[] = [];
+    // Newest first the tail comes first; oldest first it comes last.
+    for (const which of dir === 'DESC'
+      ? (['tail', 'indexed'] as const)
+      : (['indexed', 'tail'] as const)) {
+      const need = limit + 1 - raw.length;
+      if (need <= 0) break;
+      if (which === 'tail' && tail) raw.push(...this.tailRows(tail, dir, need));
+      if (which === 'indexed' && indexed) {
+        const q = this.searchSql(indexed, dir, need);
+        raw.push(
+          ...this.rowsOf(
+            this.stmt(q.sql)
+              .pluck()
+              .all(...q.params) as bigint[],
+            dir,
+          ),
+        );
       }
-    } else {
-      const q = this.searchSql(p, dir, limit + 1);
-      raw = this.stmt(q.sql).all(...q.params) as RawRow[];
     }
     const rows = raw.slice(0, limit).map(toRow);
     const last = rows[rows.length - 1];
     return { rows, next: raw.length > limit && last ? last.sequence : null };
   }
 
-  private ftsUpto(): number {
-    const v = this.ftsUptoStmt.get() as bigint | undefined;
-    return v === undefined || v === null ? 0 : Number(v);
-  }
-
-  /**
-   * A text search in two parts: records the FTS index holds (before `fts_upto`), and the
-   * newer tail the store has not indexed yet (at most a second or 512 records behind),
-   * which is matched in memory by the same rules.
-   */
-  private splitText(p: QueryPlan): { indexed: QueryPlan | null; tail: QueryPlan | null } {
-    const upto = this.ftsUpto();
-    const indexedHi = p.range.hi === null ? upto : Math.min(p.range.hi, upto);
-    const tailLo = Math.max(p.range.lo, upto);
-    return {
-      indexed:
-        indexedHi > p.range.lo
-          ? { ...p, text: null, range: { lo: p.range.lo, hi: indexedHi } }
-          : null,
-      tail:
-        p.range.hi === null || p.range.hi > tailLo
-          ? { ...p, fts: null, text: null, range: { lo: tailLo, hi: p.range.hi } }
-          : null,
-    };
-  }
-
-  private tailRows(p: QueryPlan, text: string, dir: 'ASC' | 'DESC'): RawRow[] {
-    const fw = this.fromWhere(p);
-    const rows = this.stmt(`SELECT ${E_COLUMNS} ${fw.sql} ORDER BY e.seq ${dir}`).all(
-      ...fw.params,
-    ) as RawRow[];
-    return rows.filter((r) => textMatches(text, r.text));
-  }
-
-  private searchSql(p: QueryPlan, dir: 'ASC' | 'DESC', limit: number): Clause {
+  /** The indexed part's sequences for one page. */
+  private searchSql(p: QueryPlan, dir: Dir, limit: number): Clause {
     if (p.fts !== null || p.branches.length === 0) {
-      const fw = this.fromWhere(p);
+      const fw = this.fromWhere(p, INDEX);
       const orderCol = p.fts !== null ? 'f.rowid' : 'e.seq';
       return {
-        sql: `SELECT ${E_COLUMNS} ${fw.sql} ORDER BY ${orderCol} ${dir} LIMIT ${limit}`,
+        sql: `SELECT e.seq ${fw.sql} ORDER BY ${orderCol} ${dir} LIMIT ${limit}`,
         params: fw.params,
       };
     }
@@ -206,35 +246,44 @@ export class SqliteSearch {
     const subs = p.branches.map((b) => {
       const w = joinAnd([...range, ...p.base, b]);
       return {
-        sql: `SELECT seq FROM (SELECT e.seq FROM events_v2 e WHERE ${w.sql} ORDER BY e.seq ${dir} LIMIT ${limit})`,
+        sql: `SELECT seq FROM (SELECT e.seq FROM ${INDEX} e WHERE ${w.sql} ORDER BY e.seq ${dir} LIMIT ${limit})`,
         params: w.params,
       };
     });
     return {
-      sql: `SELECT ${E_COLUMNS} FROM events_v2 e WHERE e.seq IN (${subs.map((s) => s.sql).join(' UNION ')}) ORDER BY e.seq ${dir} LIMIT ${limit}`,
+      sql: `SELECT seq FROM (${subs.map((s) => s.sql).join(' UNION ')}) ORDER BY seq ${dir} LIMIT ${limit}`,
       params: subs.flatMap((s) => s.params),
     };
   }
 
   count(f: EventFilter): number {
-    return this.countPlan(this.plan(f));
+    const { p, upto } = this.planOf(f);
+    return this.countPlan(p, upto);
   }
 
-  private countPlan(p: QueryPlan): number {
+  private countPlan(p: QueryPlan, upto: number): number {
     if (isEmpty(p.range)) return 0;
-    if (p.base.length === 0 && p.branches.length === 0 && p.fts === null) {
+    if (p.base.length === 0 && p.branches.length === 0 && p.text === null) {
       // Sequences are gapless: a bare time window is counted from its two ends.
       const end = this.end();
       return Math.max(0, Math.min(p.range.hi ?? end, end) - p.range.lo);
     }
-    if (p.text !== null) {
-      const { indexed, tail } = this.splitText(p);
-      return (
-        (indexed ? this.countPlan(indexed) : 0) +
-        (tail ? this.tailRows(tail, p.text, 'ASC').length : 0)
-      );
-    }
-    const fw = this.fromWhere(p);
+    const { indexed, tail } = this.split(p, upto);
+    return (indexed ? this.countIndexed(indexed) : 0) + (tail ? this.countTail(tail) : 0);
+  }
+
+  private countIndexed(p: QueryPlan): number {
+    const fw = this.fromWhere(p, INDEX);
+    return Number(
+      this.stmt(`SELECT COUNT(*) ${fw.sql}`)
+        .pluck()
+        .get(...fw.params) as bigint,
+    );
+  }
+
+  private countTail(p: QueryPlan): number {
+    if (p.text !== null) return this.tailRows(p, 'ASC').length;
+    const fw = this.fromWhere(p, LOG);
     return Number(
       this.stmt(`SELECT COUNT(*) ${fw.sql}`)
         .pluck()
@@ -244,28 +293,30 @@ export class SqliteSearch {
 
   groupBy(f: EventFilter, key: GroupKey): { key: string; count: number }[] {
     if (key === 'hour') return this.groupByHour(f);
-    const p = this.plan(f);
-    if (isEmpty(p.range)) return [];
-    if (p.text !== null) {
-      const { indexed, tail } = this.splitText(p);
-      const counts = new Map<string, number>();
-      for (const g of indexed ? this.groupPlan(indexed, key) : []) counts.set(g.key, g.count);
-      for (const r of tail ? this.tailRows(tail, p.text, 'ASC') : []) {
-        const k = groupKeyOf(key, r);
-        counts.set(k, (counts.get(k) ?? 0) + 1);
-      }
-      return [...counts]
-        .map(([k, count]) => ({ key: k, count }))
-        .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1));
+    const { p, upto } = this.planOf(f);
+    const { indexed, tail } = this.split(p, upto);
+    const counts = new Map<string, number>();
+    const add = (k: string, n: number): void => {
+      counts.set(k, (counts.get(k) ?? 0) + n);
+    };
+    if (indexed) for (const g of this.groupSql(indexed, key, INDEX)) add(g.key, g.count);
+    if (tail) {
+      if (tail.text !== null)
+        for (const r of this.tailRows(tail, 'ASC')) add(groupKeyOf(key, r), 1);
+      else for (const g of this.groupSql(tail, key, LOG)) add(g.key, g.count);
     }
-    return this.groupPlan(p, key);
+    return [...counts]
+      .map(([k, count]) => ({ key: k, count }))
+      .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1))
+      .slice(0, 10_000);
   }
 
-  private groupPlan(
+  private groupSql(
     p: QueryPlan,
     key: Exclude<GroupKey, 'hour'>,
+    table: typeof INDEX | typeof LOG,
   ): { key: string; count: number }[] {
-    const fw = this.fromWhere(p);
+    const fw = this.fromWhere(p, table);
     const rows = this.stmt(
       `SELECT ${GROUP_EXPR[key]} AS k, COUNT(*) AS n ${fw.sql} GROUP BY k ORDER BY n DESC, k LIMIT 10000`,
     ).all(...fw.params) as { k: string | bigint; n: bigint }[];
@@ -278,7 +329,7 @@ export class SqliteSearch {
    * hour — a month is 720 probes instead of a GROUP BY over every record.
    */
   private groupByHour(f: EventFilter): { key: string; count: number }[] {
-    const whole = this.plan(f);
+    const { p: whole, upto } = this.planOf(f);
     if (isEmpty(whole.range)) return [];
     const end = this.end();
     const lastSeq = Math.min(whole.range.hi ?? end, end) - 1;
@@ -287,14 +338,14 @@ export class SqliteSearch {
     if (first === null || last === null) return [];
     const startHour = (first / HOUR_NS) * HOUR_NS;
     const buckets = Number((last - startHour) / HOUR_NS) + 1;
-    if (buckets > MAX_HOUR_BUCKETS && whole.text === null) return this.groupByHourSql(whole);
+    if (buckets > MAX_HOUR_BUCKETS && whole.text === null) return this.groupByHourSql(whole, upto);
     const out: { key: string; count: number }[] = [];
     let lo = whole.range.lo;
     for (let i = 0; i < buckets; i++) {
       const boundary = startHour + BigInt(i + 1) * HOUR_NS;
-      const next = Math.min(this.seqAt(boundary) ?? end, lastSeq + 1);
+      const next = Math.min(this.seqAt(boundary, upto) ?? end, lastSeq + 1);
       if (next > lo) {
-        const n = this.countPlan({ ...whole, range: { lo, hi: next } });
+        const n = this.countPlan({ ...whole, range: { lo, hi: next } }, upto);
         if (n > 0) out.push({ key: hourKey(boundary - HOUR_NS), count: n });
       }
       lo = next;
@@ -302,26 +353,73 @@ export class SqliteSearch {
     return out;
   }
 
-  private groupByHourSql(p: QueryPlan): { key: string; count: number }[] {
-    const fw = this.fromWhere(p);
-    const rows = this.stmt(
-      `SELECT e.ts / ${HOUR_NS} AS h, COUNT(*) AS n ${fw.sql} GROUP BY h ORDER BY h`,
-    ).all(...fw.params) as { h: bigint; n: bigint }[];
-    return rows.map((r) => ({ key: hourKey(BigInt(r.h) * HOUR_NS), count: Number(r.n) }));
+  private groupByHourSql(p: QueryPlan, upto: number): { key: string; count: number }[] {
+    const counts = new Map<bigint, number>();
+    const split = [
+      {
+        table: INDEX,
+        range: { lo: p.range.lo, hi: p.range.hi === null ? upto : Math.min(p.range.hi, upto) },
+      },
+      { table: LOG, range: { lo: Math.max(p.range.lo, upto), hi: p.range.hi } },
+    ] as const;
+    for (const s of split) {
+      if (isEmpty(s.range) || (s.table === INDEX && upto === 0)) continue;
+      const fw = this.fromWhere({ ...p, range: s.range }, s.table);
+      const rows = this.stmt(
+        `SELECT e.ts / ${HOUR_NS} AS h, COUNT(*) AS n ${fw.sql} GROUP BY h ORDER BY h`,
+      ).all(...fw.params) as { h: bigint; n: bigint }[];
+      for (const r of rows) counts.set(BigInt(r.h), (counts.get(BigInt(r.h)) ?? 0) + Number(r.n));
+    }
+    return [...counts]
+      .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+      .map(([h, count]) => ({ key: hourKey(h * HOUR_NS), count }));
   }
 
   private rowTs(seq: number): bigint | null {
-    const v = this.stmt('SELECT ts FROM events_v2 WHERE seq = ?').pluck().get(seq) as
+    const v = this.stmt(`SELECT ts FROM ${LOG} WHERE seq = ?`).pluck().get(seq) as
       bigint | undefined;
     return v === undefined ? null : BigInt(v);
   }
 
+  /** The newest sequence matching `where` (tail first, then the index). */
+  private newest(
+    where: string,
+    params: readonly unknown[],
+    orderBy: 'ts' | 'seq',
+  ): bigint | undefined {
+    const upto = this.upto();
+    const t = this.stmt(
+      `SELECT seq FROM ${LOG} WHERE seq >= ? AND ${where} ORDER BY seq DESC LIMIT 1`,
+    )
+      .pluck()
+      .get(upto, ...params) as bigint | undefined;
+    if (t !== undefined || upto === 0) return t;
+    return this.stmt(`SELECT seq FROM ${INDEX} WHERE ${where} ORDER BY ${orderBy} DESC LIMIT 1`)
+      .pluck()
+      .get(...params) as bigint | undefined;
+  }
+
+  /** The oldest sequence matching `where` (the index first, then the tail). */
+  private oldest(where: string, params: readonly unknown[]): bigint | undefined {
+    const upto = this.upto();
+    if (upto > 0) {
+      const i = this.stmt(`SELECT MIN(seq) FROM ${INDEX} WHERE ${where}`)
+        .pluck()
+        .get(...params) as bigint | null;
+      if (i !== null) return i;
+    }
+    const t = this.stmt(`SELECT MIN(seq) FROM ${LOG} WHERE seq >= ? AND ${where}`)
+      .pluck()
+      .get(upto, ...params) as bigint | null;
+    return t ?? undefined;
+  }
+
   connectionAt(ip: string, port: number, atNs: bigint): ConnectionAt | null {
     const candidates: { leg: 'client' | 'upstream'; row: EventRow }[] = [];
-    const client = this.openByClient.get(ip, port, atNs) as RawRow | undefined;
-    const upstream = this.openByUpstream.get(ip, port, atNs) as RawRow | undefined;
-    if (client) candidates.push({ leg: 'client', row: toRow(client) });
-    if (upstream) candidates.push({ leg: 'upstream', row: toRow(upstream) });
+    for (const leg of ['client', 'upstream'] as const) {
+      const row = this.rowAt(this.newest(OPEN_BY[leg], [ip, port, atNs], 'ts'));
+      if (row) candidates.push({ leg, row });
+    }
     candidates.sort((a, b) => (a.row.timestampNs > b.row.timestampNs ? -1 : 1));
     for (const c of candidates) {
       // A refused connection-open held the endpoint only for its own instant.
@@ -336,38 +434,56 @@ export class SqliteSearch {
   }
 
   ends(connectionId: string): { open: EventRow | null; close: EventRow | null } {
-    const open = this.openOf.get(connectionId) as RawRow | undefined;
-    const close = this.closeOf.get(connectionId) as RawRow | undefined;
-    return { open: open ? toRow(open) : null, close: close ? toRow(close) : null };
+    return {
+      open: this.rowAt(this.oldest("conn = ? AND action = 'connection-open'", [connectionId])),
+      close: this.rowAt(this.oldest("conn = ? AND action = 'connection-close'", [connectionId])),
+    };
   }
 
   firstSequenceOfSource(sourceIp: string): number | null {
-    const v = this.firstOfSource.get(sourceIp) as bigint | null;
-    return v === null ? null : Number(v);
+    const v = this.oldest('src_ip = ?', [sourceIp]);
+    return v === undefined ? null : Number(v);
   }
 
-  /** The query plan SQLite chooses for a search (tests check that indexes are used). */
+  /** A record by its id. */
+  byId(id: string): EventRow | null {
+    return this.rowAt(this.oldest('id = ?', [id]));
+  }
+
+  /** The query plan SQLite chooses for a search's indexed part (tests check index use). */
   explainSearch(f: EventFilter): string[] {
-    const q = this.searchSql(this.plan(f), 'DESC', 101);
-    return (
-      this.db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.params) as { detail: string }[]
-    ).map((r) => r.detail);
+    const { p, upto } = this.planOf(f);
+    const q = this.searchSql(
+      { ...p, range: { lo: p.range.lo, hi: p.range.hi ?? upto } },
+      'DESC',
+      101,
+    );
+    return this.plan(q.sql, q.params);
   }
 
-  /** The query plans of the `who` lookups. */
+  /** The query plans of the `who` lookups on the index. */
   explainWho(): string[] {
-    const plans: string[] = [];
-    for (const sql of [
-      `SELECT seq FROM events_v2 WHERE action = 'connection-open' AND src_ip = ? AND src_port = ? AND ts <= ? ORDER BY ts DESC LIMIT 1`,
-      `SELECT seq FROM events_v2 WHERE action = 'connection-open' AND up_local_ip = ? AND up_local_port = ? AND ts <= ? ORDER BY ts DESC LIMIT 1`,
-      `SELECT seq FROM events_v2 WHERE action = 'connection-close' AND conn = ? LIMIT 1`,
-    ]) {
-      const rows = this.db
-        .prepare(`EXPLAIN QUERY PLAN ${sql}`)
-        .all(...(sql.includes('conn = ?') ? ['c'] : ['1.2.3.4', 1, 0])) as { detail: string }[];
-      plans.push(...rows.map((r) => r.detail));
-    }
-    return plans;
+    return [
+      ...this.plan(`SELECT seq FROM ${INDEX} WHERE ${OPEN_BY.client} ORDER BY ts DESC LIMIT 1`, [
+        '1.2.3.4',
+        1,
+        0,
+      ]),
+      ...this.plan(`SELECT seq FROM ${INDEX} WHERE ${OPEN_BY.upstream} ORDER BY ts DESC LIMIT 1`, [
+        '1.2.3.4',
+        1,
+        0,
+      ]),
+      ...this.plan(`SELECT MIN(seq) FROM ${INDEX} WHERE conn = ? AND action = 'connection-close'`, [
+        'c',
+      ]),
+    ];
+  }
+
+  private plan(sql: string, params: readonly unknown[]): string[] {
+    return (
+      this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]
+    ).map((r) => r.detail);
   }
 }
 

@@ -1,11 +1,14 @@
 /**
- * The embedded store: SQLite through better-sqlite3 in WAL mode. Every statement is
- * prepared once. `synchronous=NORMAL` makes a commit durable against a process crash
- * (kill -9); `fsync: true` selects `synchronous=FULL`, durable against power loss.
+ * The embedded store: SQLite through better-sqlite3 in WAL mode, in two files — the log
+ * (the evidence, appended by the Recorder) and its index (built from the log by a worker
+ * thread); sqlite-schema.ts explains the split. Every statement is prepared once.
+ * `synchronous=NORMAL` makes a commit durable against a process crash (kill -9);
+ * `fsync: true` selects `synchronous=FULL`, durable against power loss.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { PortwardenError, errorMessage } from '../errors.js';
 import type { EventFilter } from './filter.js';
 import { COLUMNS, type RawRow, WRITTEN_COLUMNS, toRow } from './sqlite-row.js';
@@ -13,39 +16,67 @@ import { deriveColumns, type DerivedColumns } from './derive.js';
 import { SqliteSearch } from './sqlite-search.js';
 import {
   DERIVED_COLUMNS,
-  SCHEMA_SQL,
+  LOG_SCHEMA_SQL,
   SCHEMA_VERSION,
   migrationFromV1Sql,
+  migrationFromV2Sql,
 } from './sqlite-schema.js';
+import {
+  IDX,
+  attachIndex,
+  attachIndexForWriter,
+  indexAll,
+  indexBatch,
+  indexPathOf,
+} from './sqlite-indexer.js';
 import type { CheckpointRow, ConnectionAt, EventRow, GroupKey, Page, Store } from './types.js';
 
-/** Records and age after which new text is added to the full-text index (see transaction). */
-const FTS_BATCH = 512;
-const FTS_MAX_LAG_MS = 1000;
+/** Inline indexing: records and age after which the index is brought up to date. */
+const INLINE_BATCH = 512;
+const INLINE_MAX_LAG_MS = 1000;
+/** How often the worker looks for new records when it has caught up. */
+const WORKER_POLL_MS = 100;
 
 export interface SqliteStoreOptions {
   readonly fsync?: boolean;
   readonly readonly?: boolean;
   /**
-   * Open a writer without (re)creating missing indexes: bulk loads drop the secondary
-   * indexes, insert, and reopen normally to build them sorted (bench/search-10m.ts).
+   * Who builds the index from the log: a worker thread (the default for a file), this
+   * thread after commits (`inline`, the default for `:memory:`), or nobody (`none`: bulk
+   * loads, which call `indexNow()` once at the end).
    */
-  readonly skipSchema?: boolean;
+  readonly indexer?: 'worker' | 'inline' | 'none';
+}
+
+export interface IndexStatus {
+  /** Records before this sequence are in the index. */
+  readonly indexedUpto: number;
+  /** The log's next sequence. */
+  readonly logEnd: number;
+  readonly indexer: 'worker' | 'inline' | 'none' | 'read-only';
+  /** The worker's last error, if any. */
+  readonly lastError: string | null;
 }
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly path: string;
+  readonly indexPath: string;
   private readonly db: Database.Database;
   private readonly stmts: ReturnType<SqliteStore['prepare']>;
   private readonly reader: SqliteSearch;
-  /** Records before this sequence are in the full-text index. */
-  private ftsUpto = 0;
+  private readonly indexer: IndexStatus['indexer'];
+  private worker: Worker | null = null;
+  private workerStarts = 0;
+  private lastIndexError: string | null = null;
+  private closed = false;
   private insertedSinceIndex = 0;
   private indexedAtMs = Date.now();
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = path;
+    this.indexPath = indexPathOf(path);
+    let hasIndex = true;
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       this.db = new Database(path, {
@@ -59,36 +90,23 @@ export class SqliteStore implements Store {
         // Checkpoint the WAL every ~40 MB instead of every 4 MB: a checkpoint runs inside the
         // commit that crosses the threshold, on the hot path (bench: ~15% per commit).
         this.db.pragma('wal_autocheckpoint = 10000');
-        // Index pages of a large store are touched at random by inserts; a 64 MiB page
-        // cache (default 2 MiB) keeps them in memory (bench/search-10m.ts generation).
-        this.db.pragma('cache_size = -65536');
+        this.db.pragma('cache_size = -16384');
         this.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
         const found = this.schemaVersion();
         if (found !== undefined && Number(found) > SCHEMA_VERSION) {
           throw new PortwardenError('PW_ERR_STORE_SCHEMA', { found, expected: SCHEMA_VERSION });
         }
-        this.db.transaction(() => {
-          if (!options.skipSchema || !this.hasTable('events_v2')) this.db.exec(SCHEMA_SQL);
-          if (this.hasTable('events_v1')) this.db.exec(migrationFromV1Sql());
-          if (this.schemaValue('fts_upto') === undefined) {
-            // A new or just-migrated store: index whatever text is there, once.
-            this.db.exec("INSERT INTO events_fts_v2 (events_fts_v2) VALUES ('rebuild')");
-            const end = this.db
-              .prepare('SELECT COALESCE(MAX(seq) + 1, 0) FROM events_v2')
-              .pluck()
-              .get() as bigint;
-            this.db
-              .prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('fts_upto', ?)")
-              .run(String(end));
-          }
-          this.db
-            .prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)")
-            .run(String(SCHEMA_VERSION));
-        })();
-      } else if (!this.hasTable('events_v2')) {
-        throw new PortwardenError('PW_ERR_STORE', {
-          detail: `${path}: schema ${this.schemaVersion() ?? '?'} predates this build; start the gateway once to migrate it`,
-        });
+        this.db.transaction(() => this.migrate())();
+        attachIndexForWriter(this.db, this.indexPath);
+      } else {
+        if (!this.hasTable('log_v3')) {
+          throw new PortwardenError('PW_ERR_STORE', {
+            detail: `${path}: schema ${this.schemaVersion() ?? '?'} predates this build; start the gateway once to migrate it`,
+          });
+        }
+        // The index is derived: without it every query reads the log (slower, same answers).
+        hasIndex = existsSync(this.indexPath);
+        if (hasIndex) attachIndex(this.db, this.indexPath);
       }
       this.db.pragma('busy_timeout = 5000');
     } catch (err) {
@@ -100,8 +118,62 @@ export class SqliteStore implements Store {
       );
     }
     this.stmts = this.prepare();
-    this.reader = new SqliteSearch(this.db);
-    this.ftsUpto = Number(this.schemaValue('fts_upto') ?? 0);
+    this.reader = new SqliteSearch(this.db, hasIndex);
+    this.indexer = options.readonly
+      ? 'read-only'
+      : (options.indexer ?? (path === ':memory:' ? 'inline' : 'worker'));
+    if (this.indexer === 'worker') this.startWorker();
+  }
+
+  /** Bring an older store to this schema, in the open transaction. */
+  private migrate(): void {
+    if (this.hasTable('events_v2') && !this.hasTable('log_v3')) {
+      const v2Indexes = this.db
+        .prepare(
+          "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events_v2' AND sql IS NOT NULL",
+        )
+        .pluck()
+        .all() as string[];
+      this.db.exec(migrationFromV2Sql(v2Indexes));
+    }
+    this.db.exec(LOG_SCHEMA_SQL);
+    if (this.hasTable('events_v1')) this.db.exec(migrationFromV1Sql());
+    this.db
+      .prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)")
+      .run(String(SCHEMA_VERSION));
+  }
+
+  /**
+   * The index builder's thread. It runs from the same place as this module: the compiled
+   * `.js` in dist, or the `.ts` source under tsx (tests, benchmarks).
+   */
+  private startWorker(): void {
+    const workerData = { logPath: this.path, indexPath: this.indexPath, pollMs: WORKER_POLL_MS };
+    const worker = import.meta.url.endsWith('.ts')
+      ? // From source (tests, benchmarks under tsx): register tsx in the thread first.
+        new Worker(
+          `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(new URL('./sqlite-indexer-worker.ts', import.meta.url).href)}); })`,
+          { eval: true, workerData },
+        )
+      : new Worker(new URL('./sqlite-indexer-worker.js', import.meta.url), { workerData });
+    worker.unref();
+    this.workerStarts++;
+    worker.on('message', (m: { type: string; message?: string }) => {
+      if (m.type === 'error') this.lastIndexError = m.message ?? 'unknown error';
+    });
+    worker.on('error', (err) => {
+      this.lastIndexError = errorMessage(err);
+    });
+    worker.on('exit', () => {
+      if (this.worker !== worker) return;
+      this.worker = null;
+      // An unexpected exit: start again after a pause (searches read the log meanwhile).
+      if (!this.closed && this.workerStarts < 100)
+        setTimeout(() => {
+          if (!this.closed && this.worker === null) this.startWorker();
+        }, 1000).unref();
+    });
+    this.worker = worker;
   }
 
   private schemaVersion(): string | undefined {
@@ -127,16 +199,12 @@ export class SqliteStore implements Store {
     return {
       // Positional parameters: binding 28 values by position is cheaper than by name.
       insert: db.prepare(
-        `INSERT INTO events_v2 (${WRITTEN_COLUMNS}, ${DERIVED_COLUMNS.map(([c]) => c).join(', ')}) VALUES (${Array.from({ length: 20 + DERIVED_COLUMNS.length }, () => '?').join(', ')})`,
+        `INSERT INTO log_v3 (${WRITTEN_COLUMNS}, ${DERIVED_COLUMNS.map(([c]) => c).join(', ')}) VALUES (${Array.from({ length: 20 + DERIVED_COLUMNS.length }, () => '?').join(', ')})`,
       ),
-      maxSeq: ro('SELECT MAX(seq) FROM events_v2').pluck(),
-      indexText: db.prepare(
-        'INSERT INTO events_fts_v2 (rowid, text) SELECT seq, text FROM events_v2 WHERE seq >= ? AND seq < ? AND text IS NOT NULL',
-      ),
-      maxTs: ro('SELECT MAX(ts) FROM events_v2').pluck(),
-      bySeq: ro(`SELECT ${COLUMNS} FROM events_v2 WHERE seq = ?`),
-      byId: ro(`SELECT ${COLUMNS} FROM events_v2 WHERE id = ?`),
-      iterate: ro(`SELECT ${COLUMNS} FROM events_v2 WHERE seq >= ? AND seq < ? ORDER BY seq`),
+      maxSeq: ro('SELECT MAX(seq) FROM log_v3').pluck(),
+      maxTs: ro('SELECT ts FROM log_v3 ORDER BY seq DESC LIMIT 1').pluck(),
+      bySeq: ro(`SELECT ${COLUMNS} FROM log_v3 WHERE seq = ?`),
+      iterate: ro(`SELECT ${COLUMNS} FROM log_v3 WHERE seq >= ? AND seq < ? ORDER BY seq`),
       getNode: ro('SELECT hash FROM tree_v1 WHERE level = ? AND idx = ?').pluck(),
       putNode: db.prepare('INSERT OR REPLACE INTO tree_v1 (level, idx, hash) VALUES (?, ?, ?)'),
       insertCheckpoint: db.prepare(
@@ -152,51 +220,38 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Run `fn` in one transaction. The full-text index is brought up to date inside the same
-   * transaction once 512 records or one second have gone by since it last was: FTS5 writes
-   * a new index segment on every commit, which made a group commit of 8 records cost about
-   * twice the CPU of the same commit without it; in batches its cost per record nearly
-   * vanishes. Searches match the few newer records in memory, so nothing is missed.
+   * Run `fn` in one transaction of the log. With the inline indexer the index is brought
+   * up to date after the commit once 512 records or one second have gone by.
    */
   transaction(fn: () => void): void {
-    let upto: number | null = null;
-    this.db.transaction(() => {
-      fn();
-      upto = this.indexTextIfDue(false);
-    })();
-    if (upto !== null) this.textIndexed(upto);
+    this.db.transaction(fn)();
+    if (this.indexer !== 'inline' || this.insertedSinceIndex === 0) return;
+    if (this.insertedSinceIndex < INLINE_BATCH && Date.now() - this.indexedAtMs < INLINE_MAX_LAG_MS)
+      return;
+    this.indexNow();
   }
 
-  /** Add every record's text to the full-text index now (tests, bulk loads). */
-  indexTextNow(): void {
-    let upto: number | null = null;
-    this.db.transaction(() => {
-      upto = this.indexTextIfDue(true);
-    })();
-    if (upto !== null) this.textIndexed(upto);
-  }
-
-  private indexTextIfDue(force: boolean): number | null {
-    if (this.insertedSinceIndex === 0 && !force) return null;
-    if (
-      !force &&
-      this.insertedSinceIndex < FTS_BATCH &&
-      Date.now() - this.indexedAtMs < FTS_MAX_LAG_MS
-    )
-      return null;
-    const max = this.stmts.maxSeq.get() as bigint | null;
-    const end = max === null ? 0 : Number(max) + 1;
-    if (end > this.ftsUpto) {
-      this.stmts.indexText.run(this.ftsUpto, end);
-      this.stmts.setMeta.run('fts_upto', String(end));
-    }
-    return end;
-  }
-
-  private textIndexed(upto: number): void {
-    this.ftsUpto = Math.max(this.ftsUpto, upto);
+  /** Index every committed record now, on this thread (tests, bulk loads, inline mode). */
+  indexNow(): void {
+    if (this.indexer === 'read-only') return;
+    indexAll(this.db);
     this.insertedSinceIndex = 0;
     this.indexedAtMs = Date.now();
+  }
+
+  /** Index at most one batch now (tests of the two-part reads). */
+  indexSome(max: number): void {
+    if (this.indexer !== 'read-only') indexBatch(this.db, max);
+  }
+
+  /** Where the index stands against the log (metrics, `portwarden doctor`-style checks). */
+  indexStatus(): IndexStatus {
+    return {
+      indexedUpto: this.reader.upto(),
+      logEnd: this.nextSequence(),
+      indexer: this.indexer,
+      lastError: this.lastIndexError,
+    };
   }
 
   insertEvent(row: EventRow): void {
@@ -251,8 +306,7 @@ export class SqliteStore implements Store {
   }
 
   getById(id: string): EventRow | undefined {
-    const r = this.stmts.byId.get(id) as RawRow | undefined;
-    return r ? toRow(r) : undefined;
+    return this.reader.byId(id) ?? undefined;
   }
 
   *iterate(from = 0, to = Number.MAX_SAFE_INTEGER): IterableIterator<EventRow> {
@@ -289,11 +343,17 @@ export class SqliteStore implements Store {
     return filter === 'who' ? this.reader.explainWho() : this.reader.explainSearch(filter);
   }
 
-  /** Bytes the database file and its WAL take. */
+  /** Bytes the log and the index take (their pages; WAL files not counted). */
   sizeBytes(): number {
-    const pages = this.db.pragma('page_count', { simple: true }) as bigint;
-    const size = this.db.pragma('page_size', { simple: true }) as bigint;
-    return Number(pages) * Number(size);
+    let total = 0;
+    for (const schema of this.indexer === 'read-only' && !existsSync(this.indexPath)
+      ? ['main']
+      : ['main', IDX]) {
+      const pages = this.db.pragma(`${schema}.page_count`, { simple: true }) as bigint;
+      const size = this.db.pragma(`${schema}.page_size`, { simple: true }) as bigint;
+      total += Number(pages) * Number(size);
+    }
+    return total;
   }
 
   getNode(level: number, index: number): Buffer | undefined {
@@ -322,22 +382,25 @@ export class SqliteStore implements Store {
 
   pruneBodies(beforeNs: bigint): { from: number; to: number; count: number } | null {
     let out: { from: number; to: number; count: number } | null = null;
-    let upto: number | null = null;
     this.db.transaction(() => {
-      // Pruned text leaves the FTS index through a trigger, which needs it indexed first.
-      upto = this.indexTextIfDue(true);
       const range = this.db
         .prepare(
-          'SELECT MIN(seq) AS a, MAX(seq) AS b, COUNT(*) AS n FROM events_v2 WHERE ts < ? AND body IS NOT NULL',
+          'SELECT MIN(seq) AS a, MAX(seq) AS b, COUNT(*) AS n FROM log_v3 WHERE ts < ? AND body IS NOT NULL',
         )
         .get(beforeNs) as { a: bigint | null; b: bigint | null; n: bigint };
       if (range.a === null || range.b === null) return;
       this.db
-        .prepare('UPDATE events_v2 SET body = NULL, text = NULL WHERE ts < ? AND body IS NOT NULL')
+        .prepare('UPDATE log_v3 SET body = NULL, text = NULL WHERE ts < ? AND body IS NOT NULL')
         .run(beforeNs);
+      // The index's copy of the text goes too (its FTS entries leave through a trigger);
+      // records it has not reached yet are copied from the log without text.
+      this.db
+        .prepare(
+          `UPDATE ${IDX}.events_v3 SET text = NULL WHERE seq >= ? AND seq <= ? AND text IS NOT NULL`,
+        )
+        .run(range.a, range.b);
       out = { from: Number(range.a), to: Number(range.b), count: Number(range.n) };
     })();
-    if (upto !== null) this.textIndexed(upto);
     return out;
   }
 
@@ -350,6 +413,12 @@ export class SqliteStore implements Store {
   }
 
   close(): void {
+    this.closed = true;
+    const worker = this.worker;
+    this.worker = null;
+    // The worker finishes its batch and closes its connection; an interrupted batch is
+    // rolled back and redone by the next writer (the index is derived from the log).
+    worker?.postMessage({ type: 'stop' });
     if (this.db.open) this.db.close();
   }
 }

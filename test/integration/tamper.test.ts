@@ -47,7 +47,7 @@ beforeAll(async () => {
   pristine = mkdtempSync(join(tmpdir(), 'pw-tamper-'));
   cpSync(gw.dataDir, pristine, { recursive: true });
   const db = new Database(join(pristine, 'portwarden.db'), { readonly: true });
-  size = Number((db.prepare('SELECT COUNT(*) AS n FROM events_v2').get() as { n: number }).n);
+  size = Number((db.prepare('SELECT COUNT(*) AS n FROM log_v3').get() as { n: number }).n);
   checkpointSize = Number(
     (db.prepare('SELECT MAX(size) AS s FROM checkpoints_v1').get() as { s: number }).s,
   );
@@ -89,7 +89,7 @@ describe('verify finds and names tampering', () => {
     const dir = tampered((db) =>
       db
         .prepare(
-          "UPDATE events_v2 SET body = replace(body, 'tamper:2', 'tamper:9') WHERE seq = (SELECT MIN(seq) FROM events_v2 WHERE body LIKE '%tamper:2%')",
+          "UPDATE log_v3 SET body = replace(body, 'tamper:2', 'tamper:9') WHERE seq = (SELECT MIN(seq) FROM log_v3 WHERE body LIKE '%tamper:2%')",
         )
         .run(),
     );
@@ -100,12 +100,12 @@ describe('verify finds and names tampering', () => {
 
   it('an edited record whose leaf hash was recomputed too', async () => {
     const dir = tampered((db) => {
-      const row = db.prepare('SELECT seq, body FROM events_v2 WHERE seq = 5').get() as {
+      const row = db.prepare('SELECT seq, body FROM log_v3 WHERE seq = 5').get() as {
         seq: number;
         body: string;
       };
       const body = row.body.replace('"success"', '"failure"');
-      db.prepare('UPDATE events_v2 SET body = ?, leaf = ? WHERE seq = 5').run(body, leaf(body));
+      db.prepare('UPDATE log_v3 SET body = ?, leaf = ? WHERE seq = 5').run(body, leaf(body));
     });
     const r = await verify(dir);
     expect(r.code).toBe(1);
@@ -113,7 +113,7 @@ describe('verify finds and names tampering', () => {
   });
 
   it('a deleted record', async () => {
-    const dir = tampered((db) => db.prepare('DELETE FROM events_v2 WHERE seq = 7').run());
+    const dir = tampered((db) => db.prepare('DELETE FROM log_v3 WHERE seq = 7').run());
     const r = await verify(dir);
     expect(r.code).toBe(1);
     expect(r.out).toContain('TAMPERED: deleted at sequence 7');
@@ -121,15 +121,12 @@ describe('verify finds and names tampering', () => {
 
   it('an inserted record', async () => {
     const dir = tampered((db) => {
-      const row = db.prepare('SELECT * FROM events_v2 WHERE seq = 3').get() as Record<
-        string,
-        unknown
-      >;
-      db.prepare('UPDATE events_v2 SET seq = -seq - 1000 WHERE seq >= 4').run();
-      db.prepare('UPDATE events_v2 SET seq = -(seq + 1000) + 1 WHERE seq < -999').run();
+      const row = db.prepare('SELECT * FROM log_v3 WHERE seq = 3').get() as Record<string, unknown>;
+      db.prepare('UPDATE log_v3 SET seq = -seq - 1000 WHERE seq >= 4').run();
+      db.prepare('UPDATE log_v3 SET seq = -(seq + 1000) + 1 WHERE seq < -999').run();
       const body = String(row.body).replace('"sequence":3', '"sequence":4');
       db.prepare(
-        'INSERT INTO events_v2 (seq, ts, id, action, body, leaf) VALUES (4, ?, ?, ?, ?, ?)',
+        'INSERT INTO log_v3 (seq, ts, id, action, body, leaf) VALUES (4, ?, ?, ?, ?, ?)',
       ).run(row.ts, 'forged', row.action, body, leaf(body));
     });
     const r = await verify(dir);
@@ -141,16 +138,16 @@ describe('verify finds and names tampering', () => {
 
   it('two records swapped', async () => {
     const dir = tampered((db) => {
-      const a = db.prepare('SELECT body, leaf FROM events_v2 WHERE seq = 2').get() as {
+      const a = db.prepare('SELECT body, leaf FROM log_v3 WHERE seq = 2').get() as {
         body: string;
         leaf: Buffer;
       };
-      const b = db.prepare('SELECT body, leaf FROM events_v2 WHERE seq = 3').get() as {
+      const b = db.prepare('SELECT body, leaf FROM log_v3 WHERE seq = 3').get() as {
         body: string;
         leaf: Buffer;
       };
-      db.prepare('UPDATE events_v2 SET body = ?, leaf = ? WHERE seq = 2').run(b.body, b.leaf);
-      db.prepare('UPDATE events_v2 SET body = ?, leaf = ? WHERE seq = 3').run(a.body, a.leaf);
+      db.prepare('UPDATE log_v3 SET body = ?, leaf = ? WHERE seq = 2').run(b.body, b.leaf);
+      db.prepare('UPDATE log_v3 SET body = ?, leaf = ? WHERE seq = 3').run(a.body, a.leaf);
     });
     const r = await verify(dir);
     expect(r.code).toBe(1);
@@ -159,7 +156,7 @@ describe('verify finds and names tampering', () => {
 
   it('a truncated tail (fewer records than a signed checkpoint covers)', async () => {
     const cut = checkpointSize - 3;
-    const dir = tampered((db) => db.prepare('DELETE FROM events_v2 WHERE seq >= ?').run(cut));
+    const dir = tampered((db) => db.prepare('DELETE FROM log_v3 WHERE seq >= ?').run(cut));
     const r = await verify(dir);
     expect(r.code).toBe(1);
     expect(r.out).toContain(`TAMPERED: truncated at sequence ${cut}`);

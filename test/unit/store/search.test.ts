@@ -87,7 +87,7 @@ describe('every filter against the generated data set', () => {
       ]);
     const tailOnly = buildDataset();
     const indexed = buildDataset();
-    indexed.store.indexTextNow();
+    indexed.store.indexNow();
     const expected = textCases.map(([, , e]) => e);
     expect(answers(tailOnly).map((a) => a[0])).toEqual(expected);
     expect(answers(indexed)).toEqual(answers(tailOnly));
@@ -98,7 +98,7 @@ describe('every filter against the generated data set', () => {
 
   it('a page that spans the indexed records and the newer tail', () => {
     const d = buildDataset();
-    d.store.indexTextNow();
+    d.store.indexNow();
     const rec = new Recorder(d.store, { mode: 'async', flushMs: 1000, observer: 'node-a' });
     rec.append(
       {
@@ -236,9 +236,9 @@ describe('correlation', () => {
 
   it('EXPLAIN QUERY PLAN: who and filtered searches use indexes, never a full scan', () => {
     const who = ds.store.explain('who').join('\n');
-    expect(who).toContain('events_v2_open_client');
-    expect(who).toContain('events_v2_open_upstream');
-    expect(who).toContain('events_v2_close_conn');
+    expect(who).toContain('events_v3_open_client');
+    expect(who).toContain('events_v3_open_upstream');
+    expect(who).toContain('events_v3_close_conn');
     const filters: EventFilter[] = [
       { listener: 'orders-db' },
       { user: 'app' },
@@ -364,7 +364,7 @@ describe('schema', () => {
       user: 'app',
     });
     expect(store.count({ text: 'select' })).toBe(1);
-    expect(store.getMeta('schema_version')).toBe('2');
+    expect(store.getMeta('schema_version')).toBe('3');
     store.close();
     const check = new Database(path, { readonly: true });
     expect(

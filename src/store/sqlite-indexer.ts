@@ -1,0 +1,133 @@
+/**
+ * Builds the index file from the log (sqlite-schema.ts says why they are two files). One
+ * batch copies the next records' searchable columns from `log_v3` into `idx.events_v3`,
+ * adds their text to the FTS table and moves `indexed_upto`, all in one transaction of
+ * the index file (the log is only read, so the gateway's appends never wait for it).
+ *
+ * A large backlog (a migrated store, a deleted index, a bulk load) is built the fast way:
+ * drop the secondary indexes, copy everything, rebuild the FTS table and create the
+ * indexes again — sorted builds instead of millions of random B-tree inserts.
+ */
+import type Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import {
+  INDEXED_COLUMNS,
+  INDEX_DEFINITIONS,
+  indexDefinitionsSql,
+  indexSchemaSql,
+} from './sqlite-schema.js';
+
+/** Records per ordinary batch: ~50–100 ms of work, so a worker stays responsive. */
+export const INDEX_BATCH = 4096;
+/** A backlog larger than this (and than what is indexed) is built with sorted index builds. */
+const BULK_THRESHOLD = 200_000;
+
+/** The attached index schema's name on every connection. */
+export const IDX = 'idx';
+
+export function indexPathOf(logPath: string): string {
+  if (logPath === ':memory:') return ':memory:';
+  return logPath.endsWith('.db') ? `${logPath.slice(0, -3)}.index.db` : `${logPath}.index`;
+}
+
+/** Attach the index file as `idx` on a connection that only reads it (or a worker's). */
+export function attachIndex(db: Database.Database, indexPath: string): void {
+  db.prepare(`ATTACH DATABASE ? AS ${IDX}`).run(indexPath);
+}
+
+/**
+ * Attach the index file as `idx` for the log's writer, creating its schema; an index that
+ * is ahead of the log, or was built from another log, is emptied (the log is the evidence;
+ * the index follows it).
+ */
+export function attachIndexForWriter(db: Database.Database, indexPath: string): void {
+  attachIndex(db, indexPath);
+  if (indexPath !== ':memory:') db.pragma(`${IDX}.journal_mode = WAL`);
+  db.pragma(`${IDX}.synchronous = NORMAL`);
+  db.exec(indexSchemaSql(IDX));
+  const logId = logIdentity(db);
+  const upto = indexedUpto(db);
+  const end = logEnd(db);
+  if (readIndexMeta(db, 'log_id') !== logId || upto > end) {
+    db.transaction(() => {
+      db.exec(
+        `DELETE FROM ${IDX}.events_v3; INSERT INTO ${IDX}.events_fts_v3 (events_fts_v3) VALUES ('delete-all');`,
+      );
+      writeIndexMeta(db, 'log_id', logId);
+      writeIndexMeta(db, 'indexed_upto', '0');
+    })();
+  }
+}
+
+/** The log's identity (created once): an index built from another log is not reused. */
+function logIdentity(db: Database.Database): string {
+  const found = db.prepare("SELECT value FROM main.meta WHERE key = 'log_id'").pluck().get() as
+    string | undefined;
+  if (found !== undefined) return found;
+  const id = randomUUID();
+  db.prepare("INSERT INTO main.meta (key, value) VALUES ('log_id', ?)").run(id);
+  return id;
+}
+
+function readIndexMeta(db: Database.Database, key: string): string | undefined {
+  return db.prepare(`SELECT value FROM ${IDX}.index_meta WHERE key = ?`).pluck().get(key) as
+    string | undefined;
+}
+
+function writeIndexMeta(db: Database.Database, key: string, value: string): void {
+  db.prepare(`INSERT OR REPLACE INTO ${IDX}.index_meta (key, value) VALUES (?, ?)`).run(key, value);
+}
+
+/** Records before this sequence are in the index. */
+export function indexedUpto(db: Database.Database): number {
+  const v = readIndexMeta(db, 'indexed_upto');
+  return v === undefined ? 0 : Number(v);
+}
+
+function logEnd(db: Database.Database): number {
+  const v = db.prepare('SELECT MAX(seq) FROM main.log_v3').pluck().get() as bigint | number | null;
+  return v === null ? 0 : Number(v) + 1;
+}
+
+export interface IndexProgress {
+  readonly upto: number;
+  readonly end: number;
+}
+
+/**
+ * Index the next batch (at most `max` records). Returns where the index stands and where
+ * the log ended when the batch began; `upto === end` means caught up.
+ */
+export function indexBatch(db: Database.Database, max = INDEX_BATCH): IndexProgress {
+  let out: IndexProgress = { upto: 0, end: 0 };
+  db.transaction(() => {
+    const upto = indexedUpto(db);
+    const end = logEnd(db);
+    if (end <= upto) {
+      out = { upto, end };
+      return;
+    }
+    const backlog = end - upto;
+    const bulk = backlog > BULK_THRESHOLD && backlog > upto;
+    const hi = bulk ? end : Math.min(end, upto + max);
+    if (bulk)
+      for (const [name] of INDEX_DEFINITIONS) db.exec(`DROP INDEX IF EXISTS ${IDX}.${name}`);
+    db.prepare(
+      `INSERT INTO ${IDX}.events_v3 (${INDEXED_COLUMNS}) SELECT ${INDEXED_COLUMNS} FROM main.log_v3 WHERE seq >= ? AND seq < ?`,
+    ).run(upto, hi);
+    db.prepare(
+      `INSERT INTO ${IDX}.events_fts_v3 (rowid, text) SELECT seq, text FROM ${IDX}.events_v3 WHERE seq >= ? AND seq < ? AND text IS NOT NULL`,
+    ).run(upto, hi);
+    if (bulk) db.exec(indexDefinitionsSql(IDX));
+    writeIndexMeta(db, 'indexed_upto', String(hi));
+    out = { upto: hi, end };
+  })();
+  return out;
+}
+
+/** Index everything the log holds now. */
+export function indexAll(db: Database.Database): IndexProgress {
+  let p = indexBatch(db);
+  while (p.upto < p.end) p = indexBatch(db);
+  return p;
+}
