@@ -2,15 +2,18 @@
  * MySQL / MariaDB behind listener `auth: gateway` (docs/identity.md). The client signs in to
  * portwarden: the HandshakeResponse's user is the identity, the password its token. The
  * gateway greets the client itself (the target's version, connection id and capabilities, its
- * own random scramble), switches the client to `mysql_clear_password` — only over client TLS
- * or from loopback — and checks the token; then it logs in to the target as the mapped user
- * with the stored password (MysqlUpstreamLogin) and, from the target's OK on, hands the
- * connection to the ordinary session. The client's token is never forwarded, recorded or logged.
+ * own random scramble, naming caching_sha2_password) and checks the token with the plugin
+ * sign-in-plugins.ts picks — caching_sha2_password's full authentication over TLS,
+ * mysql_native_password against a stored hash, mysql_clear_password on loopback — or signs the
+ * client in by its certificate (mTLS). Then it logs in to the target as the mapped user with
+ * the stored password (MysqlUpstreamLogin) and, from the target's OK on, hands the connection
+ * to the ordinary session. The client's token is never forwarded, recorded or logged.
  */
 import type { EventInput } from '../../audit/event.js';
 import { errorMessage, ProtocolError } from '../../errors.js';
 import type { GatewayAuth, ProtocolSession, SessionContext } from '../session.js';
 import {
+  authMoreDataPacket,
   authSwitchPacket,
   decodeClientHello,
   greetingPacket,
@@ -20,13 +23,23 @@ import {
 } from './handshake.js';
 import { Capability, STRIPPED_CAPABILITIES } from './messages.js';
 import { loginRecord } from './records.js';
+import { nativeProofMatches } from './scramble.js';
 import { errPacket } from './serializer.js';
 import { createMysqlSession } from './session.js';
+import {
+  CACHING_SHA2,
+  firstStep,
+  NATIVE,
+  NO_NATIVE_HASH,
+  nextStep,
+  PERFORM_FULL_AUTHENTICATION,
+  type Expect,
+  type SignInStep,
+} from './sign-in-plugins.js';
 import { MysqlUpstreamLogin, type LoginFields, type TargetError } from './upstream-login.js';
 
 /** A sign-in packet carries a token or a JWT: a few KiB at most. */
 const MAX_SIGN_IN_PACKET = 64 * 1024;
-const CLEAR_PASSWORD = 'mysql_clear_password';
 
 /** ER_ACCESS_DENIED_ERROR (28000), as the server answers a wrong password. */
 const ACCESS_DENIED = 1045;
@@ -38,7 +51,7 @@ const PROTOCOL_STATE = '08S01';
 type Phase =
   | 'greeting' // waiting for the target's greeting
   | 'hello' // greeted the client; waiting for SSLRequest / HandshakeResponse41
-  | 'clear-password' // asked for mysql_clear_password
+  | 'auth' // asked the client for more (see `expect`)
   | 'verifying'
   | 'upstream'
   | 'open'
@@ -56,6 +69,11 @@ class MysqlGatewayAuthSession implements ProtocolSession {
   /** Sequence id of the client's last packet: every answer is one more. */
   private clientSeq = 0;
   private identityName = '';
+  private scramble: Buffer = Buffer.alloc(0);
+  /** What the client's next packet answers while `auth`. */
+  private expect: Expect = 'native';
+  /** The plugin the sign-in runs (recorded on a refusal). */
+  private plugin = CACHING_SHA2;
   private fields: LoginFields | null = null;
   private database: string | undefined;
   /** Client bytes that arrived while the sign-in was checked or the target login ran. */
@@ -92,9 +110,9 @@ class MysqlGatewayAuthSession implements ProtocolSession {
       for (let p = this.reader.next(); p !== null; p = this.reader.next()) {
         this.clientSeq = p.seq;
         if (this.phase === 'hello') this.onHello(p.payload);
-        else if (this.phase === 'clear-password') this.onClearPassword(p.payload);
+        else if (this.phase === 'auth') this.step(nextStep(this.expect, p.payload));
         else throw new ProtocolError('mysql', 'client: a packet before the greeting');
-        if (this.phase === 'hello' || this.phase === 'clear-password') continue;
+        if (this.phase === 'hello' || this.phase === 'auth') continue;
         if (this.phase === 'verifying' || this.phase === 'upstream') {
           const rest = this.reader.takeRest();
           if (rest.length > 0) this.backlog.push(Buffer.from(rest));
@@ -140,7 +158,8 @@ class MysqlGatewayAuthSession implements ProtocolSession {
       this.ctx.startClientTls === undefined
         ? capabilities & ~Capability.Ssl
         : capabilities | Capability.Ssl;
-    this.ctx.toClient(greetingPacket(server, capabilities >>> 0, newScramble()));
+    this.scramble = newScramble();
+    this.ctx.toClient(greetingPacket(server, capabilities >>> 0, this.scramble, CACHING_SHA2));
   }
 
   private onHello(payload: Buffer): void {
@@ -169,26 +188,84 @@ class MysqlGatewayAuthSession implements ProtocolSession {
       this.refuse('no identity named', undefined);
       return;
     }
-    if (!this.cleartextAllowed()) {
-      this.refuse('mysql_clear_password needs client TLS or loopback', hello.user);
+    const cert = this.auth.certificate?.(hello.user) ?? { kind: 'none' };
+    if (cert.kind === 'refused') {
+      this.refuse(cert.reason, hello.user);
       return;
     }
-    if (hello.authPlugin === CLEAR_PASSWORD) {
-      // The client chose the cleartext plugin itself (--default-auth): the response is the token.
-      this.verify(tokenOf(hello.authResponse));
+    if (cert.kind === 'signed-in') {
+      // The certificate alone signs this identity in: no password step (docs/identity.md).
+      this.loginUpstream();
       return;
     }
-    this.phase = 'clear-password';
-    this.ctx.toClient(authSwitchPacket(this.clientSeq + 1, CLEAR_PASSWORD, Buffer.alloc(0)));
+    this.step(firstStep(hello.authPlugin, hello.authResponse, this.leg()));
   }
 
-  private onClearPassword(payload: Buffer): void {
-    this.verify(tokenOf(payload));
+  private leg(): { tls: boolean; loopback: boolean; nativeHash: boolean } {
+    return {
+      tls: this.clientTls,
+      loopback: this.loopback(),
+      nativeHash: this.auth.mysqlNativeHash?.(this.identityName) !== undefined,
+    };
   }
 
-  /** A cleartext token may cross only a TLS client leg or the loopback interface. */
-  private cleartextAllowed(): boolean {
-    if (this.clientTls) return true;
+  /** Does what sign-in-plugins.ts decided for the client's last packet. */
+  private step(next: SignInStep): void {
+    switch (next.do) {
+      case 'verify-token':
+        this.plugin = next.plugin;
+        this.verify(next.token);
+        return;
+      case 'verify-native':
+        this.plugin = NATIVE;
+        this.verifyNative(next.proof);
+        return;
+      case 'switch':
+        this.plugin = next.plugin;
+        this.phase = 'auth';
+        this.expect = next.expect;
+        this.ctx.toClient(
+          authSwitchPacket(
+            this.clientSeq + 1,
+            next.plugin,
+            next.expect === 'clear' ? Buffer.alloc(0) : Buffer.concat([this.scramble, NUL]),
+          ),
+        );
+        return;
+      case 'full-auth':
+        this.plugin = CACHING_SHA2;
+        this.phase = 'auth';
+        this.expect = 'sha2-clear';
+        this.ctx.toClient(
+          authMoreDataPacket(this.clientSeq + 1, Buffer.from([PERFORM_FULL_AUTHENTICATION])),
+        );
+        return;
+      case 'refuse':
+        this.plugin = next.plugin;
+        this.refuse(next.reason, this.identityName);
+        return;
+      default: {
+        const never: never = next;
+        return never;
+      }
+    }
+  }
+
+  /** A mysql_native_password scramble against the identity's stored hash. */
+  private verifyNative(proof: Buffer): void {
+    const user = this.identityName;
+    const nonce = this.scramble;
+    const result =
+      this.auth.mysqlNativeHash?.(user) === undefined
+        ? undefined
+        : this.auth.signInMysqlNative?.(user, (hash) => nativeProofMatches(proof, nonce, hash));
+    if (result === undefined) this.refuse(NO_NATIVE_HASH, user);
+    else if (result.ok) this.loginUpstream();
+    else this.refuse(result.reason, user);
+  }
+
+  /** The client connects over the loopback interface. */
+  private loopback(): boolean {
     const ip = this.ctx.facts().sourceIp;
     return ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');
   }
@@ -208,7 +285,7 @@ class MysqlGatewayAuthSession implements ProtocolSession {
     this.phase = 'closed';
     const host = this.ctx.facts().sourceIp;
     const message = `Access denied for user '${user ?? ''}'@'${host}' (using password: YES)`;
-    this.ctx.record(signInFailure(this.database, user, reason, message));
+    this.ctx.record(signInFailure(this.database, user, reason, message, this.plugin));
     this.ctx.toClient(errPacket(this.clientSeq + 1, ACCESS_DENIED, ACCESS_DENIED_STATE, message));
     this.ctx.close('policy', `gateway sign-in refused: ${reason}`);
   }
@@ -287,11 +364,7 @@ class MysqlGatewayAuthSession implements ProtocolSession {
   }
 }
 
-/** mysql_clear_password sends the password NUL-terminated. */
-function tokenOf(response: Buffer): string {
-  const end = response[response.length - 1] === 0 ? response.length - 1 : response.length;
-  return response.toString('utf8', 0, end);
-}
+const NUL = Buffer.from([0]);
 
 /** A refused gateway sign-in: the name tried and why, never the secret. */
 function signInFailure(
@@ -299,11 +372,12 @@ function signInFailure(
   user: string | undefined,
   reason: string,
   message: string,
+  authPlugin: string,
 ): EventInput {
   const base = loginRecord(database === undefined ? {} : { namespace: database }, {
     outcome: 'failure',
     changeUser: false,
-    authPlugin: CLEAR_PASSWORD,
+    authPlugin,
     sqlState: ACCESS_DENIED_STATE,
     errorNumber: ACCESS_DENIED,
     message,

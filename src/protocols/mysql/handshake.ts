@@ -136,6 +136,7 @@ export function greetingPacket(
   greeting: ServerGreeting,
   capabilities: number,
   scramble: Buffer,
+  plugin = 'mysql_native_password',
 ): Buffer {
   const head = Buffer.alloc(4 + 8 + 1 + 2 + 1 + 2 + 2 + 1 + 6 + 4);
   let at = 0;
@@ -160,7 +161,7 @@ export function greetingPacket(
     head,
     scramble.subarray(8, 20),
     Buffer.from([0]),
-    nul('mysql_native_password'),
+    nul(plugin),
   ]);
   return packet(0, payload);
 }
@@ -275,6 +276,11 @@ export function handshakeResponsePacket(
   parts.push(nul(fields.authPlugin));
   if (fields.attributes !== undefined) parts.push(fields.attributes);
   return packet(seq, Buffer.concat(parts));
+}
+
+/** AuthMoreData: 0x01 then the plugin's bytes (caching_sha2_password: 3 fast auth OK, 4 full). */
+export function authMoreDataPacket(seq: number, data: Buffer): Buffer {
+  return packet(seq, Buffer.concat([Buffer.from([0x01]), data]));
 }
 
 /** AuthSwitchRequest: 0xFE, the plugin's name, its data (protocol_connection_phase_packets_protocol_auth_switch_request). */

@@ -11,6 +11,7 @@ export { splitStatements } from './split.js';
 export type { Statement } from './split.js';
 export { redactSql, REDACTED } from './redact.js';
 export { errPacket } from './serializer.js';
+export { nativePasswordHash, nativeProofMatches } from './scramble.js';
 export {
   Capability,
   Command,

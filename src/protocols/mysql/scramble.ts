@@ -1,8 +1,9 @@
 /**
- * The password proofs the gateway sends when it logs in to a MySQL/MariaDB target. Both
- * prove the password against the server's 20-byte nonce without sending it.
+ * The password proofs the gateway sends when it logs in to a MySQL/MariaDB target (both prove
+ * the password against the server's 20-byte nonce without sending it), and the check of a
+ * client's mysql_native_password proof against a stored hash when a client signs in.
  */
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 
 const digest = (algorithm: 'sha1' | 'sha256', ...parts: Buffer[]): Buffer => {
   const hash = createHash(algorithm);
@@ -37,4 +38,25 @@ export function cachingSha2Proof(password: string, nonce: Buffer): Buffer {
   const stage1 = digest('sha256', Buffer.from(password, 'utf8'));
   const stage2 = digest('sha256', stage1);
   return xor(stage1, digest('sha256', stage2, nonce));
+}
+
+/**
+ * What MySQL keeps for a mysql_native_password account (`authentication_string`):
+ * `*` + upper-case hex SHA1(SHA1(password)). The `mysql_native_password` identity credential.
+ */
+export function nativePasswordHash(password: string): string {
+  const stage2 = digest('sha1', digest('sha1', Buffer.from(password, 'utf8')));
+  return `*${stage2.toString('hex').toUpperCase()}`;
+}
+
+/**
+ * Checks a client's mysql_native_password response against a stored `*HEX` hash the way the
+ * server does: SHA1(password) = proof XOR SHA1(nonce + stage2), and SHA1 of that must be
+ * stage2. Constant time; false for anything malformed.
+ */
+export function nativeProofMatches(proof: Buffer, nonce: Buffer, storedHash: string): boolean {
+  if (!/^\*[0-9A-F]{40}$/i.test(storedHash) || proof.length !== 20) return false;
+  const stage2 = Buffer.from(storedHash.slice(1), 'hex');
+  const stage1 = xor(proof, digest('sha1', nonce, stage2));
+  return timingSafeEqual(digest('sha1', stage1), stage2);
 }

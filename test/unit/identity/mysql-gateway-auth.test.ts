@@ -112,7 +112,11 @@ const auth: GatewayAuth = {
   signInScram: () => ({ ok: false, reason: 'no verifier' }),
 };
 
-function start(sourceIp: string, tls = false): { r: Recorded; session: ProtocolSession } {
+function start(
+  sourceIp: string,
+  tls = false,
+  gatewayAuth: GatewayAuth = auth,
+): { r: Recorded; session: ProtocolSession } {
   const records: EventInput[] = [];
   const client: Buffer[] = [];
   const upstream: Buffer[] = [];
@@ -133,7 +137,7 @@ function start(sourceIp: string, tls = false): { r: Recorded; session: ProtocolS
     decide: () => ({ verdict: 'allow', reason: 'test' }),
     close: (reason, detail) => closed.push(`${reason}: ${detail ?? ''}`),
     now: () => 0n,
-    gatewayAuth: auth,
+    gatewayAuth,
     ...(tls ? { startClientTls: () => undefined } : {}),
   };
   return {
@@ -209,7 +213,7 @@ describe('mysql auth: gateway — greeting and where the token may cross', () =>
       payload.readUInt16LE(versionEnd + 14) | (payload.readUInt16LE(versionEnd + 19) << 16);
     expect(caps & 0x20).toBe(0); // COMPRESS
     expect(caps & 0x800).toBe(0); // SSL: the listener has no tls:
-    expect(g.toString('latin1')).toContain('mysql_native_password\0');
+    expect(g.toString('latin1')).toContain('caching_sha2_password\0');
     expect(r.upstream).toEqual([]);
   });
 
@@ -235,7 +239,9 @@ describe('mysql auth: gateway — greeting and where the token may cross', () =>
     const login = rec(r.records[0] as EventInput);
     expect(get(login, 'event.action')).toBe('db-login');
     expect(get(login, 'event.outcome')).toBe('failure');
-    expect(get(login, 'event.reason')).toBe('mysql_clear_password needs client TLS or loopback');
+    expect(get(login, 'event.reason')).toBe(
+      'no mysql_native_password credential, and the token in clear needs client TLS or loopback',
+    );
     expect(get(login, 'user.name')).toBe('dave');
     expect(r.upstream).toEqual([]);
     expect(r.closed[0]).toMatch(/^policy: gateway sign-in refused/);
@@ -357,3 +363,184 @@ describe('mysql auth: gateway — sign-in and the target login', () => {
 function until(cond: () => boolean): Promise<void> {
   return untilWithin(cond, 2000);
 }
+
+// ---- the client-side plugins: caching_sha2_password, mysql_native_password, mTLS ----------
+
+const SSL_REQUEST = ((): Buffer => {
+  const b = Buffer.alloc(32);
+  b.writeUInt32LE((CLIENT_CAPS | 0x800) >>> 0, 0);
+  b.writeUInt32LE(16 * 1024 * 1024, 4);
+  b[8] = 45;
+  return pkt(1, b);
+})();
+
+/** The 20-byte scramble of the gateway's greeting to the client. */
+function greetingNonce(g: Buffer): Buffer {
+  const payload = g.subarray(4);
+  const versionEnd = payload.indexOf(0, 1);
+  return Buffer.concat([
+    payload.subarray(versionEnd + 5, versionEnd + 13),
+    payload.subarray(versionEnd + 32, versionEnd + 44),
+  ]);
+}
+
+/** What a client computes for mysql_native_password (sql/password.c scramble). */
+function nativeProof(password: string, nonce: Buffer): Buffer {
+  const sha1 = (...parts: Buffer[]): Buffer => {
+    const h = createHash('sha1');
+    for (const part of parts) h.update(part);
+    return h.digest();
+  };
+  const stage1 = sha1(Buffer.from(password));
+  const mix = sha1(nonce, sha1(stage1));
+  return Buffer.from(stage1.map((b, i) => b ^ (mix[i] ?? 0)));
+}
+
+const DAVE_HASH = `*${createHash('sha1')
+  .update(createHash('sha1').update(TOKEN).digest())
+  .digest('hex')
+  .toUpperCase()}`;
+
+const daveSignedIn: SignInResult = {
+  ok: true,
+  principal: { name: 'dave', kind: 'person', groups: [], method: 'token' },
+};
+
+/** `auth` with a stored mysql_native_password hash for dave. */
+const withNativeHash: GatewayAuth = {
+  ...auth,
+  mysqlNativeHash: (user) => (user === 'dave' ? DAVE_HASH : undefined),
+  signInMysqlNative: (user, check) =>
+    user === 'dave' && check(DAVE_HASH) ? daveSignedIn : { ok: false, reason: 'wrong token' },
+};
+
+function errOf(b: Buffer | undefined): { seq: number; code: number; text: string } {
+  if (b === undefined) throw new Error('no packet');
+  return { seq: b[3] ?? -1, code: b.readUInt16LE(5), text: b.toString('latin1', 7) };
+}
+
+describe('mysql auth: gateway — caching_sha2_password, mysql_native_password, mTLS', () => {
+  it('caching_sha2_password over TLS: the scramble is answered "perform full authentication", the token then checked', async () => {
+    const { r, session } = start('10.0.0.7', true);
+    session.onServerData(serverGreeting());
+    session.onClientData(SSL_REQUEST);
+    session.onClientData(
+      handshakeResponse(2, 'dave', 'caching_sha2_password', Buffer.alloc(32, 9)),
+    );
+    expect(r.client[1]).toEqual(moreData(3, 4));
+    session.onClientData(pkt(4, z(TOKEN)));
+    await until(() => r.upstream.length === 1);
+    session.onServerData(ok(2));
+    expect(r.client[2]).toEqual(ok(5));
+  });
+
+  it('over TLS a client that answered with another plugin is switched to caching_sha2_password', async () => {
+    const { r, session } = start('10.0.0.7', true);
+    session.onServerData(serverGreeting());
+    const nonce = greetingNonce(r.client[0] as Buffer);
+    session.onClientData(SSL_REQUEST);
+    session.onClientData(
+      handshakeResponse(2, 'dave', 'mysql_native_password', Buffer.alloc(20, 9)),
+    );
+    expect(r.client[1]).toEqual(
+      authSwitch(3, 'caching_sha2_password', Buffer.concat([nonce, Buffer.from([0])])),
+    );
+    session.onClientData(pkt(4, Buffer.alloc(32, 1)));
+    expect(r.client[2]).toEqual(moreData(5, 4));
+    session.onClientData(pkt(6, z(TOKEN)));
+    await until(() => r.upstream.length === 1);
+  });
+
+  it('a request for the RSA public key is refused: ERR 1045, recorded with the reason', () => {
+    const { r, session } = start('10.0.0.7', true);
+    session.onServerData(serverGreeting());
+    session.onClientData(SSL_REQUEST);
+    session.onClientData(
+      handshakeResponse(2, 'dave', 'caching_sha2_password', Buffer.alloc(32, 9)),
+    );
+    session.onClientData(pkt(4, Buffer.from([2])));
+    const err = errOf(r.client[2]);
+    expect(err.seq).toBe(5);
+    expect(err.code).toBe(1045);
+    const login = rec(r.records[0] as EventInput);
+    expect(reasonOf(login)).toBe(
+      'caching_sha2_password RSA key exchange is not supported: connect with TLS',
+    );
+    expect(get(login, 'db.login.auth_plugin')).toBe('caching_sha2_password');
+    expect(r.upstream).toEqual([]);
+  });
+
+  it('mysql_native_password with a stored hash: checked on a plain leg off loopback', async () => {
+    const { r, session } = start('10.0.0.7', false, withNativeHash);
+    session.onServerData(serverGreeting());
+    const nonce = greetingNonce(r.client[0] as Buffer);
+    session.onClientData(
+      handshakeResponse(1, 'dave', 'mysql_native_password', nativeProof(TOKEN, nonce)),
+    );
+    await until(() => r.upstream.length === 1);
+    expect(decodeResponse(r.upstream[0] as Buffer).user).toBe('app');
+
+    const wrong = start('10.0.0.7', false, withNativeHash);
+    wrong.session.onServerData(serverGreeting());
+    const nonce2 = greetingNonce(wrong.r.client[0] as Buffer);
+    wrong.session.onClientData(
+      handshakeResponse(1, 'dave', 'mysql_native_password', nativeProof('tok-wrong', nonce2)),
+    );
+    expect(errOf(wrong.r.client[1]).code).toBe(1045);
+    expect(reasonOf(rec(wrong.r.records[0] as EventInput))).toBe('wrong token');
+    expect(wrong.r.upstream).toEqual([]);
+  });
+
+  it('a caching_sha2_password client on a plain leg is switched to mysql_native_password when a hash is stored', async () => {
+    const { r, session } = start('10.0.0.7', false, withNativeHash);
+    session.onServerData(serverGreeting());
+    const nonce = greetingNonce(r.client[0] as Buffer);
+    session.onClientData(
+      handshakeResponse(1, 'dave', 'caching_sha2_password', Buffer.alloc(32, 9)),
+    );
+    expect(r.client[1]).toEqual(
+      authSwitch(2, 'mysql_native_password', Buffer.concat([nonce, Buffer.from([0])])),
+    );
+    session.onClientData(pkt(3, nativeProof(TOKEN, nonce)));
+    await until(() => r.upstream.length === 1);
+    session.onServerData(ok(2));
+    expect(r.client[2]).toEqual(ok(4));
+  });
+
+  it('a certificate naming a certificate-only identity signs in without a password step', async () => {
+    const { r, session } = start('10.0.0.7', true, {
+      ...auth,
+      certificate: (user) =>
+        user === 'svc'
+          ? {
+              kind: 'signed-in',
+              result: {
+                ok: true,
+                principal: { name: 'svc', kind: 'service', groups: [], method: 'mtls' },
+              },
+            }
+          : { kind: 'refused', reason: 'client certificate is identity svc' },
+    });
+    session.onServerData(serverGreeting());
+    session.onClientData(SSL_REQUEST);
+    session.onClientData(handshakeResponse(2, 'svc', 'caching_sha2_password', Buffer.alloc(32, 9)));
+    await until(() => r.upstream.length === 1);
+    expect(r.client).toHaveLength(1); // greeting only: no switch, no more-data
+    session.onServerData(ok(2));
+    expect(r.client[1]).toEqual(ok(3));
+
+    const other = start('10.0.0.7', true, {
+      ...auth,
+      certificate: () => ({ kind: 'refused', reason: 'client certificate is identity svc' }),
+    });
+    other.session.onServerData(serverGreeting());
+    other.session.onClientData(SSL_REQUEST);
+    other.session.onClientData(
+      handshakeResponse(2, 'dave', 'caching_sha2_password', Buffer.alloc(32, 9)),
+    );
+    expect(errOf(other.r.client[1]).code).toBe(1045);
+    expect(reasonOf(rec(other.r.records[0] as EventInput))).toBe(
+      'client certificate is identity svc',
+    );
+  });
+});
