@@ -12,10 +12,25 @@ const OUT = new URL('../src/protocols/redis/command-table.ts', import.meta.url);
 
 type Reply = string | number | null | Reply[];
 
-/** One row: arity, flags, legacy first key, ACL categories, first key spec when movable. */
-type Row = [number, string, number, string, KeySpecRow?];
-/** begin (index or keyword), keyword search start, numkeys offset (-1: range), first key offset. */
-type KeySpecRow = [number | string, number, number, number];
+/** One row: arity, flags, legacy first key, ACL categories, key specs when it has keys. */
+type Row = [number, string, number, string, KeySpecRow[]?];
+/**
+ * One key spec: begin (index, keyword or null when unknown), keyword search start, find kind
+ * with its three numbers (range: lastkey, keystep, limit; keynum: keynumidx, firstkey,
+ * keystep), and the flags that change how keys are found (incomplete, not_key).
+ */
+type KeySpecRow = [
+  number | string | null,
+  number,
+  'range' | 'keynum' | 'unknown',
+  number,
+  number,
+  number,
+  string,
+];
+
+/** Key spec flags that change how keys are found; the access flags (RW, OW, …) are left out. */
+const KEPT_SPEC_FLAGS = new Set(['incomplete', 'not_key']);
 
 function asArray(value: Reply | undefined): Reply[] {
   return Array.isArray(value) ? value : [];
@@ -29,32 +44,39 @@ function asMap(value: Reply | undefined): Map<string, Reply> {
   return out;
 }
 
-/** The first key spec in compact form, when it is one we can follow (index/keyword + range/keynum). */
-function firstKeySpec(specs: Reply | undefined): KeySpecRow | undefined {
-  const first = asArray(specs)[0];
-  if (first === undefined) return undefined;
-  const spec = asMap(first);
-  const begin = asMap(spec.get('begin_search'));
-  const beginSpec = asMap(begin.get('spec'));
-  const find = asMap(spec.get('find_keys'));
-  const findSpec = asMap(find.get('spec'));
-  let beginAt: number | string;
-  let startFrom = 0;
-  if (begin.get('type') === 'index') beginAt = Number(beginSpec.get('index'));
-  else if (begin.get('type') === 'keyword') {
-    beginAt = String(beginSpec.get('keyword'));
-    startFrom = Number(beginSpec.get('startfrom'));
-  } else return undefined;
-  if (find.get('type') === 'range') return [beginAt, startFrom, -1, 0];
-  if (find.get('type') === 'keynum') {
-    return [
-      beginAt,
-      startFrom,
-      Number(findSpec.get('keynumidx')),
-      Number(findSpec.get('firstkey')),
-    ];
-  }
-  return undefined;
+/** Every key spec of a command in compact form (COMMAND INFO, "key specifications"). */
+function keySpecs(specs: Reply | undefined): KeySpecRow[] {
+  return asArray(specs).map((entry): KeySpecRow => {
+    const spec = asMap(entry);
+    const flags = asArray(spec.get('flags'))
+      .map((f) => String(f).toLowerCase())
+      .filter((f) => KEPT_SPEC_FLAGS.has(f))
+      .join(' ');
+    const begin = asMap(spec.get('begin_search'));
+    const beginSpec = asMap(begin.get('spec'));
+    let beginAt: number | string | null = null;
+    let startFrom = 0;
+    if (begin.get('type') === 'index') beginAt = Number(beginSpec.get('index'));
+    else if (begin.get('type') === 'keyword') {
+      beginAt = String(beginSpec.get('keyword'));
+      startFrom = Number(beginSpec.get('startfrom'));
+    }
+    const find = asMap(spec.get('find_keys'));
+    const f = asMap(find.get('spec'));
+    if (find.get('type') === 'range') {
+      const range = [Number(f.get('lastkey')), Number(f.get('keystep')), Number(f.get('limit'))];
+      return [beginAt, startFrom, 'range', range[0] ?? 0, range[1] ?? 1, range[2] ?? 0, flags];
+    }
+    if (find.get('type') === 'keynum') {
+      const keynum = [
+        Number(f.get('keynumidx')),
+        Number(f.get('firstkey')),
+        Number(f.get('keystep')),
+      ];
+      return [beginAt, startFrom, 'keynum', keynum[0] ?? 0, keynum[1] ?? 1, keynum[2] ?? 1, flags];
+    }
+    return [beginAt, startFrom, 'unknown', 0, 0, 0, flags];
+  });
 }
 
 function addRows(rows: Map<string, Row>, entries: Reply[]): void {
@@ -67,9 +89,8 @@ function addRows(rows: Map<string, Row>, entries: Reply[]): void {
       .map((c) => String(c).replace(/^@/, ''))
       .join(' ');
     const row: Row = [Number(info[1]), flags, firstKey, categories];
-    const movable = flags.split(' ').includes('movablekeys');
-    const spec = movable ? firstKeySpec(info[8]) : undefined;
-    if (spec !== undefined) row.push(spec);
+    const specs = keySpecs(info[8]);
+    if (specs.length > 0) row.push(specs);
     rows.set(name, row);
     addRows(rows, asArray(info[9]));
   }

@@ -38,6 +38,13 @@ export type ActionFacts =
       readonly command: string;
       /** ACL categories without the `@`, e.g. read, write, dangerous. */
       readonly categories: readonly string[];
+      /**
+       * Every key the command names, as far as the gateway read them (the first 256); absent
+       * when not known at all (e.g. a replayed record from before keys were recorded).
+       */
+      readonly keys?: readonly string[];
+      /** False when `keys` is not all of them (too many, cut, or positions not describable). */
+      readonly keysComplete?: boolean;
     }
   | {
       readonly protocol: 'http';

@@ -13,6 +13,7 @@ import { parseCidr, type Cidr } from './ip.js';
 import {
   EXE_GLOB,
   HTTP_PATH_GLOB,
+  KEY_GLOB,
   TABLE_GLOB,
   type RawConditions,
   type RawTime,
@@ -288,12 +289,14 @@ function redisCondition(raw: NonNullable<RawConditions['redis']>): Condition {
       ? undefined
       : new Set(raw.categories.map((c) => c.slice(1).toLowerCase()));
   const allCategories = categories?.has('all') === true;
+  const keys = raw.keys?.map((p) => mustGlob(p, KEY_GLOB));
   return {
     key: 'redis',
     level: 'request',
-    test: (_conn, action) => {
+    test: (_conn, action, failClosed) => {
       if (action === undefined) return Tri.unknown;
       if (action.protocol !== 'redis') return Tri.no;
+      if (keys !== undefined && !keysMatch(keys, action, failClosed)) return Tri.no;
       if (commands !== undefined && !commandMatches(commands, action.command)) return Tri.no;
       if (categories !== undefined && !allCategories) {
         let hit = false;
@@ -308,6 +311,28 @@ function redisCondition(raw: NonNullable<RawConditions['redis']>): Condition {
       return Tri.match;
     },
   };
+}
+
+/**
+ * Like tables: an allow or alert rule needs every key to match (and at least one key); a
+ * deny rule matches when any key does — or when the keys are not all known (more than the
+ * gateway reads, cut, unknown command), since the one not seen may be the denied one.
+ */
+function keysMatch(
+  patterns: readonly RegExp[],
+  action: Extract<ActionFacts, { protocol: 'redis' }>,
+  failClosed: boolean,
+): boolean {
+  const keys = action.keys;
+  const complete = keys !== undefined && action.keysComplete !== false;
+  if (failClosed) {
+    if (!complete) return true;
+    for (const k of keys) if (anyTest(patterns, k)) return true;
+    return false;
+  }
+  if (!complete || keys.length === 0) return false;
+  for (const k of keys) if (!anyTest(patterns, k)) return false;
+  return true;
 }
 
 /** `config` covers every `config|…` subcommand; `config|set` only that one. */

@@ -131,7 +131,12 @@ function requestFacts(
     const command = str(redis.command);
     if (command === '') return null;
     return {
-      facts: { protocol: 'redis', command, categories: strings(redis.acl_categories) },
+      facts: {
+        protocol: 'redis',
+        command,
+        categories: strings(redis.acl_categories),
+        ...keys(redis),
+      },
       subject: typeof redis.key === 'string' ? `${command} ${redis.key}` : command,
     };
   }
@@ -144,6 +149,20 @@ function requestFacts(
     facts: { protocol: 'http', method, path, ...(typeof host === 'string' ? { host } : {}) },
     subject: `${method} ${path}`,
   };
+}
+
+/**
+ * A redis-command record's keys: `keys` when it had several (up to 64 recorded, out of
+ * `keys_count`), else `key`; incomplete when truncated or when more were counted than listed.
+ */
+function keys(redis: Record<string, JsonValue>): { keys: string[]; keysComplete: boolean } {
+  const listed = Array.isArray(redis.keys)
+    ? strings(redis.keys)
+    : typeof redis.key === 'string'
+      ? [redis.key]
+      : [];
+  const count = typeof redis.keys_count === 'number' ? redis.keys_count : listed.length;
+  return { keys: listed, keysComplete: redis.keys_truncated !== true && count <= listed.length };
 }
 
 function obj(value: unknown): Record<string, JsonValue> {

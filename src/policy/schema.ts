@@ -16,6 +16,8 @@ export const EXE_GLOB = { stops: '/' } as const;
 export const HTTP_PATH_GLOB = { stops: '/?#', tail: '(?:[?#][\\s\\S]*)?' } as const;
 /** SQL tables: case-insensitive, `*` stays inside one dotted part. */
 export const TABLE_GLOB = { stops: '.', caseInsensitive: true } as const;
+/** Redis keys, as Redis' own ACL key patterns: case-sensitive, `*` matches any run (`:` too). */
+export const KEY_GLOB = { stops: '' } as const;
 
 export const SQL_CLASSES = ['read', 'write', 'ddl', 'dcl', 'tcl', 'other', 'unknown'] as const;
 
@@ -129,9 +131,10 @@ const redisCondition = z
           : '',
       ),
     ).optional(),
+    keys: list(glob('a key or glob like session:* or cache:[0-9]*', KEY_GLOB)).optional(),
   })
-  .refine((r) => r.commands ?? r.categories, {
-    message: 'expected commands and/or categories, got none',
+  .refine((r) => r.commands ?? r.categories ?? r.keys, {
+    message: 'expected commands, categories and/or keys, got none',
   });
 
 const httpCondition = z
@@ -243,7 +246,7 @@ const KEYS_BY_PARENT: Record<string, readonly string[]> = {
   conditions: [...CONNECTION_KEYS, ...REQUEST_KEYS],
   process: ['exe', 'uid'],
   sql: ['classes', 'operations', 'tables'],
-  redis: ['commands', 'categories'],
+  redis: ['commands', 'categories', 'keys'],
   http: ['methods', 'paths'],
 };
 

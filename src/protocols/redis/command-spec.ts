@@ -1,23 +1,41 @@
 /** The shape of one command-table entry, and how a generated row (command-table.ts) decodes. */
 
-/** Where a movable-keys command's first key is, from its first COMMAND INFO key spec. */
-export type RedisKeySpec =
+/** Where a key spec's search for keys begins — COMMAND INFO `begin_search`. */
+export type RedisKeyBegin =
+  /** At this argv index. */
+  | { readonly kind: 'index'; readonly index: number }
+  /** After this keyword, searched from `startFrom` (negative: from the end, backwards). */
+  | { readonly kind: 'keyword'; readonly keyword: string; readonly startFrom: number }
+  /** Not describable: the command's own key-extraction code knows (SORT's STORE, BY, GET). */
+  | { readonly kind: 'unknown' };
+
+/** How a key spec finds keys once it began — COMMAND INFO `find_keys`. */
+export type RedisKeyFind =
+  /** Keys up to `lastKey` (negative: from the end), every `step`; `limit` > 0 divides the rest. */
   | {
-      /** The search begins at this argv index. */
-      readonly beginIndex: number;
-      /** Offset from the begin of the numkeys argument; -1 when keys are a plain range. */
-      readonly numKeysAt: number;
-      /** Offset from the begin of the first key. */
-      readonly firstKeyAt: number;
+      readonly kind: 'range';
+      readonly lastKey: number;
+      readonly step: number;
+      readonly limit: number;
     }
+  /** A count at begin+`numKeysAt`, the keys from begin+`firstKeyAt`, every `step`. */
   | {
-      /** The search begins after this keyword (e.g. STREAMS). */
-      readonly beginKeyword: string;
-      /** Where the keyword search starts; negative counts from the end. */
-      readonly startFrom: number;
+      readonly kind: 'keynum';
       readonly numKeysAt: number;
       readonly firstKeyAt: number;
-    };
+      readonly step: number;
+    }
+  | { readonly kind: 'unknown' };
+
+/** One key spec of a command (Redis 7 "key specifications"). */
+export interface RedisKeySpec {
+  readonly begin: RedisKeyBegin;
+  readonly find: RedisKeyFind;
+  /** Some keys may be found only by the command's own code (flag `incomplete`). */
+  readonly incomplete: boolean;
+  /** The "keys" are not keys (shard channels of SSUBSCRIBE, SPUBLISH): flag `not_key`. */
+  readonly notKey: boolean;
+}
 
 /** One command or subcommand as Redis describes it in COMMAND INFO. */
 export interface RedisCommandSpec {
@@ -28,26 +46,47 @@ export interface RedisCommandSpec {
   readonly firstKey: number;
   /** ACL categories without the `@`. */
   readonly categories: readonly string[];
-  /** First key spec, only for movable-keys commands. */
-  readonly keySpec: RedisKeySpec | undefined;
+  /** Every key spec, in COMMAND INFO order; empty for commands without keys. */
+  readonly keySpecs: readonly RedisKeySpec[];
 }
 
-/** A generated row: arity, flags, legacy first key, ACL categories, first key spec (movable keys only). */
-export type CommandRow = readonly [
+/**
+ * A generated key spec: begin (index, keyword, or null when unknown), keyword search start,
+ * find kind and its three numbers (range: lastkey, keystep, limit; keynum: keynumidx,
+ * firstkey, keystep), flags (`incomplete`, `not_key`).
+ */
+export type KeySpecRow = readonly [
+  number | string | null,
+  number,
+  'range' | 'keynum' | 'unknown',
+  number,
+  number,
   number,
   string,
-  number,
-  string,
-  (readonly [number | string, number, number, number])?,
 ];
 
-function toKeySpec(row: CommandRow): RedisKeySpec | undefined {
-  const spec = row[4];
-  if (spec === undefined) return undefined;
-  const [begin, startFrom, numKeysAt, firstKeyAt] = spec;
-  return typeof begin === 'number'
-    ? { beginIndex: begin, numKeysAt, firstKeyAt }
-    : { beginKeyword: begin, startFrom, numKeysAt, firstKeyAt };
+/** A generated row: arity, flags, legacy first key, ACL categories, key specs (when it has keys). */
+export type CommandRow = readonly [number, string, number, string, (readonly KeySpecRow[])?];
+
+function toKeySpec(row: KeySpecRow): RedisKeySpec {
+  const [begin, startFrom, kind, a, b, c, flags] = row;
+  const flagList = flags === '' ? [] : flags.split(' ');
+  return {
+    begin:
+      typeof begin === 'number'
+        ? { kind: 'index', index: begin }
+        : typeof begin === 'string'
+          ? { kind: 'keyword', keyword: begin.toLowerCase(), startFrom }
+          : { kind: 'unknown' },
+    find:
+      kind === 'range'
+        ? { kind, lastKey: a, step: b, limit: c }
+        : kind === 'keynum'
+          ? { kind, numKeysAt: a, firstKeyAt: b, step: c }
+          : { kind: 'unknown' },
+    incomplete: flagList.includes('incomplete'),
+    notKey: flagList.includes('not_key'),
+  };
 }
 
 /** Decode the generated rows into specs, by lower-case name (`config|set` for subcommands). */
@@ -62,7 +101,7 @@ export function decodeCommandRows(
         flags: row[1] === '' ? [] : row[1].split(' '),
         firstKey: row[2],
         categories: row[3] === '' ? [] : row[3].split(' '),
-        keySpec: toKeySpec(row),
+        keySpecs: (row[4] ?? []).map(toKeySpec),
       },
     ]),
   );

@@ -5,16 +5,24 @@
 import type { EventInput, JsonObject } from '../../audit/event.js';
 import type { Decision } from '../../policy/action.js';
 import type { ResolvedCommand } from './commands.js';
+import type { CommandKeys } from './keys.js';
 import type { CommandHead, Reply } from './messages.js';
 import { recordableValues, SECRET_COMMANDS } from './redact.js';
 
+/** Most keys one record lists (`redis.keys`); `redis.keys_count` says how many there were. */
+export const RECORDED_KEYS = 64;
+/** Most values one record carries when the listener records values. */
+export const MAX_VALUES = 64;
+
 /**
- * The `redis-command` record: name, first key, argument count (after the name), ACL
- * categories, the decision; values only when the listener records them and never secrets.
+ * The `redis-command` record: name, first key, every key (up to RECORDED_KEYS) when there
+ * are several, argument count (after the name), ACL categories, the decision; values only
+ * when the listener records them and never secrets.
  */
 export function commandRecord(
   resolved: ResolvedCommand,
   head: CommandHead,
+  keys: CommandKeys,
   decision: Decision,
   recordValues: boolean,
 ): EventInput {
@@ -26,13 +34,17 @@ export function commandRecord(
     args_count: head.argc - 1,
     acl_categories: [...resolved.categories],
   };
-  const key = head.args[resolved.firstKeyIndex];
-  if (!secret && resolved.firstKeyIndex > 0 && key !== undefined) {
-    redis['key'] = key.toString('utf8');
+  const first = keys.keys[0];
+  if (!secret && first !== undefined) redis['key'] = first.toString('utf8');
+  if (!secret && keys.count > 1) {
+    redis['keys'] = keys.keys.slice(0, RECORDED_KEYS).map((k) => k.toString('utf8'));
+    redis['keys_count'] = keys.count;
   }
+  if (!keys.complete) redis['keys_truncated'] = true;
   if (recordValues && !secret) {
-    redis['values'] = recordableValues(command, head.args);
-    if (head.args.length < head.argc) redis['values_truncated'] = true;
+    const leading = head.args.slice(0, MAX_VALUES + 1);
+    redis['values'] = recordableValues(command, leading);
+    if (leading.length < head.argc) redis['values_truncated'] = true;
   }
   return {
     event: {

@@ -27,6 +27,8 @@ const DEFAULT_MAX_LINE = 64 * 1024;
 /** Leading elements of a top-level aggregate kept as text (pub/sub: kind, channel, count). */
 const HEAD_ELEMENTS = 3;
 const HEAD_ELEMENT_BYTES = 64;
+/** Stands for an argument that was not copied. */
+const NOT_COPIED = Buffer.alloc(0);
 
 export interface RespParserOptions {
   readonly mode: 'command' | 'reply';
@@ -38,8 +40,17 @@ export interface RespParserOptions {
   readonly maxDepth?: number;
   /** Longest inline command or simple/error line (default 64 KiB, as Redis). */
   readonly maxLineBytes?: number;
-  /** Command mode: how many leading arguments to copy (default 8). */
+  /**
+   * Command mode: how many leading arguments to read at most before the head goes out
+   * (default 8); all of them are copied unless `captureArg` chooses.
+   */
   readonly captureArgs?: number;
+  /**
+   * Command mode: asked before each argument within `captureArgs` whether to copy it; the
+   * arguments read so far are given, uncopied ones as empty buffers (so `args[i]` is always
+   * argument i). Without it every argument within `captureArgs` is copied.
+   */
+  readonly captureArg?: (index: number, args: readonly Buffer[], argc: number) => boolean;
   /** How many bytes of each copied argument or error text to keep (default 1024). */
   readonly captureBytes?: number;
   /**
@@ -78,6 +89,8 @@ export class RespParser {
   private readonly captureBytes: number;
   private readonly headBytes: number;
   private readonly headReady: ((args: readonly Buffer[], argc: number) => boolean) | undefined;
+  private readonly captureArg:
+    ((index: number, args: readonly Buffer[], argc: number) => boolean) | undefined;
   private readonly sink: RespSink;
   private failure: ProtocolError | undefined;
 
@@ -118,6 +131,7 @@ export class RespParser {
     this.captureBytes = options.captureBytes ?? 1024;
     this.headBytes = options.headBytes ?? options.maxBulkBytes;
     this.headReady = options.headReady;
+    this.captureArg = options.captureArg;
     this.sink = sink;
   }
 
@@ -238,7 +252,11 @@ export class RespParser {
     if (Number.isNaN(length) || length < 0 || length > this.maxBulkBytes) {
       this.fail('invalid bulk length');
     }
-    const keep = this.argIndex < this.captureArgs ? Math.min(length, this.captureBytes) : -1;
+    const copy =
+      this.argIndex < this.captureArgs &&
+      !this.headSent &&
+      (this.captureArg?.(this.argIndex, this.args, this.argc) ?? true);
+    const keep = copy ? Math.min(length, this.captureBytes) : -1;
     this.startBody(length, keep);
   }
 
@@ -256,8 +274,10 @@ export class RespParser {
   }
 
   private argDone(at: number): void {
-    // An argument still being read when an early head went out is not added after the fact.
-    if (this.capture !== undefined && !this.headSent) this.args.push(this.capture);
+    // An argument still being read when an early head went out is not added after the fact;
+    // one not copied stands as an empty buffer so that args[i] stays argument i.
+    if (!this.headSent) this.args.push(this.capture ?? NOT_COPIED);
+    this.capture = undefined;
     this.argIndex++;
     const last = this.argIndex === this.argc;
     if (

@@ -1,6 +1,6 @@
 /**
- * The only bytes the Redis session writes itself: error replies (denials and protocol
- * errors). Everything else is forwarded as it came.
+ * The only bytes the Redis session writes itself: error replies (denials, EXECABORT and protocol
+ * errors), and the DISCARD that replaces a doomed EXEC. Everything else is forwarded as it came.
  */
 
 /** Keeps client-supplied text from breaking the error line: no CR, LF or control bytes. */
@@ -21,3 +21,11 @@ export function serializeDenial(command: string, ruleId: string | undefined): Bu
 export function serializeProtocolError(detail: string): Buffer {
   return Buffer.from(`-ERR Protocol error: ${safeLine(detail)}\r\n`, 'utf8');
 }
+
+/** What Redis answers EXEC with after a queue-time error (multi.c execCommand). */
+export function serializeExecAbort(): Buffer {
+  return Buffer.from('-EXECABORT Transaction discarded because of previous errors.\r\n');
+}
+
+/** DISCARD as a RESP array: sent upstream in place of a doomed transaction's EXEC. */
+export const DISCARD_COMMAND: Buffer = Buffer.from('*1\r\n$7\r\nDISCARD\r\n');

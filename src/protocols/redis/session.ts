@@ -2,23 +2,29 @@
  * The Redis session: client commands → `redis-command` records and policy decisions; server
  * replies → `redis-reply` records, matched to commands in FIFO order. Bytes are forwarded as
  * they came; a denied command is dropped and answered `-NOPERM` in its place in the reply
- * order. Pub/sub and MONITOR pushes are counted, never paired.
+ * order. A denial inside MULTI dooms the transaction as Redis' own queue-time errors do: its
+ * EXEC goes upstream as DISCARD and the client gets `-EXECABORT`. Pub/sub and MONITOR pushes
+ * are counted, never paired.
  */
 import type { JsonObject } from '../../audit/event.js';
 import { ProtocolError } from '../../errors.js';
 import type { Decision } from '../../policy/action.js';
 import type { ProtocolSession, SessionContext } from '../session.js';
-import { headComplete, resolveCommand } from './commands.js';
+import { commandKeys, resolveCommand } from './commands.js';
+import { HeadPlan, MAX_HEAD_ARGS, MAX_HEAD_BYTES } from './head-plan.js';
+import type { CommandKeys } from './keys.js';
 import type { CommandHead, Reply } from './messages.js';
 import { isPubsubKind, Subscriptions, type PubsubKind } from './pubsub.js';
-import { commandRecord, replyRecord } from './records.js';
+import { commandRecord, MAX_VALUES, replyRecord } from './records.js';
 import { RespParser } from './resp-parser.js';
-import { serializeDenial, serializeProtocolError } from './serializer.js';
+import {
+  DISCARD_COMMAND,
+  serializeDenial,
+  serializeExecAbort,
+  serializeProtocolError,
+} from './serializer.js';
 
-/** Leading arguments copied for name, subcommand and first key (keyword keys need a few more). */
-const HEAD_ARGS = 8;
-/** Most values one record carries when the listener records values. */
-const MAX_VALUES = 64;
+/** Bytes copied of each argument (keys, values, state arguments). */
 const VALUE_BYTES = 1024;
 
 /** What a successful reply changes about the connection. */
@@ -40,6 +46,11 @@ interface Pending {
   readonly effect: Effect;
   /** Our own `-NOPERM` bytes, sent when every earlier reply has been forwarded. */
   readonly denial: Buffer | undefined;
+  /**
+   * An EXEC sent upstream as DISCARD: its reply is swallowed and these bytes (`-EXECABORT`)
+   * answer the client instead; `reason` names the denial that doomed the transaction.
+   */
+  readonly replacement?: { readonly bytes: Buffer; readonly reason: string };
   error: Reply | undefined;
   last: Reply | undefined;
 }
@@ -76,6 +87,10 @@ class RedisSession implements ProtocolSession {
   // Connection state as the commands sent so far left it.
   private resp3 = false;
   private inMulti = false;
+  /** The first denial inside the open MULTI: its EXEC will be a DISCARD. */
+  private multiDenied: string | undefined;
+  /** A reply cut at a chunk end while the head of the queue may be one to swallow. */
+  private serverHeld: Buffer[] = [];
   private monitor = false;
   private replyMode: 'on' | 'off' | 'skip-next' = 'on';
   private pushes = 0;
@@ -89,19 +104,18 @@ class RedisSession implements ProtocolSession {
     const maxBulkBytes = ctx.options.maxMessageBytes;
     const extra = ctx.options.extra;
     const maxElements = typeof extra['maxElements'] === 'number' ? extra['maxElements'] : undefined;
-    const captureArgs = ctx.options.recordValues ? MAX_VALUES + 1 : HEAD_ARGS;
+    // Decide as soon as name, keys (and the values to record) are read; copy only those.
+    const plan = new HeadPlan(ctx.options.recordValues ? MAX_VALUES + 1 : 0, VALUE_BYTES);
     this.commands = new RespParser(
       {
         mode: 'command',
         maxBulkBytes,
         maxElements,
-        captureArgs,
+        captureArgs: MAX_HEAD_ARGS,
         captureBytes: VALUE_BYTES,
-        headBytes: maxBulkBytes,
-        // Without values to record, decide as soon as name and first key are known.
-        ...(ctx.options.recordValues
-          ? {}
-          : { headReady: (args, argc) => headComplete(args, argc, captureArgs) }),
+        headBytes: Math.min(maxBulkBytes, MAX_HEAD_BYTES),
+        captureArg: (index, args, argc) => plan.wants(index, args, argc),
+        headReady: (args, argc) => plan.ready(args, argc),
       },
       {
         commandHead: (head, at) => this.onCommandHead(head, at),
@@ -155,7 +169,10 @@ class RedisSession implements ProtocolSession {
       return;
     }
     if (this.closed) return;
-    if (this.serverFrom < chunk.length) this.ctx.toClient(chunk.subarray(this.serverFrom));
+    if (this.serverFrom >= chunk.length) return;
+    const rest = chunk.subarray(this.serverFrom);
+    if (this.mayBeSwallowed(rest)) this.serverHeld.push(Buffer.from(rest));
+    else this.forwardReply(rest);
   }
 
   onClose(): void {
@@ -180,8 +197,14 @@ class RedisSession implements ProtocolSession {
 
   private onCommandHead(head: CommandHead, at: number): void {
     if (this.closed) return;
-    const allowed = this.handleCommand(head);
-    if (allowed) {
+    const verdict = this.handleCommand(head);
+    if (verdict === 'discard') {
+      // The EXEC of a doomed transaction: DISCARD goes upstream in its place.
+      this.flushRun();
+      if (this.held.length > 0) this.held = [];
+      this.ctx.toUpstream(DISCARD_COMMAND);
+      this.current = 'drop';
+    } else if (verdict === 'forward') {
       if (this.held.length > 0) {
         this.flushRun();
         this.held.push(this.clientChunk.subarray(this.clientFrom, at));
@@ -204,26 +227,47 @@ class RedisSession implements ProtocolSession {
     this.current = 'between';
   }
 
-  /** Records the command, asks policy, updates connection state; true when it may pass. */
-  private handleCommand(head: CommandHead): boolean {
+  /**
+   * Records the command, asks policy, updates connection state: forward it, drop it (denied),
+   * or send DISCARD in its place (the EXEC of a transaction with a denied command).
+   */
+  private handleCommand(head: CommandHead): 'forward' | 'drop' | 'discard' {
     const resolved = resolveCommand(head.args, head.argc);
     const command = resolved.name;
+    const keys = commandKeys(resolved, head.args, head.argc, VALUE_BYTES);
     const refused = this.guard?.(command, head);
     const decision: Decision =
       refused === undefined
-        ? this.ctx.decide({ protocol: 'redis', command, categories: resolved.categories })
+        ? this.ctx.decide({
+            protocol: 'redis',
+            command,
+            categories: resolved.categories,
+            ...keyFacts(keys),
+          })
         : { verdict: 'deny', reason: refused };
     const allowed = decision.verdict !== 'deny';
-    const record = commandRecord(resolved, head, decision, this.ctx.options.recordValues);
+    const record = commandRecord(resolved, head, keys, decision, this.ctx.options.recordValues);
     const commandId = this.ctx.record(record);
     const started = this.ctx.now();
     if (!allowed) {
       const denial = serializeDenial(command, decision.ruleId);
+      // Redis flags a transaction whose command failed at queue time (multi.c flagTransaction).
+      if (this.inMulti && command !== 'exec' && command !== 'discard') {
+        this.multiDenied ??= `'${command}' was denied inside MULTI (${decision.reason})`;
+      }
       this.enqueue(commandId, command, started, 1, undefined, NO_EFFECT, denial);
-      return false;
+      return 'drop';
+    }
+    if (command === 'exec' && this.inMulti && this.multiDenied !== undefined) {
+      const reason = `transaction discarded: ${this.multiDenied}`;
+      this.commandSent(head, command, commandId, started, {
+        bytes: serializeExecAbort(),
+        reason,
+      });
+      return 'discard';
     }
     this.commandSent(head, command, commandId, started);
-    return true;
+    return 'forward';
   }
 
   /** State changes of a forwarded command, and how many replies it is owed. */
@@ -232,6 +276,7 @@ class RedisSession implements ProtocolSession {
     command: string,
     commandId: string,
     started: bigint,
+    replacement?: Pending['replacement'],
   ): void {
     const arg = (i: number): string => (head.args[i]?.toString('latin1') ?? '').toLowerCase();
     let replies = !this.monitor || command === 'reset';
@@ -248,10 +293,15 @@ class RedisSession implements ProtocolSession {
       const mode = arg(2);
       this.replyMode = mode === 'off' ? 'off' : mode === 'skip' ? 'skip-next' : 'on';
       replies = mode === 'on';
-    } else if (command === 'multi') this.inMulti = true;
-    else if (command === 'exec' || command === 'discard') this.inMulti = false;
-    else if (command === 'reset') {
+    } else if (command === 'multi') {
+      if (!this.inMulti) this.multiDenied = undefined;
+      this.inMulti = true;
+    } else if (command === 'exec' || command === 'discard') {
       this.inMulti = false;
+      this.multiDenied = undefined;
+    } else if (command === 'reset') {
+      this.inMulti = false;
+      this.multiDenied = undefined;
       this.replyMode = 'on';
       effect = { kind: 'reset' };
     } else if (command === 'monitor') effect = { kind: 'monitor' };
@@ -274,7 +324,9 @@ class RedisSession implements ProtocolSession {
       const channels = head.argc - 1;
       count = channels > 0 ? channels : command.endsWith('unsubscribe') ? undefined : 1;
     }
-    if (replies) this.enqueue(commandId, command, started, count, pubsub, effect, undefined);
+    if (replies) {
+      this.enqueue(commandId, command, started, count, pubsub, effect, undefined, replacement);
+    }
   }
 
   private enqueue(
@@ -285,6 +337,7 @@ class RedisSession implements ProtocolSession {
     pubsub: PubsubKind | undefined,
     effect: Effect,
     denial: Buffer | undefined,
+    replacement?: Pending['replacement'],
   ): void {
     this.queue.push({
       commandId,
@@ -294,6 +347,7 @@ class RedisSession implements ProtocolSession {
       pubsub,
       effect,
       denial,
+      ...(replacement === undefined ? {} : { replacement }),
       error: undefined,
       last: undefined,
     });
@@ -304,10 +358,48 @@ class RedisSession implements ProtocolSession {
 
   private onReply(reply: Reply, at: number): void {
     if (this.closed) return;
-    this.ctx.toClient(this.serverChunk.subarray(this.serverFrom, at));
+    const bytes = this.serverChunk.subarray(this.serverFrom, at);
     this.serverFrom = at;
-    this.pairReply(reply);
+    const head = this.queue[0];
+    if (head?.replacement !== undefined && this.answersCommand(reply)) {
+      // DISCARD's own reply: the client asked for EXEC and gets -EXECABORT instead.
+      this.serverHeld = [];
+      this.queue.shift();
+      this.ctx.toClient(head.replacement.bytes);
+      const text = head.replacement.bytes.toString('utf8', 1, head.replacement.bytes.length - 2);
+      const abort: Reply = { kind: 'reply', type: 'error', text, count: 0, head: [] };
+      this.recordReply(head, abort, 'failure', head.replacement.reason);
+    } else {
+      this.forwardReply(bytes);
+      this.pairReply(reply);
+    }
     this.sendDenials();
+  }
+
+  /** Forwards reply bytes to the client, after any held start of the same reply. */
+  private forwardReply(bytes: Buffer): void {
+    if (this.serverHeld.length > 0) {
+      for (const piece of this.serverHeld) this.ctx.toClient(piece);
+      this.serverHeld = [];
+    }
+    if (bytes.length > 0) this.ctx.toClient(bytes);
+  }
+
+  /**
+   * Whether the unfinished reply `rest` ends with may be the DISCARD reply to swallow: the
+   * queue head waits for one, and the reply is a simple line (+OK, or an error) — anything
+   * else is a push and goes on to the client at once.
+   */
+  private mayBeSwallowed(rest: Buffer): boolean {
+    if (this.queue[0]?.replacement === undefined || this.monitor) return false;
+    const first = this.serverHeld[0]?.[0] ?? rest[0];
+    return first === 0x2b /* + */ || first === 0x2d; /* - */
+  }
+
+  /** Whether a reply answers the command at the head of the queue (not a push). */
+  private answersCommand(reply: Reply): boolean {
+    if (this.monitor || reply.type === 'push') return false;
+    return this.resp3 || !this.subscriptions.isRespTwoMessage(reply);
   }
 
   private pairReply(reply: Reply): void {
@@ -422,6 +514,11 @@ class RedisSession implements ProtocolSession {
     this.onClose();
     this.ctx.close('protocol-error', `${fromClient ? 'client' : 'server'}: ${err.detail}`);
   }
+}
+
+/** Policy's key facts: the keys, and whether they are all of them. */
+function keyFacts(keys: CommandKeys): { keys: string[]; keysComplete: boolean } {
+  return { keys: keys.keys.map((k) => k.toString('utf8')), keysComplete: keys.complete };
 }
 
 /** Creates the Redis session for one client connection (with an optional command guard). */

@@ -1,17 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { REDIS_COMMANDS, resolveCommand } from '../../../src/protocols/redis/index.js';
-import { headComplete } from '../../../src/protocols/redis/commands.js';
+import { commandKeys } from '../../../src/protocols/redis/commands.js';
 import { splitInline } from '../../../src/protocols/redis/inline.js';
 
 const argv = (...words: string[]): Buffer[] => words.map((w) => Buffer.from(w));
 const resolve = (...words: string[]) => resolveCommand(argv(...words), words.length);
+const keysOf = (...words: string[]): string[] =>
+  commandKeys(resolve(...words), argv(...words), words.length).keys.map(String);
 
 describe('command table (generated from COMMAND on Redis 7)', () => {
-  it('holds commands and subcommands with arity, flags, first key and categories', () => {
+  it('holds commands and subcommands with arity, flags, first key, categories, key specs', () => {
     expect(REDIS_COMMANDS.get('get')).toMatchObject({
       arity: 2,
       firstKey: 1,
       categories: ['read', 'string', 'fast'],
+      keySpecs: [
+        {
+          begin: { kind: 'index', index: 1 },
+          find: { kind: 'range', lastKey: 0, step: 1, limit: 0 },
+          incomplete: false,
+          notKey: false,
+        },
+      ],
     });
     expect(REDIS_COMMANDS.get('config|set')?.categories).toContain('dangerous');
     expect(REDIS_COMMANDS.get('client|kill')?.categories).toContain('admin');
@@ -20,17 +30,16 @@ describe('command table (generated from COMMAND on Redis 7)', () => {
 });
 
 describe('resolveCommand', () => {
-  it('lower-cases the name and finds the first key', () => {
-    expect(resolve('GET', 'user:1')).toMatchObject({ name: 'get', firstKeyIndex: 1 });
-    expect(resolve('PING')).toMatchObject({ name: 'ping', firstKeyIndex: -1 });
+  it('lower-cases the name and finds its keys', () => {
+    expect(resolve('GET', 'user:1')).toMatchObject({ name: 'get' });
+    expect(keysOf('GET', 'user:1')).toEqual(['user:1']);
+    expect(keysOf('PING')).toEqual([]);
   });
 
   it('adds the subcommand of container commands', () => {
     expect(resolve('CONFIG', 'SET', 'maxmemory', '1')).toMatchObject({ name: 'config|set' });
-    expect(resolve('object', 'ENCODING', 'k')).toMatchObject({
-      name: 'object|encoding',
-      firstKeyIndex: 2,
-    });
+    expect(resolve('object', 'ENCODING', 'k')).toMatchObject({ name: 'object|encoding' });
+    expect(keysOf('object', 'ENCODING', 'k')).toEqual(['k']);
   });
 
   it('treats unknown commands and unknown subcommands as unknown (most privileged)', () => {
@@ -45,32 +54,11 @@ describe('resolveCommand', () => {
   });
 
   it('follows key specs of movable-keys commands', () => {
-    expect(resolve('EVAL', 'return 1', '1', 'k')).toMatchObject({ firstKeyIndex: 3 });
-    expect(resolve('EVAL', 'return 1', '0')).toMatchObject({ firstKeyIndex: -1 });
-    expect(resolve('XREAD', 'COUNT', '2', 'STREAMS', 's1', '0')).toMatchObject({
-      firstKeyIndex: 4,
-    });
-    expect(resolve('ZUNION', '2', 'a', 'b')).toMatchObject({ firstKeyIndex: 2 });
-    expect(resolve('ZUNIONSTORE', 'dst', '1', 'a')).toMatchObject({ firstKeyIndex: 1 });
-  });
-});
-
-describe('headComplete', () => {
-  const ready = (argc: number, ...words: string[]) => headComplete(argv(...words), argc, 8);
-  it('is ready once name and first key are read, before the values', () => {
-    expect(ready(3, 'SET')).toBe(false);
-    expect(ready(3, 'SET', 'k')).toBe(true);
-    expect(ready(4, 'EVAL', 'return 1', '1')).toBe(false);
-    expect(ready(4, 'EVAL', 'return 1', '1', 'k')).toBe(true);
-    expect(ready(3, 'PING')).toBe(true);
-    expect(ready(3, 'NOSUCH')).toBe(true);
-  });
-  it('waits for a container subcommand, keyword keys and arguments that change state', () => {
-    expect(ready(4, 'CONFIG')).toBe(false);
-    expect(ready(6, 'XREAD', 'COUNT', '1', 'STREAMS')).toBe(false);
-    expect(ready(3, 'CLIENT', 'REPLY')).toBe(false);
-    expect(ready(3, 'AUTH', 'bob')).toBe(true);
-    expect(ready(6, 'HELLO', '3', 'AUTH')).toBe(false);
+    expect(keysOf('EVAL', 'return 1', '1', 'k')).toEqual(['k']);
+    expect(keysOf('EVAL', 'return 1', '0')).toEqual([]);
+    expect(keysOf('XREAD', 'COUNT', '2', 'STREAMS', 's1', '0')).toEqual(['s1']);
+    expect(keysOf('ZUNION', '2', 'a', 'b')).toEqual(['a', 'b']);
+    expect(keysOf('ZUNIONSTORE', 'dst', '1', 'a')).toEqual(['dst', 'a']);
   });
 });
 

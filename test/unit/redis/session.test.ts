@@ -44,7 +44,13 @@ describe('Redis session — commands and replies', () => {
     });
     expect(get(command, 'event.type')).toEqual(['access', 'allowed']);
     expect(ctx.decisions).toEqual([
-      { protocol: 'redis', command: 'get', categories: ['read', 'string', 'fast'] },
+      {
+        protocol: 'redis',
+        command: 'get',
+        categories: ['read', 'string', 'fast'],
+        keys: ['user:1'],
+        keysComplete: true,
+      },
     ]);
     const reply = R.bulk('alice');
     session.onServerData(reply);
@@ -150,11 +156,17 @@ describe('Redis session — policy', () => {
     expect(ctx.decisions[0]).toMatchObject({ command: 'config|set' });
   });
 
-  it('asks policy about unknown commands with category unknown', () => {
+  it('asks policy about unknown commands with category unknown, keys not known', () => {
     const { ctx, session } = start();
     session.onClientData(R.command('NOSUCH', 'x'));
     expect(ctx.decisions).toEqual([
-      { protocol: 'redis', command: 'nosuch', categories: ['unknown'] },
+      {
+        protocol: 'redis',
+        command: 'nosuch',
+        categories: ['unknown'],
+        keys: [],
+        keysComplete: false,
+      },
     ]);
   });
 });
