@@ -1,12 +1,12 @@
 /**
  * A small generated data set with known answers, written through the Recorder into a
- * SqliteStore: seven connections over four listeners (PostgreSQL, Redis, HTTP), with
+ * SqliteStore (or any Store passed in: the conformance suites): seven connections over four listeners (PostgreSQL, Redis, HTTP), with
  * allowed and denied actions, every close reason Zeek's conn_state maps, a refused and an
  * unreachable connection, one still open, and a client port reused by a later connection.
  */
 import type { JsonObject } from '../../../src/audit/event.js';
 import { Recorder, type RecordContext } from '../../../src/audit/recorder.js';
-import { SqliteStore } from '../../../src/store/index.js';
+import { SqliteStore, type Store } from '../../../src/store/index.js';
 
 export interface Conn {
   readonly id: string;
@@ -90,8 +90,8 @@ export const C6 = PG('c6', 50006, 40006, '10.0.0.6');
 /** Reuses C1's client port after C1 closed. */
 export const C7 = PG('c7', 50001, 40007);
 
-export interface Dataset {
-  readonly store: SqliteStore;
+export interface Dataset<S extends Store = SqliteStore> {
+  readonly store: S;
   /** A moment while C1 was open, after it closed, and after everything. */
   readonly duringC1: bigint;
   readonly afterC1: bigint;
@@ -152,8 +152,10 @@ function result(status: string, outcome: 'success' | 'failure') {
   };
 }
 
-export function buildDataset(path = ':memory:'): Dataset {
-  const store = new SqliteStore(path);
+export function buildDataset(path?: string): Dataset;
+export function buildDataset<S extends Store>(store: S): Dataset<S>;
+export function buildDataset(target: string | Store = ':memory:'): Dataset<Store> {
+  const store = typeof target === 'string' ? new SqliteStore(target) : target;
   const rec = new Recorder(store, { mode: 'async', flushMs: 1000, observer: 'node-a' });
   const c1 = context(C1);
   rec.append(open(), c1, { rule: { id: 'app-read' } });
