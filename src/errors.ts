@@ -33,6 +33,7 @@ export const ERROR_CATALOGUE = {
   PW_ERR_NOT_FOUND: { message: '{what} not found', exit: 2 },
   PW_ERR_QUERY: { message: 'bad query: {detail}', exit: 2 },
   PW_ERR_API_AUTH: { message: 'API request refused: {detail}', exit: 2 },
+  PW_ERR_API_CALL: { message: 'API call {method} {url} failed: {detail}', exit: 2 },
   PW_ERR_INTERNAL: { message: 'internal error: {detail}', exit: 2 },
 } as const satisfies Record<string, { message: string; exit: 0 | 1 | 2 }>;
 
