@@ -5,6 +5,43 @@ import { type ApiEvent, endpoint, isDenied } from '../api';
 
 const ROW = 30;
 
+/** The column headings of a record row. */
+export function EventHead() {
+  return (
+    <>
+      <span className="c-time">time</span>
+      <span className="c-action">action</span>
+      <span className="c-listener">listener</span>
+      <span className="c-ep">source</span>
+      <span className="c-ep">upstream local</span>
+      <span className="c-user">user</span>
+      <span className="c-outcome">outcome</span>
+      <span className="c-text">statement / command / path</span>
+    </>
+  );
+}
+
+/** The cells of one record row (every value rendered as text). */
+export function EventCells(props: { readonly event: ApiEvent }) {
+  const e = props.event;
+  return (
+    <>
+      <span className="c-time" title={e.timestamp}>
+        {e.timestamp.slice(11, 23)}
+      </span>
+      <span className="c-action">{e.action}</span>
+      <span className="c-listener">{e.listener ?? '–'}</span>
+      <span className="c-ep">{endpoint(e.source)}</span>
+      <span className="c-ep">{endpoint(e.upstream_local)}</span>
+      <span className="c-user">{e.user ?? '–'}</span>
+      <span className={`c-outcome ${e.outcome ?? ''}`}>
+        {isDenied(e) ? 'denied' : (e.outcome ?? '–')}
+      </span>
+      <span className="c-text">{e.text ?? ''}</span>
+    </>
+  );
+}
+
 export function EventTable(props: {
   readonly events: readonly ApiEvent[];
   readonly onSelect: (e: ApiEvent) => void;
@@ -20,14 +57,7 @@ export function EventTable(props: {
   return (
     <div className="table">
       <div className="row head">
-        <span className="c-time">time</span>
-        <span className="c-action">action</span>
-        <span className="c-listener">listener</span>
-        <span className="c-ep">source</span>
-        <span className="c-ep">upstream local</span>
-        <span className="c-user">user</span>
-        <span className="c-outcome">outcome</span>
-        <span className="c-text">statement / command / path</span>
+        <EventHead />
       </div>
       <div ref={parent} className="scroll" style={{ height: props.height ?? 520 }}>
         <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
@@ -43,18 +73,7 @@ export function EventTable(props: {
                 style={{ position: 'absolute', top: item.start, height: ROW, left: 0, right: 0 }}
                 onClick={() => props.onSelect(e)}
               >
-                <span className="c-time" title={e.timestamp}>
-                  {e.timestamp.slice(11, 23)}
-                </span>
-                <span className="c-action">{e.action}</span>
-                <span className="c-listener">{e.listener ?? '–'}</span>
-                <span className="c-ep">{endpoint(e.source)}</span>
-                <span className="c-ep">{endpoint(e.upstream_local)}</span>
-                <span className="c-user">{e.user ?? '–'}</span>
-                <span className={`c-outcome ${e.outcome ?? ''}`}>
-                  {isDenied(e) ? 'denied' : (e.outcome ?? '–')}
-                </span>
-                <span className="c-text">{e.text ?? ''}</span>
+                <EventCells event={e} />
               </div>
             );
           })}

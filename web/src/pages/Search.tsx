@@ -1,9 +1,12 @@
 /**
  * Search: every filter of the shared model, kept in the URL (share the link, get the same
- * search), keyset "more", a virtualized table, a live toggle and the detail drawer.
+ * search), keyset "more", a virtualized table, a live toggle, the "aggregate repeats"
+ * toggle (repeated statements folded into counted rows) and the detail drawer.
  */
 import { type FormEvent, useEffect, useState } from 'react';
+import { type AggregatePage, type AggregateRow, windowText } from '../aggregate';
 import { type ApiEvent, getJson } from '../api';
+import { AggregateTable } from '../components/AggregateTable';
 import { DetailDrawer } from '../components/DetailDrawer';
 import { EventTable } from '../components/EventTable';
 import { useLive } from '../hooks';
@@ -29,21 +32,50 @@ const FIELDS: readonly (readonly [string, string])[] = [
   ['class', 'statement class'],
   ['status', 'status'],
 ];
-const UI_ONLY = ['sel', 'live'];
+const UI_ONLY = ['sel', 'live', 'agg'];
 
 export function Search(props: { readonly params: URLSearchParams }) {
   const filters = new URLSearchParams(props.params);
   for (const k of UI_ONLY) filters.delete(k);
   const query = filters.toString();
   const [events, setEvents] = useState<ApiEvent[]>([]);
+  const [rows, setRows] = useState<AggregateRow[]>([]);
+  const [folding, setFolding] = useState<{ window: number; min: number } | null>(null);
   const [next, setNext] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [form, setForm] = useState<Record<string, string>>(() => Object.fromEntries(filters));
   const selected = props.params.get('sel');
-  const live = props.params.get('live') === '1';
+  const aggregate = props.params.get('agg') === '1';
+  const live = props.params.get('live') === '1' && !aggregate;
 
   useEffect(() => {
     setForm(Object.fromEntries(new URLSearchParams(query)));
+    if (!aggregate) return;
+    let current = true;
+    const p = new URLSearchParams(query);
+    p.set('aggregate', 'statement');
+    getJson<AggregatePage>('events', p).then(
+      (page) => {
+        if (!current) return;
+        setRows(page.rows);
+        setFolding({ window: page.window_ms, min: page.min_repeat });
+        setNext(page.next);
+        setError(null);
+      },
+      (err: unknown) => {
+        if (!current) return;
+        setRows([]);
+        setNext(null);
+        setError(err instanceof Error ? err.message : String(err));
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [query, aggregate]);
+
+  useEffect(() => {
+    if (aggregate) return;
     let current = true;
     getJson<{ events: ApiEvent[]; next: number | null }>('events', new URLSearchParams(query)).then(
       (page) => {
@@ -61,7 +93,7 @@ export function Search(props: { readonly params: URLSearchParams }) {
     return () => {
       current = false;
     };
-  }, [query]);
+  }, [query, aggregate]);
 
   const liveFilter = new URLSearchParams(query);
   liveFilter.delete('limit');
@@ -82,12 +114,21 @@ export function Search(props: { readonly params: URLSearchParams }) {
     const p = new URLSearchParams();
     for (const [k, v] of Object.entries(form)) if (v.trim() !== '') p.set(k, v.trim());
     if (live) p.set('live', '1');
+    if (aggregate) p.set('agg', '1');
     navigate('search', p);
   };
   const more = (): void => {
     if (next === null) return;
     const p = new URLSearchParams(query);
     p.set('after', String(next));
+    if (aggregate) {
+      p.set('aggregate', 'statement');
+      void getJson<AggregatePage>('events', p).then((page) => {
+        setRows((list) => [...list, ...page.rows]);
+        setNext(page.next);
+      });
+      return;
+    }
     void getJson<{ events: ApiEvent[]; next: number | null }>('events', p).then((page) => {
       setEvents((list) => [...list, ...page.events]);
       setNext(page.next);
@@ -110,7 +151,15 @@ export function Search(props: { readonly params: URLSearchParams }) {
         ))}
         <div className="actions">
           <button type="submit">Search</button>
-          <button type="button" onClick={() => navigate('search', live ? { live: '1' } : {})}>
+          <button
+            type="button"
+            onClick={() =>
+              navigate('search', {
+                ...(live ? { live: '1' } : {}),
+                ...(aggregate ? { agg: '1' } : {}),
+              })
+            }
+          >
             Clear
           </button>
           <label className="toggle">
@@ -118,6 +167,8 @@ export function Search(props: { readonly params: URLSearchParams }) {
               type="checkbox"
               data-testid="live-toggle"
               checked={live}
+              disabled={aggregate}
+              title={aggregate ? 'folded rows do not follow the live tail' : undefined}
               onChange={(ev) => set({ live: ev.target.checked ? '1' : null })}
             />
             live{' '}
@@ -127,6 +178,15 @@ export function Search(props: { readonly params: URLSearchParams }) {
               </span>
             )}
           </label>
+          <label className="toggle">
+            <input
+              type="checkbox"
+              data-testid="aggregate-toggle"
+              checked={aggregate}
+              onChange={(ev) => set({ agg: ev.target.checked ? '1' : null, sel: null })}
+            />
+            aggregate repeats
+          </label>
         </div>
       </form>
       {error && (
@@ -134,10 +194,28 @@ export function Search(props: { readonly params: URLSearchParams }) {
           {error}
         </p>
       )}
-      <p className="muted" data-testid="result-count">
-        {events.length} records{next !== null ? ' (more available)' : ''}
-      </p>
-      <EventTable events={events} onSelect={(e) => set({ sel: String(e.sequence) })} />
+      {aggregate ? (
+        <>
+          <p className="muted" data-testid="result-count">
+            {rows.length} rows
+            {folding !== null &&
+              `: repeats of one statement folded within ${windowText(folding.window)} windows, from ${folding.min} on (exact counts; click a row for its records)`}
+            {next !== null ? ' (more available)' : ''}
+          </p>
+          <AggregateTable
+            rows={rows}
+            filters={new URLSearchParams(query)}
+            onSelect={(e) => set({ sel: String(e.sequence) })}
+          />
+        </>
+      ) : (
+        <>
+          <p className="muted" data-testid="result-count">
+            {events.length} records{next !== null ? ' (more available)' : ''}
+          </p>
+          <EventTable events={events} onSelect={(e) => set({ sel: String(e.sequence) })} />
+        </>
+      )}
       {next !== null && (
         <button onClick={more} data-testid="more">
           more

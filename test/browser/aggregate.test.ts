@@ -1,0 +1,143 @@
+/**
+ * The Search page's "aggregate repeats" toggle in real Chromium (playwright-core driving
+ * /usr/bin/chromium) against an in-process gateway + API with real psql traffic: 25 runs of
+ * one statement with different literals fold into counted rows, a row expands to exactly
+ * its records, and a hostile literal stays text. Takes docs/screenshots/aggregate.png
+ * (UPDATE_SCREENSHOTS=1).
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiServer, type ApiServer } from '../../src/api/index.js';
+import { silentLogger } from '../../src/log.js';
+import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { run } from '../helpers/run.js';
+import { SCREENSHOT_DIR } from '../helpers/screenshots.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WEB = `${ROOT}dist/web`;
+const SCRIPT = '<script>alert(1)</script>';
+const REPEATS = 25;
+const SHAPE = 'select relname from pg_class where oid = ?';
+
+let gw: TestGateway;
+let api: ApiServer;
+let browser: Browser;
+let page: Page;
+let base: string;
+const dialogs: string[] = [];
+
+/** One psql session running each statement as its own query. */
+function psql(statements: readonly string[]): Promise<string> {
+  const args = ['-X', '-At', '-h', '127.0.0.1', '-p', String(gw.port('orders-db'))];
+  args.push('-U', 'postgres', '-d', 'test');
+  for (const s of statements) args.push('-c', s);
+  return run('psql', args);
+}
+
+const queries = (): number =>
+  byAction(gw.events(), 'db-query').filter((e) => field(e, 'listener.name') === 'orders-db').length;
+
+beforeAll(async () => {
+  if (!existsSync(`${WEB}/index.html`))
+    await run(
+      'npx',
+      ['vite', 'build', '--config', `${ROOT}web/vite.config.ts`, '--logLevel', 'warn'],
+      { timeoutMs: 120_000 },
+    );
+  gw = await startGateway({
+    listeners: [
+      {
+        name: 'orders-db',
+        listen: '127.0.0.1:0',
+        target: '127.0.0.1:5432',
+        protocol: 'postgres',
+      },
+    ],
+    extra: { api: { listen: '127.0.0.1:0' } },
+  });
+  api = await createApiServer({
+    gateway: gw.gateway,
+    log: silentLogger(),
+    webRoot: WEB,
+    processMetrics: false,
+  });
+  const bound = await api.listen();
+  base = `http://127.0.0.1:${bound.port}/`;
+  const statements = Array.from(
+    { length: REPEATS },
+    (_, i) => `select relname from pg_class where oid = ${1000 + i}`,
+  );
+  statements.push(`select '${SCRIPT}' as x`, `select '${SCRIPT}' as x`);
+  await psql(statements);
+  await gw.waitForEvents(() => queries() === REPEATS + 2);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  page = await browser.newPage({ viewport: { width: 1360, height: 860 } });
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await api?.close();
+  await gw?.stop();
+});
+
+describe('aggregate repeats in Chromium', () => {
+  it('folds the repeated statement into counted rows and expands one to its records', async () => {
+    await page.goto(`${base}#/search?listener=orders-db&action=db-query`);
+    await page.getByTestId('event-row').first().waitFor();
+    await page.getByTestId('aggregate-toggle').check();
+    await expect.poll(() => page.url()).toContain('agg=1');
+    const folded = page.getByTestId('group-row').filter({ hasText: SHAPE });
+    await folded.first().waitFor({ timeout: 10_000 });
+    // The 25 runs fold into one row per minute window they fell in (one, or two at a
+    // minute boundary); the counts add up exactly.
+    const counts = (await folded.getByTestId('group-count').allTextContents()).map((t) =>
+      Number(t.replace(/[^\d]/g, '')),
+    );
+    expect(counts.length).toBeGreaterThanOrEqual(1);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(REPEATS);
+    expect(await folded.first().getByTestId('group-outcomes').textContent()).toMatch(/success/);
+    // The hostile literal is a `?` in the shape: the folded row shows no script text.
+    const hostile = page.getByTestId('group-row').filter({ hasText: 'select ? as x' });
+    expect(await hostile.count()).toBeGreaterThanOrEqual(1);
+
+    await folded.first().click();
+    const members = page
+      .getByTestId('group')
+      .filter({ has: folded.first() })
+      .getByTestId('group-members');
+    await members.getByTestId('event-row').first().waitFor();
+    await expect.poll(() => members.getAttribute('data-count')).toBe(String(counts[0]));
+    const texts = await members.getByTestId('event-row').allTextContents();
+    for (const t of texts) expect(t).toMatch(/select relname from pg_class where oid = 10\d\d/);
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/aggregate.png`, fullPage: false });
+
+    // The hostile statement's own records render as text, never as markup.
+    await hostile.first().click();
+    const hostileMembers = page
+      .getByTestId('group')
+      .filter({ has: hostile.first() })
+      .getByTestId('group-members');
+    await hostileMembers.getByTestId('event-row').first().waitFor();
+    expect(await hostileMembers.getByTestId('event-row').first().textContent()).toContain(SCRIPT);
+    expect(await page.locator('.table script').count()).toBe(0);
+    expect(dialogs).toEqual([]);
+
+    // A record opens the detail drawer; collapsing and turning aggregation off go back.
+    await members.getByTestId('event-row').first().click();
+    await page.getByTestId('drawer').waitFor();
+    await expect.poll(() => page.url()).toContain('sel=');
+    await page.getByTestId('aggregate-toggle').uncheck();
+    await page.getByTestId('event-row').first().waitFor();
+    expect(await page.getByTestId('group-row').count()).toBe(0);
+    expect(await page.getByTestId('result-count').textContent()).toBe(`${REPEATS + 2} records`);
+  });
+});
