@@ -9,6 +9,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../src/audit/event.js';
 import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { fe } from '../helpers/pg-builder.js';
 import { waitForRecord } from '../helpers/records.js';
@@ -74,7 +75,7 @@ function repeat(step: () => void, everyMs: number, active: () => boolean): Promi
   });
 }
 
-function closeRecord(gw: TestGateway, port: number): Promise<Record<string, unknown>> {
+function closeRecord(gw: TestGateway, port: number): Promise<JsonObject> {
   return waitForRecord(gw, 'connection-close', (c) => field(c, 'source.port') === port);
 }
 
@@ -178,7 +179,7 @@ describe('slow clients', () => {
     const good = await connect(port);
     good.sock.write(fe.startup({ user: 'postgres', database: 'test' }));
     // ReadyForQuery ('Z', length 5, status) ends the start-up.
-    await until(() => /Z\0\0\0\x05I/.test(good.received()), 5000, 'ReadyForQuery');
+    await until(() => good.received().includes('Z\0\0\0\x05I'), 5000, 'ReadyForQuery');
 
     const silent = await connect(port);
     const slow = await connect(port);
