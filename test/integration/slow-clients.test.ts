@@ -2,7 +2,8 @@
  * Slow clients (slowloris) against real listeners with short deadlines: an HTTP request head
  * trickled byte by byte is answered 408 and closed at `header_timeout` while a well-behaved
  * client keeps being served; a PostgreSQL client that never finishes its start-up is closed at
- * `handshake_timeout` while one that logged in stays; on tcp and redis listeners a client
+ * `handshake_timeout` while one that logged in stays, and silent MySQL, TLS and HTTP clients
+ * are closed at it too; on tcp and redis listeners a client
  * trickling under `min_rate` is closed at `idle_timeout` with reason `slow-client` while
  * clients that make progress stay. Every close is recorded with its reason.
  */
@@ -14,6 +15,7 @@ import { byAction, field, startGateway, type TestGateway } from '../helpers/gate
 import { fe } from '../helpers/pg-builder.js';
 import { waitForRecord } from '../helpers/records.js';
 import { command } from '../helpers/redis-resp.js';
+import { run } from '../helpers/run.js';
 import { until } from '../helpers/wait.js';
 
 interface Client {
@@ -119,6 +121,27 @@ beforeAll(async () => {
         handshake_timeout: '1s',
       },
       {
+        name: 'mysql',
+        listen: '127.0.0.1:0',
+        target: '127.0.0.1:3306',
+        protocol: 'mysql',
+        handshake_timeout: '1s',
+      },
+      {
+        name: 'tls',
+        listen: '127.0.0.1:0',
+        target: `127.0.0.1:${sinkPort}`,
+        protocol: 'tls',
+        handshake_timeout: '1s',
+      },
+      {
+        name: 'web-quiet',
+        listen: '127.0.0.1:0',
+        target: `127.0.0.1:${webPort}`,
+        protocol: 'http',
+        handshake_timeout: '1s',
+      },
+      {
         name: 'raw',
         listen: '127.0.0.1:0',
         target: `127.0.0.1:${sinkPort}`,
@@ -209,6 +232,35 @@ describe('slow clients', () => {
       (e) => field(e, 'source.port') === good.port,
     );
     expect(logins.map((e) => field(e, 'event.outcome'))).toEqual(['success']);
+  });
+
+  it('mysql, tls and http: a client silent after connecting is closed at handshake_timeout (http with 408)', async () => {
+    const clients = await Promise.all(
+      ['mysql', 'tls', 'web-quiet'].map((name) => connect(gw.port(name))),
+    );
+    await until(() => clients.every((c) => c.closed()), 5000, 'all silent clients closed');
+    const [mysql, tls, web] = clients;
+    if (mysql === undefined || tls === undefined || web === undefined) throw new Error('clients');
+    // MySQL speaks first: the greeting arrived, the client never answered it.
+    expect(mysql.received().length).toBeGreaterThan(0);
+    expect(web.received()).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
+    // A client that logged in outlives the deadline: its 1.5 s statement completes.
+    const slept = await run('mariadb', [
+      '-h127.0.0.1',
+      `-P${gw.port('mysql')}`,
+      '-uroot',
+      '--skip-ssl',
+      '-N',
+      '-e',
+      'SELECT SLEEP(1.5)',
+      'test',
+    ]);
+    expect(slept.trim()).toBe('0');
+    for (const c of clients) {
+      expect(c.lifetimeMs()).toBeGreaterThanOrEqual(900);
+      const close = await closeRecord(gw, c.port);
+      expect(field(close, 'event.reason')).toBe('handshake-timeout');
+    }
   });
 
   it('tcp: a client trickling under min_rate is closed at idle_timeout as slow-client; one above it stays', async () => {
