@@ -1,10 +1,10 @@
 /** Shared CLI plumbing: exit codes, error printing, opening the store for reading. */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../config/index.js';
 import { PortwardenError, errorMessage } from '../errors.js';
-import { SqliteStore } from '../store/index.js';
+import { openStore, type Store } from '../store/index.js';
 
 export interface GlobalOptions {
   readonly config?: string;
@@ -21,26 +21,44 @@ export function loadFromOptions(cmd: Command): LoadedConfig {
 }
 
 /**
+ * `store:` of the config each data dir was named by (dataDirFromOptions): a data dir whose
+ * records live in PostgreSQL is opened there by openStoreForReading and openLocalLog.
+ */
+const configuredStores = new Map<string, string>();
+
+function remember(dataDir: string, store: string | undefined): string {
+  const dir = resolve(dataDir);
+  if (store !== undefined) configuredStores.set(dir, store);
+  return dir;
+}
+
+/** The `store:` URL the config gave for `dataDir`, if any. */
+export function configuredStore(dataDir: string): string | undefined {
+  return configuredStores.get(resolve(dataDir));
+}
+
+/**
  * The data directory: --data-dir, else the config's data_dir when a config file is there,
- * else ./portwarden-data.
+ * else ./portwarden-data. The config's `store:` is remembered for that directory (also
+ * with --data-dir when -c names the config explicitly).
  */
 export function dataDirFromOptions(cmd: Command): string {
   const g = globalOptions(cmd);
-  if (g.dataDir) return resolve(g.dataDir);
   const file = g.config ?? 'portwarden.yaml';
-  if (g.config || existsSync(file)) return loadConfig(file).config.data_dir;
+  if (g.dataDir) return remember(g.dataDir, g.config ? loadConfig(file).config.store : undefined);
+  if (g.config || existsSync(file)) {
+    const config = loadConfig(file).config;
+    return remember(config.data_dir, config.store);
+  }
   return resolve('portwarden-data');
 }
 
-/** Open the embedded store read-only (the gateway may be writing it at the same time). */
-export function openStoreForReading(dataDir: string): SqliteStore {
-  const path = join(dataDir, 'portwarden.db');
-  if (!existsSync(path)) {
-    throw new PortwardenError('PW_ERR_NOT_FOUND', {
-      what: `audit store ${path} (start the gateway first, or pass --data-dir)`,
-    });
-  }
-  return new SqliteStore(path, { readonly: true });
+/**
+ * Open the data dir's store read-only (the gateway may be writing it at the same time):
+ * the config's `store: postgres://…`, else the embedded `portwarden.db`.
+ */
+export function openStoreForReading(dataDir: string): Store {
+  return openStore({ data_dir: dataDir, store: configuredStore(dataDir) }, { readonly: true });
 }
 
 /** Run a command body; print PortwardenErrors plainly and set the documented exit code. */

@@ -4,16 +4,16 @@
  * as the gateway builds them. Refuses while a gateway holds the data dir: two writers would
  * fork the chain.
  */
-import { join } from 'node:path';
 import { Checkpointer } from '../audit/checkpointer.js';
 import { loadOrCreateNodeKey } from '../audit/integrity.js';
 import { Recorder } from '../audit/recorder.js';
 import { PortwardenError } from '../errors.js';
 import { gatewayRunning } from '../gateway/lock.js';
-import { SqliteStore } from '../store/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { configuredStore } from './io.js';
 
 export interface LocalLog {
-  readonly store: SqliteStore;
+  readonly store: Store;
   readonly recorder: Recorder;
   readonly checkpointer: Checkpointer;
   /**
@@ -25,6 +25,8 @@ export interface LocalLog {
 
 export interface LocalLogOptions {
   readonly fsync?: boolean;
+  /** `store: postgres://…` (default: the config's for this data dir, see io.ts). */
+  readonly store?: string;
   /** What to tell the user when a gateway holds the data dir. */
   readonly whenGatewayRuns?: string;
 }
@@ -40,7 +42,10 @@ export function openLocalLog(
       detail: `a gateway (pid ${pid}) is writing ${dataDir}; ${options.whenGatewayRuns ?? 'stop it first'}`,
     });
   }
-  const store = new SqliteStore(join(dataDir, 'portwarden.db'), { fsync: options.fsync ?? false });
+  const store = openStore(
+    { data_dir: dataDir, store: options.store ?? configuredStore(dataDir) },
+    { fsync: options.fsync ?? false },
+  );
   const key = loadOrCreateNodeKey(dataDir, node);
   const checkpointer = new Checkpointer(store, key, node, dataDir);
   const recorder = new Recorder(store, {

@@ -10,6 +10,7 @@ import { cronSchema } from '../inventory/cron.js';
 import { alertsSchema, recordsSchema, sinksSchema } from '../sinks/schema.js';
 import { shipSchema } from '../ship/schema.js';
 import { sourcesSchema } from '../ingest/schema.js';
+import { storeUrlProblem } from '../store/index.js';
 import { dashboardSchema } from '../api/aggregate-config.js';
 import { jwksUrlProblem } from '../identity/jwks-url.js';
 
@@ -201,7 +202,14 @@ export const apiSchema = z.strictObject({
 export const configSchema = z.strictObject({
   node: name.default('portwarden'),
   data_dir: z.string().default('./portwarden-data'),
-  store: z.string().optional(),
+  /** `postgres://user@host:port/db?schema=name`: records in PostgreSQL (docs/config.md). */
+  store: z
+    .string()
+    .superRefine((url, ctx) => {
+      const problem = storeUrlProblem(url);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
   log: z
     .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') })
     .default({ level: 'info' }),

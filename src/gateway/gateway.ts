@@ -17,7 +17,7 @@ import type { PolicyDecider } from '../policy/index.js';
 import { ECS_PROTOCOL, initProtocols, sessionFactoryFor } from '../protocols/index.js';
 import { startSources, type FileTailer } from '../ingest/index.js';
 import { startPublisher, type Publisher } from '../ship/index.js';
-import { SqliteStore } from '../store/index.js';
+import { openStore } from '../store/index.js';
 import type { Store } from '../store/index.js';
 import { Listener } from './listener.js';
 import { ListenerRuntime } from './listener-runtime.js';
@@ -38,7 +38,7 @@ export interface GatewayOptions {
   readonly log: Logger;
   /** Policies by name, compiled by the policy module (absent: every listener audit-only). */
   readonly policies?: PolicyMap;
-  /** An already open store (tests); otherwise `<data_dir>/portwarden.db`. */
+  /** An already open store (tests); otherwise `store:` or `<data_dir>/portwarden.db`. */
   readonly store?: Store;
 }
 
@@ -76,9 +76,7 @@ export class Gateway {
   static create(loaded: LoadedConfig, opts: GatewayOptions): Gateway {
     const config = loaded.config;
     mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
-    const store =
-      opts.store ??
-      new SqliteStore(join(config.data_dir, 'portwarden.db'), { fsync: config.audit.fsync });
+    const store = opts.store ?? openStore(config, { fsync: config.audit.fsync });
     const key = loadOrCreateNodeKey(config.data_dir, config.node);
     const checkpointer = new Checkpointer(store, key, config.node, config.data_dir, opts.log);
     const recorder = new Recorder(store, {

@@ -14,6 +14,7 @@ export {
   PostgresStore,
   isPostgresUrl,
   parseStoreUrl,
+  storeUrlProblem,
   applyMigrations,
   createDayPartitions,
   dayOf,

@@ -1,6 +1,6 @@
 export { PostgresStore } from './postgres-store.js';
 export type { PostgresStoreOptions } from './postgres-store.js';
-export { isPostgresUrl, parseStoreUrl, DEFAULT_SCHEMA } from './url.js';
+export { isPostgresUrl, parseStoreUrl, storeUrlProblem, DEFAULT_SCHEMA } from './url.js';
 export type { PgStoreUrl } from './url.js';
 export {
   DAY_MS,

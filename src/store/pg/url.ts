@@ -48,3 +48,13 @@ export function parseStoreUrl(value: string): PgStoreUrl {
   redacted.searchParams.set('schema', schema);
   return { connection: url.href, schema, redacted: redacted.href };
 }
+
+/** Why `value` is not a usable `store:` URL, or null (config validation). */
+export function storeUrlProblem(value: string): string | null {
+  try {
+    parseStoreUrl(value);
+    return null;
+  } catch (err) {
+    return err instanceof PortwardenError ? err.message.replace(/^store: /, '') : String(err);
+  }
+}
