@@ -2,6 +2,7 @@
  * Which session serves which `protocol:`, and the start-up work a protocol needs.
  */
 import { createHttpSession } from './http/index.js';
+import { withImplicitTls } from './implicit-tls.js';
 import { createMysqlListenerSession } from './mysql/index.js';
 import { createPostgresListenerSession, initPostgresClassifier } from './postgres/index.js';
 import { createRedisListenerSession } from './redis/index.js';
@@ -13,8 +14,8 @@ const factories = new Map<string, SessionFactory>([
   ['tcp', createTcpSession],
   ['postgres', createPostgresListenerSession],
   ['mysql', createMysqlListenerSession],
-  ['redis', createRedisListenerSession],
-  ['http', createHttpSession],
+  ['redis', withImplicitTls(createRedisListenerSession)],
+  ['http', withImplicitTls(createHttpSession)],
   ['tls', createTlsSession],
 ]);
 

@@ -3,7 +3,10 @@
  * <token or JWT>`, which the gateway verifies; the request then goes to the target with the
  * client's Authorization removed and the listener's `upstream_header` added. A request that
  * fails is answered 401 by us, in its place in the pipeline. Verification is asynchronous
- * (JWT signatures), so messages behind a request being checked wait, in order.
+ * (JWT signatures), so messages behind a request being checked wait, in order. Over client
+ * TLS, a certificate from the listener's CA naming a certificate-only identity signs every
+ * request in without a bearer (mTLS); naming an identity with a token, the bearer must be
+ * that identity's; an untrusted certificate fails every request.
  */
 import type { UpstreamCredentials } from '../../identity/index.js';
 import type { GatewayAuth } from '../session.js';
@@ -39,6 +42,15 @@ export class HttpSignInGate {
     }
     if (m.type !== 'request-head') return false;
     const head = m.head;
+    const cert = this.auth.certificate?.(undefined) ?? { kind: 'none' };
+    if (cert.kind === 'refused') {
+      this.onVerdict(head, { ok: false, reason: cert.reason });
+      return true;
+    }
+    if (cert.kind === 'signed-in') {
+      this.admit(head);
+      return true;
+    }
     const secret = bearerToken(head.headers);
     if (secret === undefined) {
       this.onVerdict(head, { ok: false, reason: 'no bearer credential' });
@@ -47,22 +59,23 @@ export class HttpSignInGate {
     this.busy = true;
     void this.auth.signIn(undefined, secret).then((result) => {
       this.busy = false;
-      if (result.ok) {
-        let creds: UpstreamCredentials;
-        try {
-          creds = this.auth.upstreamCredentials();
-        } catch {
-          this.onVerdict(head, { ok: false, reason: 'target credentials unavailable' });
-          this.release();
-          return;
-        }
-        this.onVerdict(head, { ok: true, head: replaceAuthorization(head, creds.header) });
-      } else {
-        this.onVerdict(head, { ok: false, reason: result.reason });
-      }
+      if (result.ok) this.admit(head);
+      else this.onVerdict(head, { ok: false, reason: result.reason });
       this.release();
     });
     return true;
+  }
+
+  /** A signed-in request goes on with the target's header in place of Authorization. */
+  private admit(head: RequestHead): void {
+    let creds: UpstreamCredentials;
+    try {
+      creds = this.auth.upstreamCredentials();
+    } catch {
+      this.onVerdict(head, { ok: false, reason: 'target credentials unavailable' });
+      return;
+    }
+    this.onVerdict(head, { ok: true, head: replaceAuthorization(head, creds.header) });
   }
 
   private release(): void {

@@ -2,8 +2,10 @@
  * PostgreSQL behind listener `auth: gateway` (docs/identity.md). The client signs in to
  * portwarden: the startup packet's `user` is the identity, the password its token. The
  * gateway answers the authentication itself — SASL SCRAM-SHA-256 when the identity has a
- * `scram_sha256` credential, else a cleartext password, offered only over client TLS or
- * loopback — then sends its own StartupMessage to the target as the mapped database user,
+ * `scram_sha256` credential (and SCRAM-SHA-256-PLUS bound to the gateway's certificate over
+ * client TLS), else a cleartext password, offered only over client TLS or loopback; a client
+ * certificate from the listener's CA naming a certificate-only identity needs neither — then
+ * sends its own StartupMessage to the target as the mapped database user,
  * logs in with the stored credentials (UpstreamLogin), and from the target's
  * AuthenticationOk on hands the connection to the ordinary session. The client's token is
  * never forwarded, recorded or logged.
@@ -22,11 +24,12 @@ import {
 import { AuthCode, FrontendCode, type ErrorFields } from './messages.js';
 import { BufferReader } from './reader.js';
 import { loginRecord } from './records.js';
+import { tlsServerEndPoint, TLS_SERVER_END_POINT } from './channel-binding.js';
 import {
   mockScramVerifier,
   parseScramVerifier,
-  SCRAM_MECHANISM,
   ScramServer,
+  type ChannelBinding,
   type ScramStep,
 } from './scram.js';
 import { ENCRYPTION_REFUSED, errorResponse, SqlState, SSL_ACCEPT } from './serializer.js';
@@ -223,10 +226,25 @@ class PostgresGatewayAuthSession implements ProtocolSession {
       return;
     }
     this.identityName = user;
+    const cert = this.auth.certificate?.(user) ?? { kind: 'none' };
+    if (cert.kind === 'refused') {
+      this.refuse(INVALID_AUTHORIZATION, certificateFailed(user), cert.reason, user);
+      return;
+    }
+    if (cert.kind === 'signed-in') {
+      // The certificate alone signs this identity in: no password step (docs/identity.md).
+      this.loginUpstream();
+      return;
+    }
     const stored = this.auth.scramVerifier(user);
     const verifier = stored === undefined ? null : parseScramVerifier(stored);
+    const binding = this.channelBinding();
     if (stored !== undefined && verifier !== null) {
-      this.scram = { server: new ScramServer(verifier), verifier: stored, reason: '' };
+      this.scram = {
+        server: new ScramServer(verifier, undefined, binding),
+        verifier: stored,
+        reason: '',
+      };
     } else if (this.cleartextAllowed()) {
       this.phase = 'password';
       this.ctx.toClient(AUTH_CLEARTEXT);
@@ -234,7 +252,7 @@ class PostgresGatewayAuthSession implements ProtocolSession {
     } else {
       // Same exchange as a real one, so a probe cannot tell which names exist.
       this.scram = {
-        server: new ScramServer(mockScramVerifier(user)),
+        server: new ScramServer(mockScramVerifier(user), undefined, binding),
         verifier: null,
         reason:
           stored === undefined
@@ -243,7 +261,19 @@ class PostgresGatewayAuthSession implements ProtocolSession {
       };
     }
     this.phase = 'sasl-first';
-    this.ctx.toClient(authSasl([SCRAM_MECHANISM]));
+    this.ctx.toClient(authSasl(this.scram.server.mechanisms()));
+  }
+
+  /**
+   * On a TLS client leg, `tls-server-end-point` data of the gateway's certificate, so that
+   * SCRAM-SHA-256-PLUS is offered; null (plain leg, or a certificate whose signature names
+   * no hash, like Ed25519) offers SCRAM-SHA-256 only.
+   */
+  private channelBinding(): ChannelBinding | null {
+    if (!this.clientTls) return null;
+    const der = this.auth.clientTls?.()?.ownCertificate;
+    const data = der === undefined ? null : tlsServerEndPoint(der);
+    return data === null ? null : { type: TLS_SERVER_END_POINT, data };
   }
 
   /** A cleartext token may cross only a TLS client leg or the loopback interface. */
@@ -271,7 +301,7 @@ class PostgresGatewayAuthSession implements ProtocolSession {
     msg.end();
     const scram = this.scram;
     if (scram === null) throw new ProtocolError('postgres', 'SASL response without SASL');
-    if (mechanism !== SCRAM_MECHANISM) {
+    if (!scram.server.mechanisms().includes(mechanism)) {
       this.refuse(
         INVALID_AUTHORIZATION,
         'client selected an invalid SASL authentication mechanism',
@@ -280,7 +310,7 @@ class PostgresGatewayAuthSession implements ProtocolSession {
       );
       return;
     }
-    const step = scram.server.firstMessage(data);
+    const step = scram.server.firstMessage(data, mechanism);
     if (!step.ok) {
       this.refuse(SqlState.ProtocolViolation, step.reason, step.reason, this.identityName);
       return;
@@ -377,6 +407,10 @@ class PostgresGatewayAuthSession implements ProtocolSession {
 
 function passwordFailed(user: string): string {
   return `password authentication failed for user "${user}"`;
+}
+
+function certificateFailed(user: string): string {
+  return `certificate authentication failed for user "${user}"`;
 }
 
 /** A refused gateway sign-in: the name tried and why, never the secret. */

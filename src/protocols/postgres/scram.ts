@@ -18,6 +18,8 @@ import {
 } from 'node:crypto';
 
 export const SCRAM_MECHANISM = 'SCRAM-SHA-256';
+/** SCRAM-SHA-256 bound to the TLS channel (RFC 5802 §6, `tls-server-end-point`). */
+export const SCRAM_PLUS_MECHANISM = 'SCRAM-SHA-256-PLUS';
 /** PostgreSQL's default iteration count (scram_iterations). */
 export const SCRAM_DEFAULT_ITERATIONS = 4096;
 /** Refuse work factors beyond this from a server (a hostile target could stall us). */
@@ -109,18 +111,30 @@ export type ScramStep =
 export class ScramClient {
   private readonly nonce: string;
   private readonly password: string;
+  private readonly binding: ChannelBinding | null;
   private clientFirstBare = '';
   private expectedServerSignature: Buffer | null = null;
 
-  constructor(password: string, nonce: string = scramNonce(), user = '') {
+  /** With `binding`, the client runs SCRAM-SHA-256-PLUS bound to that data. */
+  constructor(
+    password: string,
+    nonce: string = scramNonce(),
+    user = '',
+    binding: ChannelBinding | null = null,
+  ) {
     this.password = password;
     this.nonce = nonce;
+    this.binding = binding;
     this.clientFirstBare = `n=${user},r=${nonce}`;
   }
 
-  /** client-first-message: no channel binding (`n,,`). */
+  private gs2Header(): string {
+    return this.binding === null ? 'n,,' : `p=${this.binding.type},,`;
+  }
+
+  /** client-first-message: no channel binding (`n,,`) unless constructed with one. */
   firstMessage(): string {
-    return `n,,${this.clientFirstBare}`;
+    return `${this.gs2Header()}${this.clientFirstBare}`;
   }
 
   /** client-final-message for the server-first-message. */
@@ -137,7 +151,11 @@ export class ScramClient {
       return { ok: false, reason: `iteration count ${iterations} out of range` };
     const salted = saltedPassword(this.password, Buffer.from(salt, 'base64'), iterations);
     const clientKey = hmac(salted, 'Client Key');
-    const withoutProof = `c=biws,r=${nonce}`; // biws = base64("n,,")
+    const cbind = Buffer.concat([
+      Buffer.from(this.gs2Header()),
+      this.binding?.data ?? Buffer.alloc(0),
+    ]);
+    const withoutProof = `c=${cbind.toString('base64')},r=${nonce}`; // c=biws: base64("n,,")
     const authMessage = `${this.clientFirstBare},${serverFirst},${withoutProof}`;
     const proof = xor(clientKey, hmac(sha256(clientKey), authMessage));
     this.expectedServerSignature = hmac(hmac(salted, 'Server Key'), authMessage);
@@ -159,30 +177,67 @@ export class ScramClient {
   }
 }
 
+/** Channel binding the server offers: `tls-server-end-point` data of its certificate. */
+export interface ChannelBinding {
+  readonly type: 'tls-server-end-point';
+  readonly data: Buffer;
+}
+
 /** Server side, toward a client signing in with a stored verifier. */
 export class ScramServer {
   private readonly verifier: ScramVerifier;
   private readonly serverNonce: string;
+  /** Offered (SCRAM-SHA-256-PLUS advertised) when not null. */
+  private readonly binding: ChannelBinding | null;
   private clientFirstBare = '';
   private serverFirst = '';
   private gs2Header = '';
+  /** The binding data the client's `c=` must carry after the gs2 header. */
+  private boundData: Buffer = Buffer.alloc(0);
   private nonce = '';
 
-  constructor(verifier: ScramVerifier, serverNonce: string = scramNonce()) {
+  constructor(
+    verifier: ScramVerifier,
+    serverNonce: string = scramNonce(),
+    binding: ChannelBinding | null = null,
+  ) {
     this.verifier = verifier;
     this.serverNonce = serverNonce;
+    this.binding = binding;
   }
 
-  /** client-first-message → server-first-message. */
-  firstMessage(clientFirst: string): ScramStep {
+  /** The mechanisms to advertise: the channel-bound one first when binding is offered. */
+  mechanisms(): string[] {
+    return this.binding === null ? [SCRAM_MECHANISM] : [SCRAM_PLUS_MECHANISM, SCRAM_MECHANISM];
+  }
+
+  /**
+   * client-first-message → server-first-message. `mechanism` is what the client selected;
+   * its gs2 flag must agree with it (RFC 5802 §6): `p=` only with -PLUS, and `y` ("I could
+   * bind, you did not offer it") is a downgrade when the server did offer it.
+   */
+  firstMessage(clientFirst: string, mechanism: string = SCRAM_MECHANISM): ScramStep {
     // gs2-header: cbind flag, authzid, then the bare message (RFC 5802 §7).
     const m = /^([ny]|p=[^,]*),(a=[^,]*)?,(.*)$/s.exec(clientFirst);
     if (m === null) return { ok: false, reason: 'malformed client-first-message' };
     const [, flag, authzid, bare] = m;
     if (flag === undefined || bare === undefined)
       return { ok: false, reason: 'malformed client-first-message' };
-    if (flag.startsWith('p='))
-      return { ok: false, reason: 'channel binding requested but not offered' };
+    if (mechanism === SCRAM_PLUS_MECHANISM) {
+      if (this.binding === null)
+        return { ok: false, reason: 'SCRAM-SHA-256-PLUS selected but not offered' };
+      if (!flag.startsWith('p='))
+        return { ok: false, reason: 'SCRAM-SHA-256-PLUS selected without channel binding' };
+      if (flag !== `p=${this.binding.type}`)
+        return { ok: false, reason: `unsupported channel binding type ${flag.slice(2, 40)}` };
+      this.boundData = this.binding.data;
+    } else if (mechanism !== SCRAM_MECHANISM) {
+      return { ok: false, reason: 'unknown SASL mechanism' };
+    } else if (flag.startsWith('p=')) {
+      return { ok: false, reason: 'channel binding requested without SCRAM-SHA-256-PLUS' };
+    } else if (flag === 'y' && this.binding !== null) {
+      return { ok: false, reason: 'channel binding negotiation error (downgrade)' };
+    }
     if (authzid !== undefined) return { ok: false, reason: 'authorization identity not supported' };
     const attrs = parseScramAttributes(bare);
     const nonce = attrs?.get('r');
@@ -204,7 +259,8 @@ export class ScramServer {
     const withoutProof = clientFinal.slice(0, at);
     const attrs = parseScramAttributes(withoutProof);
     if (attrs === null) return { ok: false, reason: 'malformed client-final-message' };
-    if (attrs.get('c') !== Buffer.from(this.gs2Header).toString('base64'))
+    const binding = Buffer.concat([Buffer.from(this.gs2Header), this.boundData]);
+    if (attrs.get('c') !== binding.toString('base64'))
       return { ok: false, reason: 'channel binding does not match' };
     if (attrs.get('r') !== this.nonce) return { ok: false, reason: 'nonce does not match' };
     const proof = Buffer.from(clientFinal.slice(at + 3), 'base64');

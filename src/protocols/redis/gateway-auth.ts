@@ -5,6 +5,8 @@
  * first client byte passes, and swallows that reply. Until the client has signed in, every
  * other command is answered `-NOAUTH` natively (as Redis does with `requirepass`).
  * After sign-in, the ordinary Redis session takes over (with AUTH and HELLO … AUTH refused).
+ * On a TLS client leg, a certificate from the listener's CA naming a certificate-only identity
+ * signs the connection in before its first command (mTLS); an untrusted one ends it.
  */
 import { ProtocolError, errorMessage } from '../../errors.js';
 import type { EventInput } from '../../audit/event.js';
@@ -27,6 +29,7 @@ const NOAUTH_HELLO = Buffer.from(
 const WRONGPASS = Buffer.from('-WRONGPASS invalid username-password pair or user is disabled.\r\n');
 const OK = Buffer.from('+OK\r\n');
 const TARGET_REFUSED = Buffer.from('-ERR portwarden could not sign in to the target\r\n');
+const CERTIFICATE_REFUSED = Buffer.from('-WRONGPASS client certificate refused\r\n');
 
 type Phase = 'signing-in' | 'verifying' | 'open' | 'closed';
 
@@ -45,6 +48,8 @@ class RedisGatewayAuthSession implements ProtocolSession {
   /** Where the login reply ended in the chunk being read (-1: not in this chunk). */
   private loginEnd = -1;
   private chunk: Buffer = Buffer.alloc(0);
+  /** The client certificate was looked at (on the first client bytes, after any TLS). */
+  private certificateChecked = false;
 
   constructor(ctx: SessionContext, auth: GatewayAuth) {
     this.ctx = ctx;
@@ -124,6 +129,7 @@ class RedisGatewayAuthSession implements ProtocolSession {
       case 'closed':
         return;
       case 'signing-in':
+        if (!this.certificateChecked && this.signedInByCertificate(chunk)) return;
         this.readSignIn(chunk);
         return;
       default: {
@@ -131,6 +137,27 @@ class RedisGatewayAuthSession implements ProtocolSession {
         return never;
       }
     }
+  }
+
+  /**
+   * mTLS: the first client bytes arrive after the TLS handshake, so the certificate is known.
+   * True when it decided the connection (signed in and handed over, or refused and closed).
+   */
+  private signedInByCertificate(chunk: Buffer): boolean {
+    this.certificateChecked = true;
+    const cert = this.auth.certificate?.(undefined) ?? { kind: 'none' };
+    if (cert.kind === 'refused') {
+      this.phase = 'closed';
+      this.ctx.record(loginRecord('failure', cert.reason, undefined));
+      this.ctx.toClient(CERTIFICATE_REFUSED);
+      this.ctx.close('policy', `gateway sign-in refused: ${cert.reason}`);
+      return true;
+    }
+    if (cert.kind !== 'signed-in') return false;
+    this.ctx.record(loginRecord('success', undefined, cert.result.principal.name));
+    this.phase = 'open';
+    this.inner.onClientData(chunk);
+    return true;
   }
 
   private readSignIn(chunk: Buffer): void {
