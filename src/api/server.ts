@@ -1,8 +1,9 @@
 /**
  * The HTTP API and dashboard server (fastify): bearer-token roles, every route under
- * /api/v1 read-only except policy reload and verify-now (which change no record), the
- * OpenAPI document, /metrics, and the built dashboard at /. Every request made with a token
- * is itself recorded as an `api-request` event (token name and role, never the token).
+ * /api/v1 read-only except policy reload and verify-now (which change no record) and grant
+ * create/revoke (which append `grant` records, admin only), the OpenAPI document, /metrics,
+ * and the built dashboard at /. Every request made with a token is itself recorded as an
+ * `api-request` event (token name and role, never the token).
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
@@ -20,6 +21,7 @@ import { recordRequest } from './request-record.js';
 import { alertRoutes } from './routes/alerts.js';
 import { connectionRoutes } from './routes/connections.js';
 import { eventRoutes } from './routes/events.js';
+import { grantRoutes } from './routes/grants.js';
 import { integrityRoutes } from './routes/integrity.js';
 import { inventoryRoutes } from './routes/inventory.js';
 import { policyRoutes } from './routes/policies.js';
@@ -72,6 +74,7 @@ const STATUS_OF: Partial<Record<string, number>> = {
   PW_ERR_USAGE: 400,
   PW_ERR_NOT_FOUND: 404,
   PW_ERR_API_AUTH: 401,
+  PW_ERR_STORE_UNAVAILABLE: 503,
 };
 
 /** Build the server (routes registered, nothing bound). Throws PW_ERR_CONFIG on unsafe auth. */
@@ -131,7 +134,7 @@ export async function createApiServer(opts: ApiOptions): Promise<ApiServer> {
         title: 'portwarden API',
         version: '1',
         description:
-          'Read-only access to the audit record, live tail, integrity and gateway state. Bearer tokens with roles viewer < auditor < admin.',
+          'Read-only access to the audit record, live tail, integrity and gateway state; just-in-time grants (admin). Bearer tokens with roles viewer < auditor < admin.',
       },
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -204,6 +207,7 @@ export async function createApiServer(opts: ApiOptions): Promise<ApiServer> {
   integrityRoutes(app, ctx);
   alertRoutes(app, ctx);
   inventoryRoutes(app, ctx);
+  grantRoutes(app, ctx);
   staticRoutes(app, opts.webRoot === undefined ? defaultWebRoot() : opts.webRoot);
   await app.ready();
 

@@ -2,6 +2,8 @@
  * Just-in-time grants. A grant is itself a record (`event.action: grant`, created or
  * revoked); the active set is derived from those records — at gateway start from the store,
  * then live from each commit. Policy sees an active grant as the group `grant:<listener>`.
+ * Grants come from the CLI (`via: cli`, granted by the OS user) or the API (`via: api`,
+ * granted by the admin token's name, which the record carries as `grant.api_token`).
  */
 import type { JsonObject } from '../audit/event.js';
 import type { EventInput } from '../audit/event.js';
@@ -16,7 +18,17 @@ export interface Grant {
   /** Operation classes allowed (`read`, `write`, `ddl`…); empty: every operation. */
   readonly operations: readonly string[];
   readonly grantedBy: string;
+  /** The name (never the value) of the API token that made the grant. */
+  readonly apiToken?: string;
+  /** Who the client said asked for it (self-reported, e.g. the OS user running the CLI). */
+  readonly requestedBy?: string;
 }
+
+/** Operation classes a grant can be limited to. */
+export const GRANT_OPERATIONS = ['read', 'write', 'ddl', 'dcl', 'tcl', 'other', 'unknown'] as const;
+
+/** The longest grant (a longer one is almost certainly a typo, and dates must stay valid). */
+export const MAX_GRANT_MS = 366 * 86_400_000;
 
 export type GrantChange =
   | { readonly change: 'create'; readonly grant: Grant }
@@ -25,6 +37,8 @@ export type GrantChange =
       readonly id: string;
       readonly revokedBy: string;
       readonly reason: string;
+      readonly apiToken?: string;
+      readonly requestedBy?: string;
     };
 
 /** The group policy's `grant: required` looks for. */
@@ -54,6 +68,7 @@ export function grantRecord(change: GrantChange, via: string): EventInput {
         operations: [...g.operations],
         reason: g.reason,
         granted_by: g.grantedBy,
+        ...origin(g),
         via,
       },
     };
@@ -67,7 +82,20 @@ export function grantRecord(change: GrantChange, via: string): EventInput {
       reason: change.reason,
     },
     user: { name: change.revokedBy },
-    grant: { id: change.id, change: 'revoke', revoked_by: change.revokedBy, via },
+    grant: {
+      id: change.id,
+      change: 'revoke',
+      revoked_by: change.revokedBy,
+      ...origin(change),
+      via,
+    },
+  };
+}
+
+function origin(o: { readonly apiToken?: string; readonly requestedBy?: string }): JsonObject {
+  return {
+    ...(o.apiToken === undefined ? {} : { api_token: o.apiToken }),
+    ...(o.requestedBy === undefined ? {} : { requested_by: o.requestedBy }),
   };
 }
 
@@ -78,8 +106,14 @@ export function grantChangeOf(record: JsonObject): GrantChange | null {
   const str = (k: string): string | undefined => (typeof g[k] === 'string' ? g[k] : undefined);
   const id = str('id');
   if (id === undefined) return null;
+  const apiToken = str('api_token');
+  const requestedBy = str('requested_by');
+  const from = {
+    ...(apiToken === undefined ? {} : { apiToken }),
+    ...(requestedBy === undefined ? {} : { requestedBy }),
+  };
   if (str('change') === 'revoke')
-    return { change: 'revoke', id, revokedBy: str('revoked_by') ?? '', reason: '' };
+    return { change: 'revoke', id, revokedBy: str('revoked_by') ?? '', reason: '', ...from };
   const identity = str('identity');
   const listener = str('listener');
   const expires = Date.parse(str('expires') ?? '');
@@ -95,6 +129,7 @@ export function grantChangeOf(record: JsonObject): GrantChange | null {
       reason: str('reason') ?? '',
       operations: Array.isArray(ops) ? ops.filter((o): o is string => typeof o === 'string') : [],
       grantedBy: str('granted_by') ?? '',
+      ...from,
     },
   };
 }

@@ -15,7 +15,9 @@ export {
 export { JwtVerifier, looksLikeJwt } from './jwt.js';
 export { upstreamCredentials, type UpstreamCredentials } from './credentials.js';
 export {
+  GRANT_OPERATIONS,
   GrantBook,
+  MAX_GRANT_MS,
   grantChangeOf,
   grantGroup,
   grantRecord,

@@ -239,6 +239,7 @@ describe('endpoints', () => {
       '/api/v1/checkpoints',
       '/api/v1/alerts',
       '/api/v1/inventory',
+      '/api/v1/grants',
       '/api/v1/session',
       '/metrics',
     ];

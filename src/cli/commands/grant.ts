@@ -1,19 +1,23 @@
 /**
  * `portwarden grant` — just-in-time access. `grant --identity alice --listener orders-db
  * --for 2h --reason INC-1234 [--operations read]` hands a grant to the gateway through
- * `<data_dir>/grant-requests/`; the gateway records it (`event.action: grant`) and policy
- * rules with `grant: required` allow alice on that listener until it expires. `grant list`
- * shows grants in force (from the records); `grant revoke ID` ends one early.
+ * `<data_dir>/grant-requests/` (the record names the OS user), or with `--api URL
+ * --token-file F` through the gateway's API (the record names the admin token); the gateway
+ * records it (`event.action: grant`) and policy rules with `grant: required` allow alice on
+ * that listener until it expires. `grant list` shows grants in force (from the records);
+ * `grant revoke ID` ends one early.
  */
 import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { Command } from 'commander';
 import type { JsonObject } from '../../audit/event.js';
 import { uuidv7 } from '../../audit/ids.js';
 import { parseDurationMs } from '../../config/index.js';
 import { gatewayRunning } from '../../gateway/index.js';
 import {
+  GRANT_OPERATIONS,
   GrantBook,
+  MAX_GRANT_MS,
   grantChangeOf,
   pendingGrantRequests,
   writeGrantRequest,
@@ -27,15 +31,65 @@ import {
   runCommand,
   usage,
 } from '../io.js';
+import { apiTarget, callApi, type ApiTarget } from './grant-api.js';
 
-const OPERATIONS = ['read', 'write', 'ddl', 'dcl', 'tcl', 'other', 'unknown'];
+const OPERATIONS: readonly string[] = GRANT_OPERATIONS;
 const HANDOFF_WAIT_MS = 5000;
 
-/** Who is granting: the OS user running the CLI (the API will name its admin token). */
+/** Who is granting locally: the OS user running the CLI. */
 function granter(): string {
   const u = userInfo();
   return `${u.username} (uid ${u.uid}, cli)`;
 }
+
+/** Who asks through the API (self-reported; the API records its token's name as granter). */
+function requester(): string {
+  const u = userInfo();
+  return `${u.username}@${hostname()} (uid ${u.uid}, cli)`;
+}
+
+interface ApiFlags {
+  api?: string;
+  tokenFile?: string;
+}
+
+/** The API target from the (parent's) --api and --token-file, or null. */
+function apiOf(command: Command): ApiTarget | null {
+  return apiTarget(command.optsWithGlobals<ApiFlags>());
+}
+
+interface ApiGrant {
+  id: string;
+  identity: string;
+  listener: string;
+  expires: string;
+  active: boolean;
+  operations: string[];
+  reason: string;
+  granted_by: string;
+}
+
+function grantLine(g: {
+  id: string;
+  identity: string;
+  listener: string;
+  expires: string;
+  expired: boolean;
+  operations: readonly string[];
+  reason: string;
+}): string {
+  return [
+    g.id.padEnd(38),
+    g.identity.padEnd(13),
+    g.listener.padEnd(13),
+    `${g.expires}${g.expired ? '*' : ' '}`.padEnd(25),
+    (g.operations.join(',') || 'all').padEnd(11),
+    g.reason,
+  ].join(' ');
+}
+
+const HEADER =
+  'ID                                     IDENTITY      LISTENER      EXPIRES                   OPERATIONS  REASON';
 
 /** Check identity and listener against the config when one is there. */
 function checkAgainstConfig(command: Command, identity: string, listener: string): void {
@@ -66,7 +120,19 @@ function listCommand(): Command {
     .description('grants in force (from the audit records) and requests not yet recorded')
     .option('--all', 'include expired grants')
     .action((flags: { all?: boolean }, command: Command) =>
-      runCommand(() => {
+      runCommand(async () => {
+        const api = apiOf(command);
+        if (api !== null) {
+          const answer = (await callApi(
+            api,
+            'GET',
+            `/api/v1/grants${flags.all === true ? '?all=true' : ''}`,
+          )) as { grants: ApiGrant[] };
+          const lines = [HEADER];
+          for (const g of answer.grants) lines.push(grantLine({ ...g, expired: !g.active }));
+          process.stdout.write(`${lines.join('\n')}\n`);
+          return 0;
+        }
         const dataDir = dataDirFromOptions(command);
         const book = new GrantBook();
         if (existsSync(`${dataDir}/portwarden.db`)) {
@@ -90,19 +156,14 @@ function listCommand(): Command {
           }
         }
         const now = Date.now();
-        const lines = [
-          'ID                                     IDENTITY      LISTENER      EXPIRES                   OPERATIONS  REASON',
-        ];
+        const lines = [HEADER];
         for (const g of book.list(now, flags.all === true)) {
           lines.push(
-            [
-              g.id.padEnd(38),
-              g.identity.padEnd(13),
-              g.listener.padEnd(13),
-              `${new Date(g.expiresMs).toISOString()}${g.expiresMs <= now ? '*' : ' '}`.padEnd(25),
-              (g.operations.join(',') || 'all').padEnd(11),
-              g.reason,
-            ].join(' '),
+            grantLine({
+              ...g,
+              expires: new Date(g.expiresMs).toISOString(),
+              expired: g.expiresMs <= now,
+            }),
           );
         }
         for (const p of pendingGrantRequests(dataDir))
@@ -122,6 +183,17 @@ function revokeCommand(): Command {
         // --reason is the parent's option too: commander hands it to `grant`.
         const reason = command.optsWithGlobals<{ reason?: string }>().reason;
         if (!reason) throw usage('grant revoke needs --reason');
+        const api = apiOf(command);
+        if (api !== null) {
+          const answer = (await callApi(api, 'DELETE', `/api/v1/grants/${encodeURIComponent(id)}`, {
+            reason,
+            requested_by: requester(),
+          })) as { revoked_by: string };
+          process.stdout.write(
+            `revoke ${id}: recorded through the API (token ${answer.revoked_by})\n`,
+          );
+          return 0;
+        }
         const dataDir = dataDirFromOptions(command);
         const status = await handOff(dataDir, {
           change: 'revoke',
@@ -151,6 +223,11 @@ export function grantCommand(): Command {
     .option('--for <duration>', 'how long, e.g. 30m, 2h')
     .option('--reason <text>', 'why (recorded), e.g. a ticket')
     .option('--operations <list>', `only these operation classes: ${OPERATIONS.join(',')}`)
+    .option(
+      '--api <url>',
+      "use this gateway's API (e.g. http://127.0.0.1:8080) instead of the data dir",
+    )
+    .option('--token-file <file>', 'with --api: a file holding an admin API token')
     .addHelpText(
       'after',
       `
@@ -159,6 +236,12 @@ Examples:
   portwarden grant --identity alice --listener orders-db --for 30m --reason "INC-9" --operations read
   portwarden grant list
   portwarden grant revoke 0192f3a4-... --reason "done"
+
+Through the API (the record names the admin token instead of the OS user):
+  portwarden grant --identity alice --listener orders-db --for 2h --reason "INC-1234" \\
+    --api https://gw.example:8080 --token-file ~/.config/portwarden/admin-token
+  portwarden grant list --api https://gw.example:8080 --token-file ~/.config/portwarden/admin-token
+  portwarden grant revoke 0192f3a4-... --reason "done" --api https://gw.example:8080 --token-file ./admin-token
 `,
     )
     .addCommand(listCommand())
@@ -169,11 +252,27 @@ Examples:
         if (!identity || !listener || !flags.for || !reason)
           throw usage('grant needs --identity, --listener, --for and --reason');
         const ms = parseDurationMs(flags.for);
-        if (ms === null || ms <= 0)
-          throw usage(`--for: expected a duration like 2h, got ${flags.for}`);
+        if (ms === null || ms <= 0 || ms > MAX_GRANT_MS)
+          throw usage(`--for: expected a duration like 2h (at most 366d), got ${flags.for}`);
         const operations = flags.operations ? flags.operations.split(',').map((o) => o.trim()) : [];
         const bad = operations.filter((o) => !OPERATIONS.includes(o));
         if (bad.length > 0) throw usage(`--operations: unknown ${bad.join(', ')}`);
+        const api = apiOf(command);
+        if (api !== null) {
+          const answer = (await callApi(api, 'POST', '/api/v1/grants', {
+            identity,
+            listener,
+            for: flags.for,
+            reason,
+            operations,
+            requested_by: requester(),
+          })) as { grant: ApiGrant };
+          const g = answer.grant;
+          process.stdout.write(
+            `grant ${g.id}: ${identity} on ${listener} until ${g.expires}: recorded through the API (token ${g.granted_by})\n`,
+          );
+          return 0;
+        }
         checkAgainstConfig(command, identity, listener);
         const dataDir = dataDirFromOptions(command);
         const id = uuidv7();
