@@ -197,8 +197,15 @@ describe('POST/GET/DELETE /api/v1/grants', () => {
   it('lists grants for any token role', async () => {
     const res = await api.app.inject({ url: '/api/v1/grants', headers: bearer('viewer') });
     expect(res.statusCode).toBe(200);
-    const grants = res.json<{ grants: { id: string; granted_by: string }[] }>().grants;
-    expect(grants.map((g) => g.id)).toContain(id);
+    const grants = res.json<{ grants: Record<string, unknown>[] }>().grants;
+    // Read back from the committed record by the grant book.
+    expect(grants.find((g) => g['id'] === id)).toMatchObject({
+      granted_by: 'ops-oncall',
+      api_token: 'ops-oncall',
+      requested_by: 'bob@laptop',
+      operations: ['read'],
+      active: true,
+    });
     const all = await api.app.inject({ url: '/api/v1/grants?all=true', headers: bearer('viewer') });
     expect(all.statusCode).toBe(200);
   });
