@@ -174,8 +174,10 @@ export class MysqlClientParser {
         return { type: 'stmt-close', seq, statementId: reader.int4() };
       case Command.StmtReset:
         return { type: 'stmt-reset', seq, statementId: reader.int4() };
-      case Command.StmtFetch:
-        return { type: 'stmt-fetch', seq, statementId: reader.int4() };
+      case Command.StmtFetch: {
+        const statementId = reader.int4();
+        return { type: 'stmt-fetch', seq, statementId, rows: reader.int4() };
+      }
       case Command.ChangeUser:
         return this.decodeChangeUser(seq, reader);
       case Command.FieldList:

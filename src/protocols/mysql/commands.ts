@@ -27,6 +27,8 @@ export interface Prepared {
   /** Its text names a password: bound values are never recorded. */
   readonly sensitive: boolean;
   types?: Buffer;
+  /** The `db-query` record of its latest COM_STMT_EXECUTE (a fetch names the cursor's). */
+  lastExecuteId?: string;
 }
 
 /** How the session treats a command it does not decode further. */

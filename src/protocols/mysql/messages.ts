@@ -140,7 +140,13 @@ export type ClientMessage =
   | { readonly type: 'stmt-bulk-execute'; readonly seq: number; readonly statementId: number }
   | { readonly type: 'stmt-close'; readonly seq: number; readonly statementId: number }
   | { readonly type: 'stmt-reset'; readonly seq: number; readonly statementId: number }
-  | { readonly type: 'stmt-fetch'; readonly seq: number; readonly statementId: number }
+  | {
+      readonly type: 'stmt-fetch';
+      readonly seq: number;
+      readonly statementId: number;
+      /** How many rows the client asks for. */
+      readonly rows: number;
+    }
   | {
       readonly type: 'change-user';
       readonly seq: number;
@@ -205,6 +211,8 @@ export type ServerMessage =
       readonly rows: number;
       readonly status: number;
       readonly warnings: number;
+      /** A COM_STMT_EXECUTE opened a cursor instead of sending rows (fetched later). */
+      readonly cursorOpened: boolean;
     }
   | {
       readonly type: 'prepare-ok';

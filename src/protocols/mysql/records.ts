@@ -23,6 +23,8 @@ export interface QueryFacts {
   readonly tables: readonly string[];
   /** Bound values, only when the listener records values. */
   readonly parameters?: readonly JsonValue[];
+  /** COM_STMT_FETCH: rows asked for, and the `db-query` of the execute that opened the cursor. */
+  readonly fetch?: { readonly rows: number; readonly executeId?: string };
 }
 
 /** How one action ended. */
@@ -37,6 +39,8 @@ export interface ResultFacts {
   readonly warnings?: number;
   /** Why there is no server answer (not executed, connection closed). */
   readonly reason?: string;
+  /** The execute opened a cursor: its rows are counted on the COM_STMT_FETCH records. */
+  readonly cursor?: boolean;
 }
 
 function dbFields(identity: DbIdentity, operation: string): JsonObject {
@@ -62,6 +66,12 @@ export function queryRecord(
   const queryFields: JsonObject = { text: query.text, class: query.sqlClass };
   if (query.tables.length > 0) queryFields.tables = [...query.tables];
   if (query.parameters !== undefined) queryFields.parameters = [...query.parameters];
+  if (query.fetch !== undefined) {
+    queryFields.fetch = {
+      rows_requested: query.fetch.rows,
+      ...(query.fetch.executeId !== undefined ? { execute_id: query.fetch.executeId } : {}),
+    };
+  }
   const fields: Record<string, JsonValue> = {
     db: { ...dbFields(identity, query.operation), query: queryFields },
   };
@@ -97,6 +107,7 @@ export function resultRecord(
     response.last_insert_id = jsonInteger(result.lastInsertId);
   }
   if (result.warnings !== undefined && result.warnings > 0) response.warnings = result.warnings;
+  if (result.cursor === true) response.cursor_opened = true;
   const db = dbFields(identity, operation);
   if (Object.keys(response).length > 0) db.response = response;
   return {

@@ -59,6 +59,8 @@ export class MysqlServerParser {
   private state: State = 'greeting';
   private negotiated: Negotiated = { deprecateEof: false, cacheMetadata: false };
   private binary = false;
+  /** The response being read answers COM_STMT_FETCH. */
+  private fetching = false;
   private left = 0;
   private columnCount = 0;
   private rows = 0;
@@ -123,6 +125,7 @@ export class MysqlServerParser {
     const next = this.expected.shift();
     this.rows = 0;
     this.binary = next === 'binary-result';
+    this.fetching = next === 'fetch';
     switch (next) {
       case undefined:
         this.state = 'idle';
@@ -365,6 +368,7 @@ export class MysqlServerParser {
       rows: this.rows,
       status,
       warnings,
+      cursorOpened: !this.fetching && (status & ServerStatus.CursorExists) !== 0,
     };
     this.sink.message(message, raw);
     this.rows = 0;

@@ -157,7 +157,7 @@ class MysqlSession implements ProtocolSession {
         this.longDataSent = false;
         return this.forward(raw, 'simple', { kind: 'silent' });
       case 'stmt-fetch':
-        return this.forward(raw, 'fetch', { kind: 'silent' });
+        return this.onFetch(message, raw);
       case 'change-user':
         if (this.ctx.gatewayAuth !== undefined)
           return this.refuseChangeUser(message.seq, message.user);
@@ -303,7 +303,35 @@ class MysqlSession implements ProtocolSession {
       tables: classification.tables,
       ...(parameters !== undefined ? { parameters } : {}),
     };
-    this.act(message.seq, raw, [{ query }], 'binary-result');
+    const [queryId] = this.decideAndForward(message.seq, raw, [{ query }], 'binary-result');
+    if (statement !== undefined && message.statementId !== LAST_PREPARED) {
+      statement.lastExecuteId = queryId;
+    }
+  }
+
+  /**
+   * COM_STMT_FETCH: rows of a cursor an execute opened. An action like the execute (same
+   * statement facts, asked of policy again), whose `db-result` counts the rows of this fetch.
+   */
+  private onFetch(
+    message: Extract<ClientMessage, { type: 'stmt-fetch' }>,
+    raw: Buffer | undefined,
+  ): void {
+    const statement = this.prepared.get(message.statementId);
+    const classification = statement?.classification ?? {
+      sqlClass: 'unknown' as const,
+      operation: 'FETCH',
+      tables: [],
+    };
+    const executeId = statement?.lastExecuteId;
+    const query: QueryFacts = {
+      operation: classification.operation,
+      text: statement?.text ?? '',
+      sqlClass: classification.sqlClass,
+      tables: classification.tables,
+      fetch: { rows: message.rows, ...(executeId !== undefined ? { executeId } : {}) },
+    };
+    this.act(message.seq, raw, [{ query }], 'fetch');
   }
 
   private onOtherCommand(seq: number, command: number, raw: Buffer | undefined): void {
@@ -338,6 +366,16 @@ class MysqlSession implements ProtocolSession {
     specs: readonly ActionSpec[],
     expect: ExpectedResponse,
   ): void {
+    this.decideAndForward(seq, raw, specs, expect);
+  }
+
+  /** `act`, returning the `db-query` record ids. */
+  private decideAndForward(
+    seq: number,
+    raw: Buffer | undefined,
+    specs: readonly ActionSpec[],
+    expect: ExpectedResponse,
+  ): string[] {
     const decisions = specs.map((spec) => this.ctx.decide(actionFacts(spec.query)));
     const deniedAt = decisions.findIndex((d) => d.verdict === 'deny');
     const denying: Decision | undefined = decisions[deniedAt];
@@ -353,9 +391,10 @@ class MysqlSession implements ProtocolSession {
       );
       return track(queryId, spec.query.operation, startedAt, spec.useDatabase);
     });
+    const ids = tracked.map((t) => t.queryId);
     if (denying === undefined) {
       this.forward(raw, expect, { kind: 'actions', actions: tracked, index: 0 });
-      return;
+      return ids;
     }
     const operation = specs[deniedAt]?.query.operation || 'statement';
     const message = `${operation} command denied by portwarden policy (rule ${denying.ruleId ?? 'default'})`;
@@ -368,6 +407,7 @@ class MysqlSession implements ProtocolSession {
       });
     }
     this.replies.sendOwn(errPacket(seq + 1, DENIED_ERRNO, DENIED_SQLSTATE, message));
+    return ids;
   }
 
   // ── server → client ──────────────────────────────────────────────────────────────────
@@ -394,7 +434,7 @@ class MysqlSession implements ProtocolSession {
         return this.replies.result(message.status, (t) => addOk(t, message));
       case 'result-set':
         return this.replies.result(message.status, (t) =>
-          addRows(t, message.rows, message.warnings),
+          addRows(t, message.rows, message.warnings, message.cursorOpened),
         );
       case 'field-list':
         return this.replies.result(0, (t) => addRows(t, message.columns, 0));

@@ -13,6 +13,8 @@ export interface Tracked {
   affected: number | bigint;
   lastInsertId: number | bigint;
   warnings: number;
+  /** A COM_STMT_EXECUTE opened a cursor: its rows come through COM_STMT_FETCH. */
+  cursor?: boolean;
   error?: { readonly errorNumber: number; readonly sqlState: string; readonly message: string };
   finished: boolean;
 }
@@ -28,7 +30,7 @@ export type Pending =
       readonly user: string;
       readonly database?: string;
     }
-  /** Housekeeping (ping, reset, fetch, …): answered, not recorded. */
+  /** Housekeeping (ping, reset, …): answered, not recorded. */
   | { readonly kind: 'silent' }
   /** A denial to send once everything before it is answered. */
   | { readonly kind: 'denied'; readonly packet: Buffer };
@@ -66,10 +68,16 @@ export function addOk(tracked: Tracked, ok: OkFields): void {
   tracked.warnings += ok.warnings;
 }
 
-export function addRows(tracked: Tracked, rows: number, warnings: number): void {
+export function addRows(
+  tracked: Tracked,
+  rows: number,
+  warnings: number,
+  cursorOpened = false,
+): void {
   tracked.results += 1;
   tracked.rows += rows;
   tracked.warnings += warnings;
+  if (cursorOpened) tracked.cursor = true;
 }
 
 export function addError(
@@ -102,5 +110,6 @@ export function outcomeOf(tracked: Tracked): ResultFacts {
     affectedRows: tracked.affected,
     lastInsertId: tracked.lastInsertId,
     warnings: tracked.warnings,
+    ...(tracked.cursor === true ? { cursor: true } : {}),
   };
 }

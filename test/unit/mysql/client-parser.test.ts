@@ -121,7 +121,7 @@ const cases: { name: string; phase: ClientPhase; bytes: Buffer; expected: unknow
           .subarray(4)
           .toString('hex'),
       },
-      { type: 'stmt-fetch', seq: 0, statementId: 7 },
+      { type: 'stmt-fetch', seq: 0, statementId: 7, rows: 100 },
       { type: 'stmt-reset', seq: 0, statementId: 7 },
       { type: 'stmt-close', seq: 0, statementId: 7 },
     ],

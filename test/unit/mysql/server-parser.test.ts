@@ -60,13 +60,14 @@ function run(
 
 const END = { type: 'response-end' };
 const okFields = { affectedRows: 0, lastInsertId: 0, status: 2, warnings: 0 };
-const rs = (seq: number, columnCount: number, rows: number, status = 2) => ({
+const rs = (seq: number, columnCount: number, rows: number, status = 2, cursorOpened = false) => ({
   type: 'result-set',
   seq,
   columnCount,
   rows,
   status,
   warnings: 0,
+  cursorOpened,
 });
 
 const DEPRECATE = { deprecateEof: true, cacheMetadata: false };
@@ -214,7 +215,7 @@ const cases: {
       packet(2, Buffer.from([0x00, 0x00, 0x02])),
       packet(3, eof(0x0082)),
     ]),
-    messages: [rs(3, 1, 0, 0x42), END, rs(3, 1, 2, 0x82), END],
+    messages: [rs(3, 1, 0, 0x42, true), END, rs(3, 1, 2, 0x82), END],
   },
   {
     name: 'MariaDB cached metadata: a binary result without column definitions',
