@@ -84,12 +84,7 @@ export class PostgresStore implements Store {
       this.days = new Set(this.bridge.call<{ days: number[] }>('open').days);
     } catch (err) {
       this.bridge.close();
-      if (err instanceof PortwardenError && err.code !== 'PW_ERR_STORE_UNAVAILABLE') throw err;
-      throw new PortwardenError(
-        'PW_ERR_STORE',
-        { detail: `${this.url}: ${err instanceof Error ? err.message : String(err)}` },
-        { cause: err },
-      );
+      throw err;
     }
   }
 

@@ -223,7 +223,12 @@ function commitStatement(b: CommitBatch): { sql: string; params: unknown[] } {
 
 serveBridge({
   async open(): Promise<{ days: number[] }> {
-    client = await connect();
+    try {
+      client = await connect();
+    } catch (err) {
+      if (err instanceof PortwardenError) throw err;
+      throw new PortwardenError('PW_ERR_STORE', { detail: `${data.redacted}: ${lastError}` });
+    }
     if (data.readonly) return { days: [] };
     const today = dayOf(BigInt(Date.now()) * 1_000_000n);
     const have = new Set(await existingDays(client));
