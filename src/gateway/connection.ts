@@ -351,6 +351,8 @@ export class GatewayConnection {
     if (!ctx) return;
     this.raw.removeAllListeners('data');
     this.raw.removeAllListeners('end');
+    // Paused, so that bytes given back below stay buffered for the TLS socket to read.
+    this.raw.pause();
     // Bytes read past the TLS request belong to the handshake: give them back to the stream.
     if (leftover && leftover.length > 0) this.raw.unshift(leftover);
     const secure = new tls.TLSSocket(this.raw, {
