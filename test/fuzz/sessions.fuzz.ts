@@ -86,6 +86,9 @@ describe('protocol sessions never throw on hostile bytes', () => {
       my.comInitDb('shop'),
       my.comPing(),
       my.comClose(1),
+      // COM_STMT_EXECUTE opening a read-only cursor, then COM_STMT_FETCH of 2 rows.
+      my.command(0x17, Buffer.concat([my.int4(1), my.int1(1), my.int4(1)])),
+      my.command(0x1c, Buffer.concat([my.int4(1), my.int4(2)])),
       my.comQuit(),
     ],
     [
@@ -95,6 +98,10 @@ describe('protocol sessions never throw on hostile bytes', () => {
       my.textResultSet(1, ['a'], [['1'], [null]]),
       my.packet(1, my.prepareOk(1, 1, 1)),
       my.packet(1, my.eof()),
+      // A cursor opened (SERVER_STATUS_CURSOR_EXISTS), then the last rows of a fetch.
+      my.packet(3, my.eof(0x0042)),
+      my.packet(1, Buffer.from([0x00, 0x00, 0x01])),
+      my.packet(2, my.eof(0x00c2)),
     ],
   );
   fuzzProtocol(
@@ -109,6 +116,10 @@ describe('protocol sessions never throw on hostile bytes', () => {
       resp.command('INCR', 'n'),
       resp.command('EXEC'),
       resp.command('SUBSCRIBE', 'ch'),
+      resp.command('MSET', 'a', '1', 'b', '2', 'c', '3'),
+      resp.command('EVAL', 'return 1', '2', 'a', 'b', 'x'),
+      resp.command('XREAD', 'COUNT', '1', 'STREAMS', 's', 't', '0', '0'),
+      resp.command('SORT', 'l', 'LIMIT', '0', '1', 'STORE', 'd'),
     ],
     [
       resp.simple('OK'),

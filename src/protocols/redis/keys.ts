@@ -98,7 +98,7 @@ export class KeyFinder {
 
   /** Whether argument `index` must be copied; `args` are the arguments before it. */
   wants(index: number, args: readonly Buffer[]): boolean {
-    if (this.procedure === 'sort') return index >= 2;
+    if (this.procedure === 'sort') return index >= 1;
     if (this.procedure === 'migrate') return index === 3 || index >= 6;
     this.advance(args);
     for (const s of this.states) {

@@ -134,6 +134,7 @@ describe('HeadPlan: copy keys, not values; decide after the last key', () => {
     ['XREAD', ['XREAD', 'BLOCK', '0', 'STREAMS', 's1', 's2', '$', '$'], ['s1', 's2']],
     ['MIGRATE', ['MIGRATE', 'h', '1', '', '0', '9', 'AUTH', 'keys', 'KEYS', 'a'], ['a']],
     ['CONFIG SET', ['CONFIG', 'SET', 'maxmemory', '10mb'], []],
+    ['SORT', ['SORT', 'list', 'LIMIT', '0', '1', 'STORE', 'dst'], ['list', 'dst']],
   ];
 
   it.each(cases)(
