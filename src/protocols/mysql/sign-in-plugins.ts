@@ -55,7 +55,13 @@ export function firstStep(plugin: string | undefined, response: Buffer, leg: Leg
       ? { do: 'verify-token', token: tokenOf(response), plugin }
       : { do: 'refuse', reason: CLEAR_NEEDS_TLS, plugin };
   }
-  if (plugin === NATIVE && (leg.nativeHash || (!leg.tls && !leg.loopback)))
+  // A scramble of the greeting's nonce is 20 bytes. A client whose plugin is not the one the
+  // greeting named sends none (the nonce was "for another plugin") and waits for a switch.
+  if (
+    plugin === NATIVE &&
+    response.length === 20 &&
+    (leg.nativeHash || (!leg.tls && !leg.loopback))
+  )
     return { do: 'verify-native', proof: response };
   if (plugin === CACHING_SHA2 && leg.tls) return sha2Scramble(response);
   return switchStep(leg);

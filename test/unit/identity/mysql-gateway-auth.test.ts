@@ -491,6 +491,16 @@ describe('mysql auth: gateway — caching_sha2_password, mysql_native_password, 
     expect(wrong.r.upstream).toEqual([]);
   });
 
+  it('a native client that sent no scramble (the greeting named another plugin) is switched, with the nonce', () => {
+    const { r, session } = start('10.0.0.7', false, withNativeHash);
+    session.onServerData(serverGreeting());
+    const nonce = greetingNonce(r.client[0] as Buffer);
+    session.onClientData(handshakeResponse(1, 'dave', 'mysql_native_password', Buffer.alloc(0)));
+    expect(r.client[1]).toEqual(
+      authSwitch(2, 'mysql_native_password', Buffer.concat([nonce, Buffer.from([0])])),
+    );
+  });
+
   it('a caching_sha2_password client on a plain leg is switched to mysql_native_password when a hash is stored', async () => {
     const { r, session } = start('10.0.0.7', false, withNativeHash);
     session.onServerData(serverGreeting());
