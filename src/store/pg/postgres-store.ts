@@ -311,7 +311,17 @@ export class PostgresStore implements Store {
     return r?.s === null || r?.s === undefined ? null : Number(r.s);
   }
 
+  /**
+   * Level 0 is each record's own leaf hash: answered from `events.leaf` (so the tree table
+   * holds no row per record and level-0 writes are dropped).
+   */
   getNode(level: number, index: number): Buffer | undefined {
+    if (level === 0) {
+      const pending = this.pending?.events.find((e) => e.sequence === index);
+      if (pending !== undefined) return pending.leafHash;
+      const r = this.one<{ leaf: Uint8Array }>('SELECT leaf FROM events WHERE seq = $1', [index]);
+      return r ? bytes(r.leaf) : undefined;
+    }
     const buffered = this.pending?.nodes.get(`${level}:${index}`);
     if (buffered !== undefined) return buffered.hash;
     const r = this.one<{ hash: Uint8Array }>(
@@ -323,6 +333,7 @@ export class PostgresStore implements Store {
 
   putNode(level: number, index: number, hash: Buffer): void {
     const p = this.writes();
+    if (level === 0) return;
     const target = p ?? emptyPending();
     target.nodes.set(`${level}:${index}`, { level, index, hash });
     if (p === null) this.commit(target);
