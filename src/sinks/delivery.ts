@@ -84,9 +84,16 @@ export class DeliverySink implements Sink {
     this.replayTimer = null;
     await this.flush();
     while (this.replayRun !== null) await this.replayRun;
+    await this.transport.close?.();
+    // What the receiver did not confirm is older than anything else waiting: in front.
+    this.spill.prepend(this.takeUnconfirmed());
     if (this.queue.length > 0) this.spill.append(this.queue.map((r) => JSON.stringify(r)));
     this.queue = [];
-    await this.transport.close?.();
+  }
+
+  /** Records the transport accepted but its receiver did not confirm, as spill lines. */
+  private takeUnconfirmed(): string[] {
+    return (this.transport.takeUnconfirmed?.() ?? []).map((r) => JSON.stringify(r));
   }
 
   stats(): SinkStats {
@@ -135,7 +142,9 @@ export class DeliverySink implements Sink {
         this.queue.shift();
         continue;
       }
-      // The sink is down: keep the queue, in order, on disk until a replay succeeds.
+      // The sink is down: keep the queue, in order, on disk until a replay succeeds —
+      // behind what the receiver left unconfirmed, which is older.
+      this.spill.prepend(this.takeUnconfirmed());
       this.spill.append(this.queue.map((r) => JSON.stringify(r)));
       this.queue = [];
       this.scheduleReplay(this.opts.replayIntervalMs);
@@ -202,7 +211,7 @@ export class DeliverySink implements Sink {
             continue;
           }
           if (this.closed || !(await this.tryDeliver(record))) {
-            this.spill.giveBack(lines.slice(i));
+            this.spill.giveBack([...this.takeUnconfirmed(), ...lines.slice(i)]);
             if (!this.closed) this.scheduleReplay(this.opts.replayIntervalMs);
             return;
           }

@@ -12,17 +12,18 @@ export type { SendOptions, Sink, SinkStats, Transport } from './sink.js';
 export { DeliverySink, eventId, type DeliveryOptions } from './delivery.js';
 export { SpillFile } from './spill.js';
 export { formatSyslog, octetCountingFrame } from './syslog.js';
+export { SyslogStreamTransport } from './syslog-stream.js';
 export { summaryLine } from './summary.js';
 export type { AlertsConfig, SinkConfig } from './schema.js';
 
-function transportFor(config: SinkConfig): Transport {
+function transportFor(config: SinkConfig, log?: Logger): Transport {
   switch (config.type) {
     case 'webhook':
       return webhookTransport(config);
     case 'slack':
       return slackTransport(config);
     case 'syslog':
-      return syslogTransport(config);
+      return syslogTransport(config, log);
     case 'stdout':
       return stdoutTransport();
     default: {
@@ -39,7 +40,7 @@ export function createSink(
   log?: Logger,
   transport?: Transport,
 ): Sink {
-  return new DeliverySink(transport ?? transportFor(config), {
+  return new DeliverySink(transport ?? transportFor(config, log), {
     name: config.name,
     type: config.type,
     retryAttempts: config.retry_attempts,

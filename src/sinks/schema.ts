@@ -80,6 +80,13 @@ export const syslogSinkSchema = z.strictObject({
     .default('portwarden'),
   /** PEM CA file for `transport: tls` (default: the system's). */
   ca: z.string().optional(),
+  /**
+   * TCP/TLS: records sent since the receiver last confirmed what it read. Every this many
+   * records the sink ends the connection and waits for the receiver to close its side
+   * (it has then read everything); what a broken connection left unconfirmed is sent again.
+   * 0: no confirmation, nothing sent again (records in a dropped connection can be lost).
+   */
+  resend_window: z.number().int().min(0).max(100_000).default(1000),
 });
 
 export const stdoutSinkSchema = z.strictObject({

@@ -40,5 +40,11 @@ export interface Sink {
 /** How one sink type puts one record on the wire; throws when it was not accepted. */
 export interface Transport {
   deliver(record: JsonObject): Promise<void>;
+  /**
+   * Records `deliver` accepted that the receiver has not confirmed yet and that must be
+   * sent again (a stream that broke before its receiver read them), oldest first; taking
+   * them hands them back to the sink, which spills them in front of what it holds.
+   */
+  takeUnconfirmed?(): JsonObject[];
   close?(): Promise<void>;
 }

@@ -46,6 +46,14 @@ export class SpillFile {
     this.lines += records.length;
   }
 
+  /** Put `records` in front of everything waiting (records a stream left unconfirmed). */
+  prepend(records: readonly string[]): void {
+    if (records.length === 0) return;
+    const all = [...records, ...readLines(this.path)];
+    this.rewrite(all);
+    this.lines = all.length;
+  }
+
   /** Move every waiting record out for a replay; `giveBack` or `done` must follow. */
   take(): string[] {
     if (this.lines === 0) return [];

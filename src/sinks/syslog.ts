@@ -1,16 +1,17 @@
 /**
  * The `syslog` sink: RFC 5424 messages over UDP (RFC 5426, one message per datagram), TCP
  * (RFC 6587 octet counting) or TLS (RFC 5425, octet counting). The MSG part is the record's
- * JSON; structured data names the record so a collector can index it without parsing.
+ * JSON; structured data names the record (`id`, `sequence`, `node`) so a collector can index
+ * it, and drop a record sent twice, without parsing. TCP and TLS delivery: syslog-stream.ts.
  */
 import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { hostname } from 'node:os';
-import tls from 'node:tls';
+import type { Logger } from 'pino';
 import type { JsonObject } from '../audit/event.js';
 import type { SyslogSinkConfig } from './schema.js';
 import type { Transport } from './sink.js';
+import { SyslogStreamTransport } from './syslog-stream.js';
 import { numberField, stringField } from './summary.js';
 
 /** Private enterprise number reserved for documentation (RFC 5612) — our SD-ID suffix. */
@@ -43,9 +44,11 @@ export function formatSyslog(record: JsonObject, opts: SyslogFormatOptions): str
   const params: string[] = [];
   const id = stringField(record, 'event.id');
   const sequence = numberField(record, 'event.sequence');
+  const node = stringField(record, 'observer.id');
   const alertSeverity = stringField(record, 'alert.severity');
   if (id !== null) params.push(`id="${sdEscape(id)}"`);
   if (sequence !== null) params.push(`sequence="${sequence}"`);
+  if (node !== null) params.push(`node="${sdEscape(node)}"`);
   if (alertSeverity !== null) params.push(`severity="${sdEscape(alertSeverity)}"`);
   const sd = params.length === 0 ? '-' : `[${SD_ID} ${params.join(' ')}]`;
   const time = syslogTimestamp(stringField(record, '@timestamp'));
@@ -75,10 +78,14 @@ export function octetCountingFrame(message: string): Buffer {
   return Buffer.concat([Buffer.from(`${body.length} `, 'ascii'), body]);
 }
 
-export function syslogTransport(config: SyslogSinkConfig): Transport {
+export function syslogTransport(config: SyslogSinkConfig, log?: Logger): Transport {
   const format = { facility: config.facility, appName: config.app_name };
   if (config.transport === 'udp') return udpTransport(config, format);
-  return streamTransport(config, format);
+  return new SyslogStreamTransport(
+    config,
+    (record) => octetCountingFrame(formatSyslog(record, format)),
+    log,
+  );
 }
 
 function udpTransport(config: SyslogSinkConfig, format: SyslogFormatOptions): Transport {
@@ -99,65 +106,6 @@ function udpTransport(config: SyslogSinkConfig, format: SyslogFormatOptions): Tr
       socket?.close();
       socket = null;
       return Promise.resolve();
-    },
-  };
-}
-
-/** One long-lived TCP or TLS connection, opened on first use and again after it breaks. */
-function streamTransport(config: SyslogSinkConfig, format: SyslogFormatOptions): Transport {
-  let socket: net.Socket | null = null;
-  const connect = (): Promise<net.Socket> =>
-    new Promise((resolve, reject) => {
-      const { host, port } = config.address;
-      const s =
-        config.transport === 'tls'
-          ? tls.connect({
-              host,
-              port,
-              servername: net.isIP(host) ? undefined : host,
-              ...(config.ca ? { ca: readFileSync(config.ca) } : {}),
-            })
-          : net.connect({ host, port });
-      const timer = setTimeout(
-        () => s.destroy(new Error(`connect to ${host}:${port} timed out`)),
-        config.timeout,
-      );
-      const onError = (err: Error): void => {
-        clearTimeout(timer);
-        reject(err);
-      };
-      const ready = config.transport === 'tls' ? 'secureConnect' : 'connect';
-      s.once(ready, () => {
-        clearTimeout(timer);
-        s.removeListener('error', onError);
-        s.on('error', () => s.destroy());
-        s.on('close', () => {
-          if (socket === s) socket = null;
-        });
-        s.on('data', () => undefined); // syslog receivers do not answer; ignore stray bytes
-        resolve(s);
-      });
-      s.once('error', onError);
-    });
-  return {
-    async deliver(record: JsonObject): Promise<void> {
-      if (socket === null || socket.destroyed) socket = await connect();
-      const s = socket;
-      const frame = octetCountingFrame(formatSyslog(record, format));
-      await new Promise<void>((resolve, reject) => {
-        s.write(frame, (err) => {
-          if (err) {
-            s.destroy();
-            reject(err);
-          } else resolve();
-        });
-      });
-    },
-    close(): Promise<void> {
-      const s = socket;
-      socket = null;
-      if (s === null) return Promise.resolve();
-      return new Promise((resolve) => s.end(resolve));
     },
   };
 }
