@@ -5,12 +5,12 @@
  * A batch that fails to commit is kept, in order, and retried: no accepted record is lost,
  * and sequences stay gapless.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { deriveColumns, type EventRow, type Store } from '../store/index.js';
 import { errorMessage } from '../errors.js';
-import { canonicalJson } from './canonical.js';
+import { canonicalJson, deepFreeze } from './canonical.js';
 import { NanoClock, formatTimestampNs } from './clock.js';
 import type { EventInput, JsonObject, JsonValue } from './event.js';
 import { uuidv7 } from './ids.js';
@@ -93,7 +93,7 @@ export class Recorder {
     this.opts = opts;
     this.nextSeq = store.nextSequence();
     this.clock = new NanoClock(store.lastTimestampNs());
-    this.observer = { hostname: hostname(), id: opts.observer };
+    this.observer = deepFreeze({ hostname: hostname(), id: opts.observer });
   }
 
   get mode(): 'strict' | 'async' {
@@ -138,7 +138,8 @@ export class Recorder {
       observer: this.observer,
     };
     const body = canonicalJson(record);
-    const leafHash = createHash('sha256').update(LEAF_PREFIX).update(body).digest();
+    // One-shot hash of 0x00 ‖ body (the NUL character encodes to the 0x00 byte).
+    const leafHash = hash('sha256', `\0${body}`, 'buffer');
     const user = pickUser(record) ?? ctx.user;
     this.pending.push({
       sequence,
@@ -286,8 +287,6 @@ export class Recorder {
     return this.flush();
   }
 }
-
-const LEAF_PREFIX = Buffer.from([0]);
 
 function pickUser(record: Record<string, JsonValue | undefined>): string | null {
   const user = record.user;

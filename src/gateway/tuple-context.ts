@@ -4,6 +4,7 @@
  * identity changes); the recorder merges it into each record.
  */
 import type { JsonObject } from '../audit/event.js';
+import { deepFreeze } from '../audit/canonical.js';
 import type { RecordContext } from '../audit/recorder.js';
 import { communityId } from './community-id.js';
 
@@ -60,6 +61,9 @@ export function buildTupleContext(t: TupleInput): RecordContext {
     network,
   };
   if (t.policyVersion) fields.policy = { version: t.policyVersion };
+  // Frozen: each part is the same on every record of the connection, so its canonical
+  // text is computed once (audit/canonical.ts).
+  for (const part of Object.values(fields)) deepFreeze(part);
   return {
     fields,
     listener: t.listener,

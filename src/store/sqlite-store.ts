@@ -206,6 +206,7 @@ export class SqliteStore implements Store {
       bySeq: ro(`SELECT ${COLUMNS} FROM log_v3 WHERE seq = ?`),
       iterate: ro(`SELECT ${COLUMNS} FROM log_v3 WHERE seq >= ? AND seq < ? ORDER BY seq`),
       getNode: ro('SELECT hash FROM tree_v1 WHERE level = ? AND idx = ?').pluck(),
+      leafAt: ro('SELECT leaf FROM log_v3 WHERE seq = ?').pluck(),
       putNode: db.prepare('INSERT OR REPLACE INTO tree_v1 (level, idx, hash) VALUES (?, ?, ?)'),
       insertCheckpoint: db.prepare(
         'INSERT OR REPLACE INTO checkpoints_v1 (size, ts, root, note) VALUES (?, ?, ?, ?)',
@@ -356,12 +357,15 @@ export class SqliteStore implements Store {
     return total;
   }
 
+  /** Level 0 of the Merkle tree is the leaf column of the log (leaf index = sequence). */
   getNode(level: number, index: number): Buffer | undefined {
+    if (level === 0) return this.stmts.leafAt.get(index) as Buffer | undefined;
     return this.stmts.getNode.get(level, index) as Buffer | undefined;
   }
 
   putNode(level: number, index: number, hash: Buffer): void {
-    this.stmts.putNode.run(level, index, hash);
+    // Leaves are already in the log (one B-tree write per record saved on the hot path).
+    if (level > 0) this.stmts.putNode.run(level, index, hash);
   }
 
   insertCheckpoint(row: CheckpointRow): void {

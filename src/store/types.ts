@@ -82,7 +82,10 @@ export interface Store {
   connectionEnds(connectionId: string): { open: EventRow | null; close: EventRow | null };
   /** The first sequence with this source IP, or null ("new source" in summaries). */
   firstSequenceOfSource(sourceIp: string): number | null;
-  /** Merkle subtree hashes (see audit/tree). */
+  /**
+   * Merkle subtree hashes (see audit/tree). Level 0 is the record's own leaf hash: a backend
+   * may answer it from the record (the SQLite log does) and ignore level-0 writes.
+   */
   getNode(level: number, index: number): Buffer | undefined;
   putNode(level: number, index: number, hash: Buffer): void;
   insertCheckpoint(row: CheckpointRow): void;
