@@ -1,7 +1,9 @@
 // The redis `keys` condition: globs as Redis ACL key patterns, every key for allow rules,
 // any key for deny rules, and keys not all known failing closed.
 import { describe, expect, test } from 'vitest';
+import type { JsonObject } from '../../../src/audit/event.js';
 import type { ActionFacts } from '../../../src/policy/index.js';
+import { recordedDecision } from '../../../src/policy/replay-facts.js';
 import { AT, conn, issuesOf, policyOf } from '../../helpers/policy-facts.js';
 
 const del = (keys: readonly string[] | undefined, keysComplete = true): ActionFacts => ({
@@ -75,5 +77,28 @@ describe('redis keys', () => {
       p: { rules: [{ id: 'r', deny: { redis: { keys: ['a{b,c}'] } } }] },
     });
     expect(issues[0]?.path).toEqual(['p', 'rules', 0, 'deny', 'redis', 'keys', 0]);
+  });
+});
+
+describe('replayed redis-command records carry their keys', () => {
+  const record = (redis: JsonObject) =>
+    recordedDecision({
+      '@timestamp': '2026-01-01T00:00:00Z',
+      event: { action: 'redis-command', type: ['access', 'allowed'], sequence: 1 },
+      listener: { name: 'cache' },
+      source: { ip: '10.0.0.1', port: 5000 },
+      redis: { command: 'del', acl_categories: ['write'], ...redis },
+    })?.request;
+
+  test('keys listed, first key only, more counted than listed, truncated', () => {
+    expect(record({ key: 'a', keys: ['a', 'b'], keys_count: 2 })).toMatchObject({
+      keys: ['a', 'b'],
+      keysComplete: true,
+    });
+    expect(record({ key: 'a' })).toMatchObject({ keys: ['a'], keysComplete: true });
+    expect(record({ key: 'a', keys: ['a', 'b'], keys_count: 300 })).toMatchObject({
+      keysComplete: false,
+    });
+    expect(record({ keys_truncated: true })).toMatchObject({ keys: [], keysComplete: false });
   });
 });
