@@ -1,6 +1,6 @@
 /** Shared CLI plumbing: exit codes, error printing, opening the store for reading. */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../config/index.js';
 import { PortwardenError, errorMessage } from '../errors.js';
@@ -51,6 +51,11 @@ export function dataDirFromOptions(cmd: Command): string {
     return remember(config.data_dir, config.store);
   }
   return resolve('portwarden-data');
+}
+
+/** Whether the data dir has a store to read: a configured `store:`, or `portwarden.db`. */
+export function storeExists(dataDir: string): boolean {
+  return configuredStore(dataDir) !== undefined || existsSync(join(dataDir, 'portwarden.db'));
 }
 
 /**
