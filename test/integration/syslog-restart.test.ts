@@ -6,7 +6,7 @@
  * stopped (those frames are lost with the connection), then comes back on the same port.
  * A second case runs the same through a gateway's `records.sinks` with real Redis traffic.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,6 +211,41 @@ describe('syslog over TCP across a receiver stop and restart', () => {
     expect(receiver.arrivals.map((a) => a.sequence)).toEqual(
       Array.from({ length: 35 }, (_, n) => n),
     );
+  });
+  it('spills what the receiver did not confirm at shutdown, in order, and the next start sends it', async () => {
+    const config = sinkSchema.parse({
+      name: 'siem',
+      type: 'syslog',
+      transport: 'tcp',
+      address: `127.0.0.1:${receiver.port}`,
+      replay_interval: '50ms',
+      timeout: '300ms',
+      resend_window: 64,
+    }) as SyslogSinkConfig;
+    const first = createSink(config, dataDir, silentLogger());
+    for (let n = 0; n < 30; n++) first.send(record(n));
+    await until(() => receiver.arrivals.length === 30);
+    receiver.stall();
+    for (let n = 30; n < 50; n++) first.send(record(n));
+    await until(() => first.stats().delivered === 50);
+    // The stalled receiver cannot confirm: all 50 since the last confirmation are kept.
+    await first.close();
+    const spilled = readFileSync(join(dataDir, 'spill', 'siem.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { event: { sequence: number } }).event.sequence);
+    expect(spilled).toEqual(Array.from({ length: 50 }, (_, n) => n));
+    await receiver.stop();
+    await receiver.start();
+    const second = createSink(config, dataDir, silentLogger());
+    try {
+      await until(() => receiver.firstArrivals().length === 50);
+      expect(receiver.firstArrivals().map((a) => a.sequence)).toEqual(
+        Array.from({ length: 50 }, (_, n) => n),
+      );
+    } finally {
+      await second.close();
+    }
   });
 });
 
