@@ -69,6 +69,17 @@ export interface RecordRef {
 
 type CommitListener = (rows: readonly EventRow[]) => void;
 
+/**
+ * The record objects behind rows appended in this process, so that commit listeners
+ * (detectors) read fields without parsing the canonical body again. Never mutate one.
+ */
+const recordObjects = new WeakMap<EventRow, Readonly<JsonObject>>();
+
+/** The record object of a row this process's Recorder appended, if still in memory. */
+export function recordObjectOf(row: EventRow): Readonly<JsonObject> | undefined {
+  return recordObjects.get(row);
+}
+
 export class Recorder {
   private readonly store: Store;
   private readonly opts: RecorderOptions;
@@ -141,7 +152,7 @@ export class Recorder {
     // One-shot hash of 0x00 ‖ body (the NUL character encodes to the 0x00 byte).
     const leafHash = hash('sha256', `\0${body}`, 'buffer');
     const user = pickUser(record) ?? ctx.user;
-    this.pending.push({
+    const row: EventRow = {
       sequence,
       timestampNs: ts,
       id,
@@ -163,7 +174,9 @@ export class Recorder {
       ...deriveColumns(record),
       body,
       leafHash,
-    });
+    };
+    recordObjects.set(row, record as JsonObject);
+    this.pending.push(row);
     this.schedule(false);
     return { id, sequence };
   }

@@ -3,6 +3,7 @@
  * detector needs a field that is not indexed, its parsed body (parsed once, shared).
  */
 import type { JsonObject, JsonValue } from '../audit/event.js';
+import { recordObjectOf } from '../audit/recorder.js';
 import type { EventRow } from '../store/index.js';
 import type { Severity } from './schema.js';
 
@@ -22,6 +23,12 @@ export class Observation {
   /** The record's JSON (null when pruned or unreadable). */
   body(): JsonObject | null {
     if (this.parsed === undefined) {
+      // A record this process appended is still in memory: no need to parse its body.
+      const own = recordObjectOf(this.row);
+      if (own !== undefined && this.row.body !== null) {
+        this.parsed = own as JsonObject;
+        return this.parsed;
+      }
       this.parsed = null;
       if (this.row.body !== null) {
         try {
