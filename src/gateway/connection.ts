@@ -363,7 +363,14 @@ export class GatewayConnection {
     });
     secure.on('error', (err: Error) => this.onSocketError('client', err));
     secure.on('secure', () => {
-      this.signedIn?.noteClientTls(clientTlsOf(secure, this.rt.config.tls?.ca !== undefined));
+      const clientTls = clientTlsOf(secure, this.rt.config.tls?.ca !== undefined);
+      this.signedIn?.noteClientTls(clientTls);
+      // A bare TLSSocket (no tls.Server) never enforces rejectUnauthorized itself.
+      if (this.rt.config.tls?.client_auth === 'require' && clientTls.peer?.trusted !== true) {
+        const problem = clientTls.peer?.problem ?? 'no client certificate';
+        this.closeWith('policy', `client certificate required: ${problem}`);
+        return;
+      }
       const peer = secure.getPeerCertificate();
       const tlsFields: JsonObject = {
         tls: {

@@ -30,6 +30,20 @@ export function rfc4514Subject(nodeSubject: string): string {
 }
 
 /**
+ * OpenSSL's verdict on the client's chain against the context's CA. A `tls.Server` turns it
+ * into `authorized`; the gateway wraps accepted sockets itself (a protocol upgrades in-band),
+ * where Node leaves `authorized` unset, so ask the TLS handle as tls.Server does.
+ */
+function verifyProblem(socket: tls.TLSSocket): string | null {
+  if (socket.authorized) return null;
+  const handle = (socket as unknown as { _handle?: { verifyError?: () => unknown } })._handle;
+  if (typeof handle?.verifyError !== 'function') return 'verification unavailable';
+  const error = handle.verifyError() as { code?: unknown } | null | undefined;
+  if (error === null || error === undefined) return null;
+  return typeof error.code === 'string' ? error.code : 'verification failed';
+}
+
+/**
  * What a server-side TLS socket knows after its handshake. `caConfigured`: without the
  * listener's own CA, Node would have checked the client against the public web roots, which
  * must never sign anyone in.
@@ -42,12 +56,10 @@ export function clientTlsOf(socket: tls.TLSSocket, caConfigured: boolean): Clien
     const subject = rfc4514Subject(peer.subject);
     if (!caConfigured) {
       certificate = { subject, trusted: false, problem: 'listener has no tls.ca' };
-    } else if (socket.authorized) {
-      certificate = { subject, trusted: true };
     } else {
-      // Node sets the OpenSSL verify code (a string) here despite the Error typing.
-      const problem = String(socket.authorizationError as unknown as string);
-      certificate = { subject, trusted: false, problem };
+      const problem = verifyProblem(socket);
+      certificate =
+        problem === null ? { subject, trusted: true } : { subject, trusted: false, problem };
     }
   }
   return {
