@@ -105,17 +105,29 @@ describe('aggregate repeats in Chromium', () => {
     expect(counts.length).toBeGreaterThanOrEqual(1);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(REPEATS);
     expect(await folded.first().getByTestId('group-outcomes').textContent()).toMatch(/success/);
+    // A wider fold window from the form: still every run counted, exactly.
+    await page.locator('input[name="window"]').fill('1h');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => page.url()).toContain('window=1h');
+    await expect
+      .poll(() => page.getByTestId('result-count').textContent())
+      .toContain('within 1h windows');
+    const hourly = (await folded.getByTestId('group-count').allTextContents()).map((t) =>
+      Number(t.replace(/[^\d]/g, '')),
+    );
+    expect(hourly.reduce((a, b) => a + b, 0)).toBe(REPEATS);
     // The hostile literal is a `?` in the shape: the folded row shows no script text.
     const hostile = page.getByTestId('group-row').filter({ hasText: 'select ? as x' });
     expect(await hostile.count()).toBeGreaterThanOrEqual(1);
 
+    const counts1h = hourly;
     await folded.first().click();
     const members = page
       .getByTestId('group')
       .filter({ has: folded.first() })
       .getByTestId('group-members');
     await members.getByTestId('event-row').first().waitFor();
-    await expect.poll(() => members.getAttribute('data-count')).toBe(String(counts[0]));
+    await expect.poll(() => members.getAttribute('data-count')).toBe(String(counts1h[0]));
     const texts = await members.getByTestId('event-row').allTextContents();
     for (const t of texts) expect(t).toMatch(/select relname from pg_class where oid = 10\d\d/);
     await page.screenshot({ path: `${SCREENSHOT_DIR}/aggregate.png`, fullPage: false });

@@ -23,7 +23,8 @@ function GroupMembers(props: {
   const load = useCallback(
     (after: number | null): void => {
       const p = new URLSearchParams(filters);
-      p.delete('after');
+      // The group names its window; the folding settings do not apply to its records.
+      for (const k of ['after', 'window', 'min_repeat']) p.delete(k);
       p.set('limit', String(MEMBERS_PAGE));
       p.set('group', group);
       if (after !== null) p.set('after', String(after));

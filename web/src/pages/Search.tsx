@@ -33,10 +33,17 @@ const FIELDS: readonly (readonly [string, string])[] = [
   ['status', 'status'],
 ];
 const UI_ONLY = ['sel', 'live', 'agg'];
+/** Folding settings: sent only with aggregate=statement. */
+const AGG_FIELDS: readonly (readonly [string, string])[] = [
+  ['window', 'fold window (1m, 1s-1d)'],
+  ['min_repeat', 'fold from repeats'],
+];
 
 export function Search(props: { readonly params: URLSearchParams }) {
   const filters = new URLSearchParams(props.params);
   for (const k of UI_ONLY) filters.delete(k);
+  const aggregate = props.params.get('agg') === '1';
+  if (!aggregate) for (const [k] of AGG_FIELDS) filters.delete(k);
   const query = filters.toString();
   const [events, setEvents] = useState<ApiEvent[]>([]);
   const [rows, setRows] = useState<AggregateRow[]>([]);
@@ -45,7 +52,6 @@ export function Search(props: { readonly params: URLSearchParams }) {
   const [error, setError] = useState<string | null>(null);
   const [form, setForm] = useState<Record<string, string>>(() => Object.fromEntries(filters));
   const selected = props.params.get('sel');
-  const aggregate = props.params.get('agg') === '1';
   const live = props.params.get('live') === '1' && !aggregate;
 
   useEffect(() => {
@@ -139,7 +145,7 @@ export function Search(props: { readonly params: URLSearchParams }) {
     <div className="page">
       <h1>Search</h1>
       <form className="filters" onSubmit={submit} data-testid="filters">
-        {FIELDS.map(([name, label]) => (
+        {(aggregate ? [...FIELDS, ...AGG_FIELDS] : FIELDS).map(([name, label]) => (
           <label key={name}>
             <span>{label}</span>
             <input
