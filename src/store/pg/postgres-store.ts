@@ -213,7 +213,7 @@ export class PostgresStore implements Store {
   }
 
   search(f: EventFilter): Page {
-    const limit = Math.max(1, Math.min(f.limit ?? 100, MAX_PAGE));
+    const limit = Math.max(1, Math.min(Math.floor(f.limit ?? 100) || 1, MAX_PAGE));
     const p = new Params();
     const where = joinWhere(whereOf(f, p));
     const dir = f.order === 'oldest' ? 'ASC' : 'DESC';

@@ -20,7 +20,10 @@ export class Params {
 export function whereOf(f: EventFilter, p: Params): string[] {
   const w: string[] = [];
   const eq = (column: string, value: string | number | undefined): void => {
-    if (value !== undefined) w.push(`e.${column} = ${p.add(value)}`);
+    if (value === undefined) return;
+    // An integer column never equals a fraction or an out-of-range number (no cast error).
+    if (typeof value === 'number' && !isInt4(value)) w.push('false');
+    else w.push(`e.${column} = ${p.add(value)}`);
   };
   eq('listener', f.listener);
   eq('src_ip', f.sourceIp);
@@ -48,7 +51,8 @@ export function whereOf(f: EventFilter, p: Params): string[] {
   if (f.actions !== undefined && f.actions.length > 0) {
     w.push(`e.action = ANY(${p.add([...new Set(f.actions)], 'text[]')})`);
   }
-  if (f.port !== undefined) {
+  if (f.port !== undefined && !isInt4(f.port)) w.push('false');
+  else if (f.port !== undefined) {
     const port = p.add(f.port, 'integer');
     w.push(
       `(e.src_port = ${port} OR e.dst_port = ${port} OR e.up_local_port = ${port} OR e.up_port = ${port})`,
@@ -58,7 +62,11 @@ export function whereOf(f: EventFilter, p: Params): string[] {
   if (f.untilNs !== undefined) w.push(`e.ts < ${p.add(f.untilNs.toString(), 'bigint')}`);
   if (f.text !== undefined && f.text !== '') w.push(textClause(f.text, p));
   if (f.after !== undefined) {
-    w.push(`e.seq ${f.order === 'oldest' ? '>' : '<'} ${p.add(f.after, 'bigint')}`);
+    // Sequences are integers: `seq > 1.5` is `seq > 1`, `seq < 1.5` is `seq < 2`.
+    const after = f.order === 'oldest' ? Math.floor(f.after) : Math.ceil(f.after);
+    if (Number.isFinite(after)) {
+      w.push(`e.seq ${f.order === 'oldest' ? '>' : '<'} ${p.add(String(after), 'bigint')}`);
+    } else if (f.order === 'oldest' ? after > 0 : after < 0) w.push('false');
   }
   return w;
 }
@@ -80,6 +88,10 @@ function textClause(text: string, p: Params): string {
   });
   const pattern = `% ${want.join(' ')}${prefix ? '' : ' '}%`;
   return `(e.tsv @@ ${p.add(terms.join(' & '), 'tsquery')} OR (e.tsv IS NULL AND e.words IS NOT NULL)) AND e.words LIKE ${p.add(pattern)}`;
+}
+
+function isInt4(v: number): boolean {
+  return Number.isInteger(v) && v >= -2147483648 && v <= 2147483647;
 }
 
 export function joinWhere(w: readonly string[]): string {

@@ -170,6 +170,13 @@ describe.each(b.list)('$name store: the generated data set', (backend) => {
     expect(ds.store.groupBy({ after: 7 }, 'listener')).toEqual([{ key: 'orders-db', count: 7 }]);
   });
 
+  it('numbers no record can hold match nothing (and fail nothing)', () => {
+    expect(ds.store.count({ sourcePort: 50001.5 })).toBe(0);
+    expect(ds.store.count({ port: 2 ** 40 })).toBe(0);
+    expect(ds.store.count({ upstreamLocalPort: -1 })).toBe(0);
+    expect(ds.store.search({ port: 1e300 }).rows).toEqual([]);
+  });
+
   it('limits: at least one row, a page never past the end', () => {
     expect(ds.store.search({ limit: 0 }).rows).toHaveLength(1);
     const last = ds.store.search({ order: 'oldest', after: 23, limit: 5 });
