@@ -199,6 +199,10 @@ describe('the PostgreSQL store', () => {
     );
     expect([Number(counts?.a), Number(counts?.b)]).toEqual([1, 1]);
     expect(store.count({ sinceNs: jan1 + day, untilNs: jan1 + 4n * day })).toBe(1);
+    // A partition dropped under the running store (retention) is created again when needed.
+    await sql(`DROP TABLE ${schema}.events_p20240105`);
+    store.insertEvent(row(2, jan1 + 4n * day + 5n));
+    expect(store.count({ sinceNs: jan1 + 4n * day })).toBe(1);
   });
 
   it('answers at once while the server is unreachable, and commits what waited once it is back', async () => {

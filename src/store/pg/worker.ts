@@ -246,7 +246,18 @@ serveBridge({
     const c = live();
     if (b.days.length > 0) await createDayPartitions(c, 'events', b.days, eventDay, DDL_LOCK);
     const st = commitStatement(b);
-    const r = await c.query<{ outcome: string }>(st.sql, st.params);
+    let r: pg.QueryResult<{ outcome: string }>;
+    try {
+      r = await c.query<{ outcome: string }>(st.sql, st.params);
+    } catch (err) {
+      // 23514 "no partition of relation found for row": a day partition the caller thought
+      // existed was dropped (retention); create the batch's days and try once more.
+      const ts = b.events?.columns[EVENT_COLUMNS.findIndex(([n]) => n === 'ts')];
+      if ((err as { code?: string }).code !== '23514' || ts === undefined) throw err;
+      const days = new Set((ts as string[]).map((t) => dayOf(BigInt(t))));
+      await createDayPartitions(c, 'events', days, eventDay, DDL_LOCK);
+      r = await c.query<{ outcome: string }>(st.sql, st.params);
+    }
     return { outcome: r.rows[0]?.outcome === 'already' ? 'already' : 'committed' };
   },
 
