@@ -1,8 +1,8 @@
 /**
  * End to end on `store: postgres://…`: a gateway keeps its records in a schema of the local
  * PostgreSQL (database `test`) while it relays psql and redis-cli traffic; then the real
- * CLI's `search`, `who` and `verify` read that store through the same config, and a row
- * edited in PostgreSQL is caught by `verify`.
+ * CLI's `search`, `who` and `verify` read that store through the same config, `prune`
+ * appends to it, and a row edited in PostgreSQL is caught by `verify`.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -136,6 +136,24 @@ describe('a gateway on store: postgres://', () => {
 
     await gw.gateway.stop(2000);
     gw.gateway.closeStore();
+    const ok = await cli('verify');
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+  });
+
+  it('prune appends to the same store; verify still passes', { timeout: 60_000 }, async () => {
+    const first = events[0];
+    const before = formatTimestampNs(
+      (parseTimestampNs(String(field(first ?? {}, '@timestamp'))) ?? 0n) + 1n,
+    );
+    const pruned = await cli('prune', '--before', before);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toContain('pruned the bodies of 1 records (sequences 0..0)');
+    const [row] = await sql<{ body: string | null }>(
+      `SELECT body FROM ${SCHEMA}.events WHERE seq = 0`,
+    );
+    expect(row?.body).toBeNull();
+    const last = await cli('search', '--limit', '1', '--action', 'prune', '--format', 'ndjson');
+    expect(last.stdout).toContain('"from_sequence":0');
     const ok = await cli('verify');
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
   });
