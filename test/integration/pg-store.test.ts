@@ -109,11 +109,15 @@ const server = net.createServer((c) => {
   }
   c.pipe(u);
   u.pipe(c);
+  if (stalled) { c.pause(); u.pause(); }
 });
 server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+let stalled = false;
 parentPort.on('message', (m) => {
   if (m === 'cut') { up = false; for (const s of sockets) s.destroy(); }
   if (m === 'restore') up = true;
+  if (m === 'stall') { stalled = true; for (const s of sockets) s.pause(); }
+  if (m === 'resume') { stalled = false; for (const s of sockets) s.resume(); }
   parentPort.postMessage(m);
 });
 `;
@@ -131,6 +135,9 @@ async function proxy() {
     port,
     cut: () => send('cut'),
     restore: () => send('restore'),
+    /** Keep every connection open but forward nothing (a network partition). */
+    stall: () => send('stall'),
+    resume: () => send('resume'),
     close: () => w.terminate(),
   };
 }
@@ -227,6 +234,37 @@ describe('the PostgreSQL store', () => {
         [1, 'db-result'],
       ]);
       rec.close();
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('a connection that stops answering is dropped and replaced', async () => {
+    const p = await proxy();
+    try {
+      const store = open(`postgres://postgres@127.0.0.1:${p.port}/test?schema=${schemaName()}`, {
+        timeoutMs: 4000,
+      });
+      expect(store.count({})).toBe(0);
+      await p.stall();
+      const started = Date.now();
+      expect(code(() => store.count({}))).toContain('PW_ERR_STORE');
+      expect(Date.now() - started).toBeLessThan(6000);
+      await p.resume();
+      let answer = -1;
+      await until(
+        () => {
+          try {
+            answer = store.count({});
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        15_000,
+        'a new connection',
+      );
+      expect(answer).toBe(0);
     } finally {
       await p.close();
     }

@@ -76,8 +76,11 @@ export class PostgresStore implements Store {
       schema: parsed.schema,
       redacted: parsed.redacted,
       readonly: this.readonly,
-      connectTimeoutMs: 5000,
-      statementTimeoutMs: Math.max(1000, timeoutMs - 10_000),
+      // Each deadline inside the next, so the worker answers before the caller gives up:
+      // with the default 40 s, statements 30 s, the driver 35 s.
+      connectTimeoutMs: Math.min(5000, Math.floor(timeoutMs / 2)),
+      statementTimeoutMs: Math.floor(timeoutMs * 0.75),
+      queryTimeoutMs: Math.floor(timeoutMs * 0.875),
     };
     this.bridge = new SyncBridge(workerScript(import.meta.url, 'worker'), { timeoutMs, data });
     try {

@@ -8,7 +8,10 @@ export interface WorkerData {
   readonly redacted: string;
   readonly readonly: boolean;
   readonly connectTimeoutMs: number;
+  /** Server-side `statement_timeout`. */
   readonly statementTimeoutMs: number;
+  /** The driver's own deadline for an answer (then the connection is dropped). */
+  readonly queryTimeoutMs: number;
 }
 
 /** One group commit: everything a `transaction(fn)` wrote, sent in one call. */

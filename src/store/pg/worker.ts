@@ -45,7 +45,7 @@ async function connect(): Promise<pg.Client> {
     connectionString: data.connection,
     connectionTimeoutMillis: data.connectTimeoutMs,
     statement_timeout: data.statementTimeoutMs,
-    query_timeout: data.statementTimeoutMs + 5000,
+    query_timeout: data.queryTimeoutMs,
     keepAlive: true,
     application_name: data.readonly ? 'portwarden-reader' : 'portwarden',
   });
@@ -221,6 +221,42 @@ function commitStatement(b: CommitBatch): { sql: string; params: unknown[] } {
   };
 }
 
+/** One group commit (partitions first if the batch needs new days). */
+async function commit(c: pg.Client, b: CommitBatch): Promise<CommitResult> {
+  if (b.days.length > 0) await createDayPartitions(c, 'events', b.days, eventDay, DDL_LOCK);
+  const st = commitStatement(b);
+  let r: pg.QueryResult<{ outcome: string }>;
+  try {
+    r = await c.query<{ outcome: string }>(st.sql, st.params);
+  } catch (err) {
+    // 23514 "no partition of relation found for row": a day partition the caller thought
+    // existed was dropped (retention); create the batch's days and try once more.
+    const ts = b.events?.columns[EVENT_COLUMNS.findIndex(([n]) => n === 'ts')];
+    if ((err as { code?: string }).code !== '23514' || ts === undefined) throw err;
+    const days = new Set((ts as string[]).map((t) => dayOf(BigInt(t))));
+    await createDayPartitions(c, 'events', days, eventDay, DDL_LOCK);
+    r = await c.query<{ outcome: string }>(st.sql, st.params);
+  }
+  return { outcome: r.rows[0]?.outcome === 'already' ? 'already' : 'committed' };
+}
+
+/**
+ * A query the driver gave up on (query_timeout: no answer, e.g. a network partition) leaves
+ * the connection with a query in flight; drop it so the next call reconnects.
+ */
+async function unstick<T>(c: pg.Client, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (/query read timeout/i.test(errorMessage(err)) && client === c) {
+      client = null;
+      lastError = errorMessage(err);
+      void c.end().catch(() => undefined);
+    }
+    throw err;
+  }
+}
+
 serveBridge({
   async open(): Promise<{ days: number[] }> {
     try {
@@ -238,27 +274,14 @@ serveBridge({
   },
 
   async query(args: { sql: string; params: unknown[] }): Promise<Record<string, unknown>[]> {
-    const r = await live().query(args.sql, args.params);
+    const c = live();
+    const r = await unstick(c, c.query(args.sql, args.params));
     return r.rows as Record<string, unknown>[];
   },
 
-  async commit(b: CommitBatch): Promise<CommitResult> {
+  commit(b: CommitBatch): Promise<CommitResult> {
     const c = live();
-    if (b.days.length > 0) await createDayPartitions(c, 'events', b.days, eventDay, DDL_LOCK);
-    const st = commitStatement(b);
-    let r: pg.QueryResult<{ outcome: string }>;
-    try {
-      r = await c.query<{ outcome: string }>(st.sql, st.params);
-    } catch (err) {
-      // 23514 "no partition of relation found for row": a day partition the caller thought
-      // existed was dropped (retention); create the batch's days and try once more.
-      const ts = b.events?.columns[EVENT_COLUMNS.findIndex(([n]) => n === 'ts')];
-      if ((err as { code?: string }).code !== '23514' || ts === undefined) throw err;
-      const days = new Set((ts as string[]).map((t) => dayOf(BigInt(t))));
-      await createDayPartitions(c, 'events', days, eventDay, DDL_LOCK);
-      r = await c.query<{ outcome: string }>(st.sql, st.params);
-    }
-    return { outcome: r.rows[0]?.outcome === 'already' ? 'already' : 'committed' };
+    return unstick(c, commit(c, b));
   },
 
   async close(): Promise<null> {
