@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deepFreeze } from '../src/audit/canonical.js';
 import { Checkpointer } from '../src/audit/checkpointer.js';
 import { MerkleTree, loadOrCreateNodeKey, verifyLog } from '../src/audit/integrity.js';
 import { Recorder, type RecordContext } from '../src/audit/recorder.js';
@@ -27,15 +28,16 @@ const recorder = new Recorder(store, {
 });
 checkpointer.attach(recorder);
 
+// The gateway freezes a connection's constant parts (src/gateway/tuple-context.ts).
 const ctx: RecordContext = {
-  fields: {
+  fields: deepFreeze({
     listener: { name: 'orders-db', protocol: 'postgres' },
     connection: { id: 'c-bench' },
     source: { ip: '10.1.2.3', port: 51234 },
     destination: { ip: '10.1.2.9', port: 15432 },
     upstream: { local: { ip: '10.1.2.9', port: 40522 }, ip: '10.1.5.5', port: 5432 },
     network: { transport: 'tcp', protocol: 'postgresql' },
-  },
+  }),
   listener: 'orders-db',
   connectionId: 'c-bench',
   sourceIp: '10.1.2.3',

@@ -5,7 +5,6 @@
  * A batch that fails to commit is kept, in order, and retried: no accepted record is lost,
  * and sequences stay gapless.
  */
-import { hash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { deriveColumns, type EventRow, type Store } from '../store/index.js';
@@ -14,6 +13,7 @@ import { canonicalJson, deepFreeze } from './canonical.js';
 import { NanoClock, formatTimestampNs } from './clock.js';
 import type { EventInput, JsonObject, JsonValue } from './event.js';
 import { uuidv7 } from './ids.js';
+import { leafHash as leafHashOf } from './merkle.js';
 
 /** The part of a record that is the same for every record of one connection. */
 export interface RecordContext {
@@ -149,8 +149,7 @@ export class Recorder {
       observer: this.observer,
     };
     const body = canonicalJson(record);
-    // One-shot hash of 0x00 ‖ body (the NUL character encodes to the 0x00 byte).
-    const leafHash = hash('sha256', `\0${body}`, 'buffer');
+    const leafHash = leafHashOf(body);
     const user = pickUser(record) ?? ctx.user;
     const row: EventRow = {
       sequence,

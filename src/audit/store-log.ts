@@ -12,7 +12,7 @@ export function storeLogSource(store: Store): LogSource & { release(): void } {
   return {
     size: () => store.nextSequence(),
     *records(from: number) {
-      const it = store.iterate(from);
+      const it = store.iterateLeaves?.(from) ?? store.iterate(from);
       open.add(it);
       try {
         for (const r of it) yield { sequence: r.sequence, body: r.body, leafHash: r.leafHash };

@@ -29,7 +29,15 @@ import {
   indexBatch,
   indexPathOf,
 } from './sqlite-indexer.js';
-import type { CheckpointRow, ConnectionAt, EventRow, GroupKey, Page, Store } from './types.js';
+import type {
+  CheckpointRow,
+  ConnectionAt,
+  EventRow,
+  GroupKey,
+  LeafRow,
+  Page,
+  Store,
+} from './types.js';
 
 /** Inline indexing: records and age after which the index is brought up to date. */
 const INLINE_BATCH = 512;
@@ -205,6 +213,9 @@ export class SqliteStore implements Store {
       maxTs: ro('SELECT ts FROM log_v3 ORDER BY seq DESC LIMIT 1').pluck(),
       bySeq: ro(`SELECT ${COLUMNS} FROM log_v3 WHERE seq = ?`),
       iterate: ro(`SELECT ${COLUMNS} FROM log_v3 WHERE seq >= ? AND seq < ? ORDER BY seq`),
+      leaves: ro('SELECT seq, body, leaf FROM log_v3 WHERE seq >= ? ORDER BY seq')
+        .raw(true)
+        .safeIntegers(false),
       getNode: ro('SELECT hash FROM tree_v1 WHERE level = ? AND idx = ?').pluck(),
       leafAt: ro('SELECT leaf FROM log_v3 WHERE seq = ?').pluck(),
       putNode: db.prepare('INSERT OR REPLACE INTO tree_v1 (level, idx, hash) VALUES (?, ?, ?)'),
@@ -313,6 +324,13 @@ export class SqliteStore implements Store {
   *iterate(from = 0, to = Number.MAX_SAFE_INTEGER): IterableIterator<EventRow> {
     for (const r of this.stmts.iterate.iterate(from, to) as IterableIterator<RawRow>)
       yield toRow(r);
+  }
+
+  *iterateLeaves(from: number): IterableIterator<LeafRow> {
+    for (const [seq, body, leaf] of this.stmts.leaves.iterate(from) as IterableIterator<
+      [number, string | null, Buffer]
+    >)
+      yield { sequence: seq, body, leafHash: leaf };
   }
 
   search(filter: EventFilter): Page {

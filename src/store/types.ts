@@ -47,6 +47,13 @@ export interface EventRow {
   readonly leafHash: Buffer;
 }
 
+/** What verify reads of a record. */
+export interface LeafRow {
+  readonly sequence: number;
+  readonly body: string | null;
+  readonly leafHash: Buffer;
+}
+
 export interface CheckpointRow {
   readonly size: number;
   readonly timestampNs: bigint;
@@ -73,6 +80,8 @@ export interface Store {
   getById(id: string): EventRow | undefined;
   /** All records from `from` in sequence order, streamed. */
   iterate(from?: number, to?: number): IterableIterator<EventRow>;
+  /** Sequence, body and leaf hash only, from `from` on (verify; optional, faster than iterate). */
+  iterateLeaves?(from: number): IterableIterator<LeafRow>;
   search(filter: EventFilter): Page;
   count(filter: EventFilter): number;
   groupBy(filter: EventFilter, key: GroupKey): { key: string; count: number }[];
