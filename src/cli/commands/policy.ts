@@ -25,7 +25,7 @@ import {
   type PolicyDecider,
 } from '../../policy/index.js';
 import { classifySql, initPostgresClassifier } from '../../protocols/postgres/index.js';
-import { resolveCommand } from '../../protocols/redis/index.js';
+import { commandKeys, resolveCommand } from '../../protocols/redis/index.js';
 import {
   policyHistory,
   policyReplay,
@@ -276,10 +276,17 @@ async function actions(opts: TestOptions, protocol: string): Promise<[string, Ac
       .map((a) => Buffer.from(a));
     if (args.length === 0) throw usage('--redis: expected a command');
     const resolved = resolveCommand(args, args.length);
+    const keys = commandKeys(resolved, args, args.length);
     return [
       [
         resolved.name,
-        { protocol: 'redis', command: resolved.name, categories: resolved.categories },
+        {
+          protocol: 'redis',
+          command: resolved.name,
+          categories: resolved.categories,
+          keys: keys.keys.map((k) => k.toString('utf8')),
+          keysComplete: keys.complete,
+        },
       ],
     ];
   }

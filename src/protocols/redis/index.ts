@@ -5,7 +5,7 @@ export { RespParser } from './resp-parser.js';
 export type { RespParserOptions, RespSink } from './resp-parser.js';
 export type { CommandHead, Reply, ReplyType } from './messages.js';
 export { RESP_TYPE } from './messages.js';
-export { resolveCommand, UNKNOWN_CATEGORIES, REDIS_COMMANDS } from './commands.js';
+export { commandKeys, resolveCommand, UNKNOWN_CATEGORIES, REDIS_COMMANDS } from './commands.js';
 export type { ResolvedCommand } from './commands.js';
 export type { RedisCommandSpec, RedisKeySpec } from './command-spec.js';
 export { REDIS_COMMANDS_VERSION } from './command-table.js';

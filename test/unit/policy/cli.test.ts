@@ -41,6 +41,8 @@ policies:
     rules:
       - id: no-admin
         deny: { redis: { categories: ["@admin", "@dangerous"] } }
+      - id: no-session-delete
+        deny: { redis: { commands: [del], keys: ["session:*"] } }
       - id: rest
         allow: { sources: [10.0.0.0/8] }
 `;
@@ -144,6 +146,14 @@ describe('policy test', () => {
       'CONFIG SET maxmemory 1',
     );
     expect(r.out).toMatch(/^action {5}deny {2}rule=no-admin .*\[config\|set\]$/m);
+  });
+  test('Redis: every key of the command line reaches policy', async () => {
+    const base = ['test', '-c', file, '--listener', 'cache', '--source', '10.0.0.7', '--redis'];
+    const keys = Array.from({ length: 19 }, (_, i) => `cart:${i}`);
+    const denied = await cli(...base, `DEL ${keys.join(' ')} session:42`);
+    expect(denied.out).toMatch(/^action {5}deny {2}rule=no-session-delete /m);
+    const allowed = await cli(...base, `DEL ${keys.join(' ')}`);
+    expect(allowed.out).toMatch(/^action {5}allow rule=rest /m);
   });
   test('HTTP on an audit-only listener passes', async () => {
     const r = await cli(
