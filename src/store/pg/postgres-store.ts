@@ -29,6 +29,7 @@ export interface PostgresStoreOptions {
 
 const COLUMNS = READ_COLUMNS.map((c) => `e.${c}`).join(', ');
 const ITERATE_PAGE = 2000;
+const LEAF_PAGE = 10_000;
 const HOUR_NS = 3_600_000_000_000n;
 
 const GROUP_EXPR: Record<Exclude<GroupKey, 'hour'>, string> = {
@@ -211,6 +212,24 @@ export class PostgresStore implements Store {
       for (const r of rows) yield toEventRow(r);
       const last = rows[rows.length - 1];
       if (last === undefined || rows.length < ITERATE_PAGE) return;
+      next = Number(last.seq) + 1;
+    }
+  }
+
+  /** Sequence, body and leaf only, from `from` on, in larger pages (what verify reads). */
+  *iterateLeaves(
+    from = 0,
+  ): IterableIterator<{ sequence: number; body: string | null; leafHash: Buffer }> {
+    let next = from;
+    for (;;) {
+      const rows = this.query<{ seq: string; body: string | null; leaf: Uint8Array }>(
+        `SELECT seq, body, leaf FROM events WHERE seq >= $1 ORDER BY seq LIMIT ${LEAF_PAGE}`,
+        [next],
+      );
+      for (const r of rows)
+        yield { sequence: Number(r.seq), body: r.body, leafHash: bytes(r.leaf) };
+      const last = rows[rows.length - 1];
+      if (last === undefined || rows.length < LEAF_PAGE) return;
       next = Number(last.seq) + 1;
     }
   }
