@@ -28,6 +28,7 @@ import {
   globalOptions,
   loadFromOptions,
   openStoreForReading,
+  storeExists,
   runCommand,
   usage,
 } from '../io.js';
@@ -135,7 +136,7 @@ function listCommand(): Command {
         }
         const dataDir = dataDirFromOptions(command);
         const book = new GrantBook();
-        if (existsSync(`${dataDir}/portwarden.db`)) {
+        if (storeExists(dataDir)) {
           const store = openStoreForReading(dataDir);
           try {
             for (let after: number | null = -1; after !== null;) {

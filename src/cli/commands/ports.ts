@@ -6,8 +6,6 @@
  * recorders in two processes would hand out the same sequence numbers. While a gateway runs,
  * its scheduled audit (`audit.schedule`) records them instead, and `ports drift` only prints.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import type { Config, HostPort } from '../../config/index.js';
 import { gatewayRunning } from '../../gateway/index.js';
@@ -25,6 +23,7 @@ import {
   dataDirFromOptions,
   loadFromOptions,
   openStoreForReading,
+  storeExists,
   runCommand,
   usage,
 } from '../io.js';
@@ -170,7 +169,7 @@ Exit codes: 0 no drift, 1 findings, 2 error.
         const dataDir = dataDirFromOptions(command);
         const pid = gatewayRunning(dataDir);
         let reader: Store | undefined;
-        if (existsSync(join(dataDir, 'portwarden.db'))) reader = openStoreForReading(dataDir);
+        if (storeExists(dataDir)) reader = openStoreForReading(dataDir);
         let findings: DriftFinding[];
         try {
           findings = await auditDrift({
