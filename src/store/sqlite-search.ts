@@ -21,7 +21,8 @@ import {
   joinAnd,
   rangeClauses,
 } from './sqlite-query.js';
-import { COLUMNS, type RawRow, toRow } from './sqlite-row.js';
+import { toEventRow } from './event-row.js';
+import { COLUMNS, type RawRow } from './sqlite-row.js';
 import { textMatches } from './text-query.js';
 import type { ConnectionAt, EventRow, GroupKey, Page } from './types.js';
 
@@ -104,7 +105,7 @@ export class SqliteSearch {
     if (seq === undefined || seq === null) return null;
     const r = this.stmt(`SELECT ${COLUMNS} FROM ${LOG} WHERE seq = ?`).get(seq) as
       RawRow | undefined;
-    return r ? toRow(r) : null;
+    return r ? toEventRow(r) : null;
   }
 
   /** The first sequence whose timestamp is at or after `ns` (time and sequence grow together). */
@@ -226,7 +227,7 @@ export class SqliteSearch {
         );
       }
     }
-    const rows = raw.slice(0, limit).map(toRow);
+    const rows = raw.slice(0, limit).map(toEventRow);
     const last = rows[rows.length - 1];
     return { rows, next: raw.length > limit && last ? last.sequence : null };
   }
@@ -490,7 +491,7 @@ export class SqliteSearch {
 function groupKeyOf(key: Exclude<GroupKey, 'hour'>, r: RawRow): string {
   const v = {
     listener: r.listener,
-    user: r.user,
+    user: r.user_name,
     source: r.src_ip,
     action: r.action,
     outcome: r.outcome,

@@ -11,7 +11,8 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PortwardenError, errorMessage } from '../errors.js';
 import type { EventFilter } from './filter.js';
-import { COLUMNS, type RawRow, WRITTEN_COLUMNS, toRow } from './sqlite-row.js';
+import { toEventRow } from './event-row.js';
+import { COLUMNS, type RawRow, WRITTEN_COLUMNS } from './sqlite-row.js';
 import { deriveColumns, type DerivedColumns } from './derive.js';
 import { SqliteSearch } from './sqlite-search.js';
 import {
@@ -314,7 +315,7 @@ export class SqliteStore implements Store {
 
   getBySequence(sequence: number): EventRow | undefined {
     const r = this.stmts.bySeq.get(sequence) as RawRow | undefined;
-    return r ? toRow(r) : undefined;
+    return r ? toEventRow(r) : undefined;
   }
 
   getById(id: string): EventRow | undefined {
@@ -323,7 +324,7 @@ export class SqliteStore implements Store {
 
   *iterate(from = 0, to = Number.MAX_SAFE_INTEGER): IterableIterator<EventRow> {
     for (const r of this.stmts.iterate.iterate(from, to) as IterableIterator<RawRow>)
-      yield toRow(r);
+      yield toEventRow(r);
   }
 
   *iterateLeaves(from: number): IterableIterator<LeafRow> {

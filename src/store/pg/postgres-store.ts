@@ -16,7 +16,8 @@ import type { CheckpointRow, ConnectionAt, EventRow, GroupKey, Page, Store } fro
 import { dayOf } from './ddl.js';
 import type { CommitBatch, CommitResult, WorkerData } from './protocol.js';
 import { Params, joinWhere, whereOf } from './query.js';
-import { type RawPgRow, bytes, rowValues, toEventRow } from './row.js';
+import { type RawEventRow, bytes, toEventRow } from '../event-row.js';
+import { rowValues } from './row.js';
 import { EVENT_COLUMNS, READ_COLUMNS } from './schema.js';
 import { SyncBridge, workerScript } from './sync-bridge.js';
 import { parseStoreUrl } from './url.js';
@@ -193,19 +194,21 @@ export class PostgresStore implements Store {
   }
 
   getBySequence(sequence: number): EventRow | undefined {
-    const r = this.one<RawPgRow>(`SELECT ${COLUMNS} FROM events e WHERE e.seq = $1`, [sequence]);
+    const r = this.one<RawEventRow>(`SELECT ${COLUMNS} FROM events e WHERE e.seq = $1`, [sequence]);
     return r ? toEventRow(r) : undefined;
   }
 
   getById(id: string): EventRow | undefined {
-    const r = this.one<RawPgRow>(`SELECT ${COLUMNS} FROM events e WHERE e.id = $1 LIMIT 1`, [id]);
+    const r = this.one<RawEventRow>(`SELECT ${COLUMNS} FROM events e WHERE e.id = $1 LIMIT 1`, [
+      id,
+    ]);
     return r ? toEventRow(r) : undefined;
   }
 
   *iterate(from = 0, to = Number.MAX_SAFE_INTEGER): IterableIterator<EventRow> {
     let next = from;
     while (next < to) {
-      const rows = this.query<RawPgRow>(
+      const rows = this.query<RawEventRow>(
         `SELECT ${COLUMNS} FROM events e WHERE e.seq >= $1 AND e.seq < $2 ORDER BY e.seq LIMIT ${ITERATE_PAGE}`,
         [next, to],
       );
@@ -239,7 +242,7 @@ export class PostgresStore implements Store {
     const p = new Params();
     const where = joinWhere(whereOf(f, p));
     const dir = f.order === 'oldest' ? 'ASC' : 'DESC';
-    const raw = this.query<RawPgRow>(
+    const raw = this.query<RawEventRow>(
       `SELECT ${COLUMNS} FROM events e ${where} ORDER BY e.seq ${dir} LIMIT ${limit + 1}`,
       p.values,
     );
@@ -279,7 +282,7 @@ export class PostgresStore implements Store {
 
   connectionAt(ip: string, port: number, atNs: bigint): ConnectionAt | null {
     const at = atNs.toString();
-    const rows = this.query<RawPgRow & { leg: 'client' | 'upstream' }>(
+    const rows = this.query<RawEventRow & { leg: 'client' | 'upstream' }>(
       `(SELECT ${COLUMNS}, 'client' AS leg FROM events e
          WHERE e.action = 'connection-open' AND e.src_ip = $1 AND e.src_port = $2 AND e.ts <= $3::bigint
          ORDER BY e.ts DESC LIMIT 1)
@@ -305,7 +308,7 @@ export class PostgresStore implements Store {
   }
 
   private closeOf(connectionId: string): EventRow | null {
-    const r = this.one<RawPgRow>(
+    const r = this.one<RawEventRow>(
       `SELECT ${COLUMNS} FROM events e WHERE e.action = 'connection-close' AND e.conn = $1 LIMIT 1`,
       [connectionId],
     );
@@ -313,7 +316,7 @@ export class PostgresStore implements Store {
   }
 
   connectionEnds(connectionId: string): { open: EventRow | null; close: EventRow | null } {
-    const rows = this.query<RawPgRow & { which: 'open' | 'close' }>(
+    const rows = this.query<RawEventRow & { which: 'open' | 'close' }>(
       `(SELECT ${COLUMNS}, 'open' AS which FROM events e
          WHERE e.conn = $1 AND e.action = 'connection-open' ORDER BY e.seq LIMIT 1)
        UNION ALL

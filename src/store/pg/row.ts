@@ -1,7 +1,7 @@
 /**
  * Rows of the PostgreSQL store: an EventRow as the column arrays of a multi-row INSERT
- * (derived columns filled like the embedded store fills them, search words computed) and a
- * row read back as an EventRow.
+ * (derived columns filled like the embedded store fills them, search words computed). A row
+ * read back is mapped by ../event-row.ts, like the embedded store's.
  *
  * PostgreSQL text cannot hold NUL, which SQLite and a hostile statement can: NUL in an
  * indexed column is stored as U+FFFD (the body, canonical JSON, escapes it and is stored
@@ -103,73 +103,4 @@ export function rowValues(row: EventRow): { values: unknown[]; lexemes: string |
     leaf: row.leafHash,
   };
   return { values: EVENT_COLUMNS.map(([c]) => byName[c]), lexemes: w.lexemes };
-}
-
-/** A row as the worker returns it (int8 as decimal strings, bytea as bytes). */
-export interface RawPgRow {
-  seq: string;
-  ts: string;
-  id: string;
-  action: string;
-  outcome: string | null;
-  listener: string | null;
-  conn: string | null;
-  src_ip: string | null;
-  src_port: number | null;
-  dst_ip: string | null;
-  dst_port: number | null;
-  up_local_ip: string | null;
-  up_local_port: number | null;
-  up_ip: string | null;
-  up_port: number | null;
-  user_name: string | null;
-  community_id: string | null;
-  up_community_id: string | null;
-  rule: string | null;
-  policy_version: string | null;
-  db_namespace: string | null;
-  operation: string | null;
-  class: string | null;
-  status: string | null;
-  node: string | null;
-  text: string | null;
-  body: string | null;
-  leaf: Uint8Array;
-}
-
-export function bytes(u: Uint8Array): Buffer {
-  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-}
-
-export function toEventRow(r: RawPgRow): EventRow {
-  return {
-    sequence: Number(r.seq),
-    timestampNs: BigInt(r.ts),
-    id: r.id,
-    action: r.action,
-    outcome: r.outcome,
-    listener: r.listener,
-    connectionId: r.conn,
-    sourceIp: r.src_ip,
-    sourcePort: r.src_port,
-    destinationIp: r.dst_ip,
-    destinationPort: r.dst_port,
-    upstreamLocalIp: r.up_local_ip,
-    upstreamLocalPort: r.up_local_port,
-    upstreamIp: r.up_ip,
-    upstreamPort: r.up_port,
-    user: r.user_name,
-    communityId: r.community_id,
-    upstreamCommunityId: r.up_community_id,
-    rule: r.rule,
-    policyVersion: r.policy_version,
-    dbNamespace: r.db_namespace,
-    operation: r.operation,
-    statementClass: r.class,
-    status: r.status,
-    node: r.node,
-    text: r.text,
-    body: r.body,
-    leafHash: bytes(r.leaf),
-  };
 }
