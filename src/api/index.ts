@@ -12,3 +12,9 @@ export { parseFilterQuery, FILTER_PARAMS } from './filters.js';
 export { matchesFilter } from './match.js';
 export { verifyStore, type VerifyReport } from './verify.js';
 export type { InclusionProof, ProofAnswer } from './proofs.js';
+export {
+  createCentralApiServer,
+  type CentralApiOptions,
+  type CentralApiServer,
+} from './central/server.js';
+export type { CentralSource } from './central/source.js';

@@ -139,6 +139,20 @@ CREATE TABLE findings (
 CREATE INDEX findings_node ON findings (node, ts);
 `,
   },
+  {
+    version: 2,
+    description: 'text search (words, tsv) and the node filter in time order',
+    // words/tsv as in the gateway's PostgreSQL store (src/store/pg/schema.ts); rows stored
+    // before this version are given their words by CentralStore.open (records_unworded).
+    sql: `
+ALTER TABLE records ADD COLUMN words text, ADD COLUMN tsv tsvector;
+CREATE INDEX records_tsv ON records USING gin (tsv);
+CREATE INDEX records_untokenized ON records (ts) WHERE tsv IS NULL AND words IS NOT NULL;
+CREATE INDEX records_unworded ON records (ts) WHERE words IS NULL AND text IS NOT NULL;
+CREATE INDEX records_node_ts ON records (node, ts);
+CREATE INDEX records_policy_version ON records (policy_version, ts) WHERE policy_version IS NOT NULL;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,24 +7,24 @@
 import pg from 'pg';
 import { PortwardenError, errorMessage } from '../errors.js';
 import type { CentralRow } from './central-row.js';
+import { wordsColumn } from '../store/pg/index.js';
+import {
+  type CentralFilter,
+  MAX_CENTRAL_PAGE,
+  Params,
+  centralWhere,
+  encodeCursor,
+  joinWhere,
+  orderBy,
+} from './central-query.js';
 import { createPartitions, dayOf, migrate } from './pg-schema.js';
 
-/** Search filters over the central store (the embedded store's, plus node and module). */
-export interface CentralFilter {
-  readonly node?: string;
-  readonly listener?: string;
-  readonly actions?: readonly string[];
-  readonly sourceIp?: string;
-  readonly sourcePort?: number;
-  /** Any endpoint port of either leg. */
-  readonly port?: number;
-  readonly user?: string;
-  readonly outcome?: string;
-  readonly module?: string;
-  readonly sinceNs?: bigint;
-  readonly untilNs?: bigint;
-  readonly order?: 'newest' | 'oldest';
-  readonly limit?: number;
+export type { CentralFilter } from './central-query.js';
+
+/** A page of central records and the cursor of the next one (null at the end). */
+export interface CentralPage {
+  readonly rows: readonly CentralRow[];
+  readonly next: string | null;
 }
 
 export interface NodeState {
@@ -59,12 +59,12 @@ export interface PendingRecord {
   readonly note: string | null;
 }
 
-const COLUMNS =
+export const COLUMNS =
   'node, seq, ts_ns, id, action, outcome, listener, conn, src_ip, src_port, dst_ip, dst_port, up_local_ip, up_local_port, up_ip, up_port, user_name, community_id, up_community_id, rule, policy_version, db_namespace, operation, class, status, module, text, body, leaf';
 const ARRAY_TYPES =
   'text[], bigint[], bigint[], text[], text[], text[], text[], text[], text[], integer[], text[], integer[], text[], integer[], text[], integer[], text[], text[], text[], text[], text[], text[], text[], text[], text[], text[], text[], text[], bytea[]';
 
-interface RawRecord {
+export interface RawRecord {
   node: string;
   seq: string;
   ts_ns: string;
@@ -96,7 +96,12 @@ interface RawRecord {
   leaf: Buffer;
 }
 
-function fromRaw(r: RawRecord): CentralRow {
+/** PostgreSQL text cannot hold NUL (a hostile statement can): stored as U+FFFD. */
+function clean<T extends string | null>(v: T): T {
+  return (v !== null && v.includes('\0') ? v.replaceAll('\0', '\uFFFD') : v) as T;
+}
+
+export function fromRaw(r: RawRecord): CentralRow {
   return {
     node: r.node,
     sequence: Number(r.seq),
@@ -183,8 +188,10 @@ export class CentralTx {
   async insertRecords(rows: readonly CentralRow[]): Promise<void> {
     if (rows.length === 0) return;
     await this.store.ensurePartitions(rows.map((r) => r.timestampNs));
-    const cols: unknown[][] = Array.from({ length: 29 }, () => []);
+    const cols: unknown[][] = Array.from({ length: 31 }, () => []);
     for (const r of rows) {
+      const text = clean(r.text);
+      const w = wordsColumn(text);
       const values: unknown[] = [
         r.node,
         r.sequence,
@@ -212,17 +219,23 @@ export class CentralTx {
         r.statementClass,
         r.status,
         r.module,
-        r.text,
+        text,
         r.body,
         r.leafHash,
+        w.words,
+        w.lexemes,
       ];
-      values.forEach((v, i) => cols[i]?.push(v));
+      values.forEach((v, i) => cols[i]?.push(typeof v === 'string' && i < 27 ? clean(v) : v));
     }
-    const params = ARRAY_TYPES.split(', ').map((t, i) => `$${i + 1}::${t}`);
+    const params = `${ARRAY_TYPES}, text[], text[]`.split(', ').map((t, i) => `$${i + 1}::${t}`);
     await this.client.query(
-      `INSERT INTO records (${COLUMNS}, ts)
-       SELECT u.*, timestamptz 'epoch' + (u.ts_ns / 1000) * interval '1 microsecond'
-       FROM unnest(${params.join(', ')}) AS u(${COLUMNS})
+      `INSERT INTO records (${COLUMNS}, words, tsv, ts)
+       SELECT ${COLUMNS.split(', ')
+         .map((c) => `u.${c}`)
+         .join(', ')}, u.words,
+         CASE WHEN u.lexemes IS NULL THEN NULL ELSE array_to_tsvector(string_to_array(u.lexemes, ' ')) END,
+         timestamptz 'epoch' + (u.ts_ns / 1000) * interval '1 microsecond'
+       FROM unnest(${params.join(', ')}) AS u(${COLUMNS}, words, lexemes)
        ON CONFLICT DO NOTHING`,
       cols,
     );
@@ -337,6 +350,7 @@ export class CentralStore {
       } finally {
         client.release();
       }
+      await store.backfillWords();
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw new PortwardenError(
@@ -387,47 +401,68 @@ export class CentralStore {
     for (const d of missing) this.partitions.add(d);
   }
 
-  /** Records matching `filter`, newest first by default. */
+  /** Records matching `filter`, newest first by default (a page; see searchPage). */
   async search(filter: CentralFilter): Promise<CentralRow[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, value: unknown): void => {
-      params.push(value);
-      where.push(sql.replaceAll('?', `$${params.length}`));
-    };
-    if (filter.node !== undefined) add('node = ?', filter.node);
-    if (filter.listener !== undefined) add('listener = ?', filter.listener);
-    if (filter.actions !== undefined && filter.actions.length > 0)
-      add('action = ANY(?::text[])', filter.actions);
-    if (filter.sourceIp !== undefined) add('src_ip = ?', filter.sourceIp);
-    if (filter.sourcePort !== undefined) add('src_port = ?', filter.sourcePort);
-    if (filter.port !== undefined)
-      add('(src_port = ? OR dst_port = ? OR up_local_port = ? OR up_port = ?)', filter.port);
-    if (filter.user !== undefined) add('user_name = ?', filter.user);
-    if (filter.outcome !== undefined) add('outcome = ?', filter.outcome);
-    if (filter.module !== undefined) add('module = ?', filter.module);
-    if (filter.sinceNs !== undefined) {
-      add(
-        "ts >= timestamptz 'epoch' + (?::bigint / 1000) * interval '1 microsecond'",
-        String(filter.sinceNs),
-      );
-      add('ts_ns >= ?::bigint', String(filter.sinceNs));
-    }
-    if (filter.untilNs !== undefined) {
-      add(
-        "ts <= timestamptz 'epoch' + (?::bigint / 1000 + 1) * interval '1 microsecond'",
-        String(filter.untilNs),
-      );
-      add('ts_ns <= ?::bigint', String(filter.untilNs));
-    }
-    const dir = filter.order === 'oldest' ? 'ASC' : 'DESC';
-    params.push(Math.min(Math.max(filter.limit ?? 100, 1), 10_000));
+    return [...(await this.searchPage(filter)).rows];
+  }
+
+  /** One keyset page in the central order (time, node, sequence); see central-query.ts. */
+  async searchPage(filter: CentralFilter): Promise<CentralPage> {
+    const p = new Params();
+    const where = centralWhere(filter, p);
+    const limit = Math.min(Math.max(Math.round(filter.limit ?? 100), 1), MAX_CENTRAL_PAGE);
     const r = await this.pool.query<RawRecord>(
-      `SELECT ${COLUMNS} FROM records ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY ts ${dir}, ts_ns ${dir}, node ${dir}, seq ${dir} LIMIT $${params.length}`,
-      params,
+      `SELECT ${COLUMNS} FROM records ${joinWhere(where)} ${orderBy(filter.order)} LIMIT ${p.add(limit + 1)}`,
+      p.values,
     );
-    return r.rows.map(fromRaw);
+    const rows = r.rows.slice(0, limit).map(fromRaw);
+    const last = rows[rows.length - 1];
+    const next =
+      r.rows.length > limit && last !== undefined
+        ? encodeCursor({ tsNs: last.timestampNs, node: last.node, seq: last.sequence })
+        : null;
+    return { rows, next };
+  }
+
+  /** Records matching `filter` (its cursor, order and limit ignored). */
+  async count(filter: CentralFilter): Promise<number> {
+    const p = new Params();
+    const { after: _a, ...f } = filter;
+    const r = await this.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM records ${joinWhere(centralWhere(f, p))}`,
+      p.values,
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  /**
+   * Gives rows stored before schema version 2 their search words (`records_unworded`
+   * finds them; empty once done, so this costs one index probe afterwards).
+   */
+  async backfillWords(batch = 2000): Promise<number> {
+    let done = 0;
+    for (;;) {
+      const r = await this.pool.query<{ node: string; seq: string; ts: Date; text: string }>(
+        'SELECT node, seq, ts, text FROM records WHERE words IS NULL AND text IS NOT NULL LIMIT $1',
+        [batch],
+      );
+      if (r.rows.length === 0) return done;
+      const w = r.rows.map((x) => wordsColumn(x.text));
+      await this.pool.query(
+        `UPDATE records r SET words = u.words,
+           tsv = CASE WHEN u.lexemes IS NULL THEN NULL ELSE array_to_tsvector(string_to_array(u.lexemes, ' ')) END
+         FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[]) AS u(node, seq, ts, words, lexemes)
+         WHERE r.node = u.node AND r.seq = u.seq AND r.ts = u.ts`,
+        [
+          r.rows.map((x) => x.node),
+          r.rows.map((x) => x.seq),
+          r.rows.map((x) => x.ts),
+          w.map((x) => x.words),
+          w.map((x) => x.lexemes),
+        ],
+      );
+      done += r.rows.length;
+    }
   }
 
   /** One node's records from `from` on, in sequence order, a page at a time. */

@@ -5,30 +5,33 @@
  */
 import { Command, Option } from 'commander';
 import { formatTimestampNs } from '../../audit/clock.js';
-import { CentralStore, verifyCentralNode, type CentralRow } from '../../ship/index.js';
-import { parseEndpoint } from '../filter-options.js';
+import {
+  CENTRAL_GROUP_KEYS,
+  CentralReader,
+  CentralStore,
+  decodeCursor,
+  encodeCursor,
+  verifyCentralNode,
+  type CentralFilter,
+  type CentralGroupKey,
+  type CentralRow,
+} from '../../ship/index.js';
+import { addFilterOptions, parseEndpoint, toFilter, type FilterFlags } from '../filter-options.js';
 import { runCommand, usage } from '../io.js';
 import { parseTimeArg } from '../time.js';
+import { serveCommand } from './central-serve.js';
 import { collectKeys } from './collect.js';
 
-interface CentralSearchFlags {
+interface CentralSearchFlags extends FilterFlags {
   readonly store: string;
-  readonly node?: string;
-  readonly listener?: string;
-  readonly action?: string[];
-  readonly source?: string;
-  readonly port?: string;
-  readonly user?: string;
-  readonly outcome?: string;
   readonly module?: string;
-  readonly since?: string;
-  readonly until?: string;
-  readonly limit?: string;
-  readonly order: 'newest' | 'oldest';
+  readonly all?: boolean;
+  readonly count?: boolean;
+  readonly groupBy?: CentralGroupKey;
   readonly format: 'table' | 'ndjson';
 }
 
-const storeOption = (): Option =>
+export const storeOption = (): Option =>
   new Option('--store <url>', 'central store: postgres://user@host/db')
     .env('PORTWARDEN_CENTRAL_STORE')
     .makeOptionMandatory();
@@ -55,70 +58,97 @@ function tableLine(r: CentralRow): string {
   );
 }
 
+/** The central filter of the flags: the shared filter model plus --module and a cursor. */
+export function centralFilter(f: CentralSearchFlags): CentralFilter {
+  const { after, ...rest } = f;
+  const base = toFilter(rest);
+  let cursor: string | undefined;
+  if (after !== undefined) {
+    try {
+      cursor = encodeCursor(decodeCursor(after));
+    } catch {
+      throw usage(`--after expects the cursor printed as "next:" (TIME:NODE:SEQ), got "${after}"`);
+    }
+  }
+  const { after: _a, ...filter } = base;
+  return {
+    ...filter,
+    ...(f.module !== undefined ? { module: f.module } : {}),
+    ...(cursor !== undefined ? { after: cursor } : {}),
+  };
+}
+
 function searchCommand(): Command {
-  return new Command('search')
-    .description('records of every node (newest first)')
-    .addOption(storeOption())
-    .option('--node <name>', 'only this node')
-    .option('--listener <name>', 'only this listener')
-    .option('--action <action...>', 'only these actions')
-    .option('--source <ip[:port]>', 'client address (and port)')
-    .option('--port <n>', 'any endpoint port of either leg')
-    .option('--user <name>', 'who acted')
-    .addOption(new Option('--outcome <o>', 'outcome').choices(['success', 'failure', 'unknown']))
+  const cmd = new Command('search').description(
+    'records of every node, in the central order (time, node, sequence), newest first',
+  );
+  cmd.addOption(storeOption());
+  addFilterOptions(cmd)
     .option('--module <m>', 'event.module (kubernetes, auditd, conntrack)')
-    .option('--since <time>', 'RFC 3339 or relative (15m, 7d)')
-    .option('--until <time>', 'RFC 3339 or relative')
-    .option('--limit <n>', 'at most this many records (default 100, max 10000)')
+    .option('--limit <n>', 'at most this many records per page (default 100, max 10000)')
     .addOption(
-      new Option('--order <order>', 'newest or oldest first')
-        .choices(['newest', 'oldest'])
-        .default('newest'),
+      new Option('--order <order>', 'newest (default) or oldest first').choices([
+        'newest',
+        'oldest',
+      ]),
+    )
+    .option('--after <cursor>', 'keyset cursor: continue after it (printed as "next:")')
+    .option('--all', 'every matching record, page after page')
+    .option('--count', 'print only the number of matching records')
+    .addOption(
+      new Option('--group-by <key>', 'count per key').choices(Object.keys(CENTRAL_GROUP_KEYS)),
     )
     .addOption(new Option('--format <f>', 'output').choices(['table', 'ndjson']).default('table'))
+    .addHelpText(
+      'after',
+      `
+The cursor names the last record of a page as TIME_NS:NODE:SEQ; "next: --after …" is
+printed on stderr while more records match.
+
+Examples:
+  portwarden central search --store postgres://pw@db/central --node gw-2 --since 1h
+  portwarden central search --text "delete from orders" --order oldest --limit 50
+  portwarden central search --after 1732330800123456789:gw-2:17 --limit 50
+  portwarden central search --since 1d --group-by node
+`,
+    )
     .action((f: CentralSearchFlags) =>
       runCommand(async () => {
-        const src = f.source !== undefined ? parseEndpoint(f.source) : undefined;
-        const port = f.port !== undefined ? Number(f.port) : undefined;
-        if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
-          throw usage(`--port expects 0-65535, got "${f.port}"`);
-        const limit = f.limit !== undefined ? Number(f.limit) : undefined;
-        if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
-          throw usage('--limit must be a positive integer');
+        const filter = centralFilter(f);
         const store = await CentralStore.open(f.store, { max: 1 });
         try {
-          const rows = await store.search({
-            ...(f.node !== undefined ? { node: f.node } : {}),
-            ...(f.listener !== undefined ? { listener: f.listener } : {}),
-            ...(f.action !== undefined ? { actions: f.action } : {}),
-            ...(src ? { sourceIp: src.ip } : {}),
-            ...(src?.port !== undefined ? { sourcePort: src.port } : {}),
-            ...(port !== undefined ? { port } : {}),
-            ...(f.user !== undefined ? { user: f.user } : {}),
-            ...(f.outcome !== undefined ? { outcome: f.outcome } : {}),
-            ...(f.module !== undefined ? { module: f.module } : {}),
-            ...(f.since !== undefined ? { sinceNs: parseTimeArg(f.since) } : {}),
-            ...(f.until !== undefined ? { untilNs: parseTimeArg(f.until) } : {}),
-            ...(limit !== undefined ? { limit } : {}),
-            order: f.order,
-          });
-          if (f.format === 'ndjson') {
-            for (const r of rows)
-              process.stdout.write(
-                `${r.body ?? JSON.stringify({ node: r.node, sequence: r.sequence, pruned: true })}\n`,
-              );
-          } else {
+          if (f.count) {
+            process.stdout.write(`${await store.count(filter)}\n`);
+            return 0;
+          }
+          if (f.groupBy !== undefined) {
+            const groups = await new CentralReader(store).groupBy(filter, f.groupBy, 10_000);
+            for (const g of groups) process.stdout.write(`${g.count}\t${g.key}\n`);
+            return 0;
+          }
+          if (f.format === 'table')
             process.stdout.write(
               'NODE\tSEQ\tTIME (UTC)\tACTION\tOUTCOME\tLISTENER\tSOURCE\tUPSTREAM LOCAL\tUSER\tDETAIL\n',
             );
-            for (const r of rows) process.stdout.write(tableLine(r));
+          let page = await store.searchPage(filter);
+          for (;;) {
+            for (const r of page.rows)
+              process.stdout.write(
+                f.format === 'ndjson'
+                  ? `${r.body ?? JSON.stringify({ node: r.node, sequence: r.sequence, pruned: true })}\n`
+                  : tableLine(r),
+              );
+            if (!f.all || page.next === null) break;
+            page = await store.searchPage({ ...filter, after: page.next });
           }
+          if (page.next !== null && !f.all) process.stderr.write(`next: --after ${page.next}\n`);
           return 0;
         } finally {
           await store.close();
         }
       }),
     );
+  return cmd;
 }
 
 function whoCommand(): Command {
@@ -220,11 +250,12 @@ function nodesCommand(): Command {
 
 export function centralCommand(): Command {
   return new Command('central')
-    .description('search, who and verify across nodes in the central PostgreSQL store')
+    .description('search, who, verify and the API/dashboard across nodes in the central store')
     .addCommand(searchCommand())
     .addCommand(whoCommand())
     .addCommand(verifyCommand())
     .addCommand(nodesCommand())
+    .addCommand(serveCommand())
     .addHelpText(
       'after',
       `
@@ -233,6 +264,7 @@ Examples:
   portwarden central who 10.1.5.5:40522 --store postgres://pw@db/central --at 2026-11-23T03:00:00Z
   portwarden central verify --store postgres://pw@db/central --node gw-2 --key 'gw-2+1a2b3c4d+Af…'
   portwarden central nodes --store postgres://pw@db/central
+  portwarden central serve --store postgres://pw@db/central --listen 127.0.0.1:8443
 `,
     );
 }

@@ -14,3 +14,4 @@ export {
 } from './ddl.js';
 export type { Migration } from './ddl.js';
 export { SyncBridge, serveBridge, bridgeData, workerScript } from './sync-bridge.js';
+export { searchWords, lexeme, wordsColumn } from './row.js';

@@ -1,0 +1,169 @@
+/**
+ * The shared filter model (src/store/filter.ts) compiled for the central `records` table,
+ * plus `node` and `module`, and the central keyset cursor.
+ *
+ * Order across nodes: records are ordered by (time, node, sequence) — `ts_ns` first (the
+ * record's own `@timestamp` in nanoseconds), then the node name, then the node's sequence.
+ * That is a total order (node and sequence identify a record) and it follows time, so a
+ * page of several nodes reads like one log. The cursor names the last row of a page as
+ * `<ts_ns>:<node>:<seq>` (`1732330800123456789:node-a:17`); `after` continues strictly
+ * after it in the page's order (older for newest-first, newer for oldest-first).
+ *
+ * Text has the same meaning as on the local stores (src/store/text-query.ts and the
+ * PostgreSQL store's `words` / `tsv` columns, src/store/pg/schema.ts): the words of the
+ * query next to each other in this order, case, accents and punctuation ignored, a
+ * trailing `*` making the last word a prefix; a query without any word is a substring.
+ */
+import { PortwardenError } from '../errors.js';
+import type { EventFilter } from '../store/index.js';
+import { lexeme, searchWords } from '../store/pg/index.js';
+
+/** The shared filter, with the central cursor, plus `module`. */
+export interface CentralFilter extends Omit<EventFilter, 'after'> {
+  /** `event.module` (kubernetes, auditd, conntrack). */
+  readonly module?: string;
+  /** Keyset cursor (`next` of the previous page). */
+  readonly after?: string;
+}
+
+export interface CentralCursor {
+  readonly tsNs: bigint;
+  readonly node: string;
+  readonly seq: number;
+}
+
+export const MAX_CENTRAL_PAGE = 10_000;
+
+export function encodeCursor(c: CentralCursor): string {
+  return `${c.tsNs}:${c.node}:${c.seq}`;
+}
+
+/** Parses a cursor; a malformed one is PW_ERR_QUERY (a usage error on the CLI). */
+export function decodeCursor(text: string): CentralCursor {
+  const first = text.indexOf(':');
+  const last = text.lastIndexOf(':');
+  const ts = text.slice(0, first);
+  const node = text.slice(first + 1, last);
+  const seq = text.slice(last + 1);
+  if (
+    text.length > 300 ||
+    first <= 0 ||
+    last <= first + 1 ||
+    !/^\d{1,20}$/.test(ts) ||
+    !/^\d{1,16}$/.test(seq) ||
+    BigInt(ts) > 9_223_372_036_854_775_807n
+  ) {
+    throw new PortwardenError('PW_ERR_QUERY', {
+      detail: `after: expected a cursor like 1732330800123456789:node-a:17 (the "next" of a page), got ${JSON.stringify(text.slice(0, 80))}`,
+    });
+  }
+  return { tsNs: BigInt(ts), node, seq: Number(seq) };
+}
+
+export class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown, cast?: string): string {
+    this.values.push(value);
+    return `$${this.values.length}${cast ? `::${cast}` : ''}`;
+  }
+}
+
+/** `ts` (timestamptz, the partition key) of a nanosecond parameter. */
+export function tsOf(param: string): string {
+  return `(timestamptz 'epoch' + (${param} / 1000) * interval '1 microsecond')`;
+}
+
+function isInt4(v: number): boolean {
+  return Number.isInteger(v) && v >= -2147483648 && v <= 2147483647;
+}
+
+/** NUL cannot be in PostgreSQL text: the collector stores it as U+FFFD, so search so too. */
+function clean(v: string): string {
+  return v.includes('\0') ? v.replaceAll('\0', '\uFFFD') : v;
+}
+
+/** The conjuncts of `f` over `records` (unaliased), its cursor included. */
+export function centralWhere(f: CentralFilter, p: Params): string[] {
+  const w: string[] = [];
+  const eq = (column: string, value: string | number | undefined): void => {
+    if (value === undefined) return;
+    if (typeof value === 'number' && !isInt4(value)) w.push('false');
+    else w.push(`${column} = ${p.add(typeof value === 'string' ? clean(value) : value)}`);
+  };
+  eq('node', f.node);
+  eq('listener', f.listener);
+  eq('src_ip', f.sourceIp);
+  eq('src_port', f.sourcePort);
+  eq('up_local_ip', f.upstreamLocalIp);
+  eq('up_local_port', f.upstreamLocalPort);
+  eq('user_name', f.user);
+  eq('outcome', f.outcome);
+  eq('conn', f.connectionId);
+  eq('rule', f.rule);
+  eq('policy_version', f.policyVersion);
+  eq('db_namespace', f.db);
+  eq('operation', f.operation?.toUpperCase());
+  eq('class', f.statementClass);
+  eq('status', f.status);
+  eq('module', f.module);
+  if (f.communityId !== undefined) {
+    const id = p.add(clean(f.communityId));
+    // Connection ids are a node's own: a flow is the (node, connection) pairs it opened.
+    w.push(
+      `(node, conn) IN (SELECT node, conn FROM records WHERE action = 'connection-open' AND community_id = ${id} UNION SELECT node, conn FROM records WHERE action = 'connection-open' AND up_community_id = ${id})`,
+    );
+  }
+  if (f.actions !== undefined && f.actions.length > 0)
+    w.push(`action = ANY(${p.add([...new Set(f.actions.map(clean))], 'text[]')})`);
+  if (f.port !== undefined && !isInt4(f.port)) w.push('false');
+  else if (f.port !== undefined) {
+    const port = p.add(f.port, 'integer');
+    w.push(
+      `(src_port = ${port} OR dst_port = ${port} OR up_local_port = ${port} OR up_port = ${port})`,
+    );
+  }
+  if (f.sinceNs !== undefined) {
+    const since = p.add(f.sinceNs.toString(), 'bigint');
+    w.push(`ts >= ${tsOf(since)}`, `ts_ns >= ${since}`);
+  }
+  if (f.untilNs !== undefined) {
+    const until = p.add(f.untilNs.toString(), 'bigint');
+    // ts is ts_ns cut to microseconds: the partition bound must not drop the last µs.
+    w.push(`ts <= ${tsOf(until)}`, `ts_ns < ${until}`);
+  }
+  if (f.text !== undefined && f.text !== '') w.push(textClause(f.text, p));
+  if (f.after !== undefined) {
+    const c = decodeCursor(f.after);
+    const ts = p.add(c.tsNs.toString(), 'bigint');
+    const op = f.order === 'oldest' ? '>' : '<';
+    w.push(
+      `ts ${op}= ${tsOf(ts)}`,
+      `(ts_ns, node, seq) ${op} (${ts}, ${p.add(c.node)}::text, ${p.add(c.seq, 'bigint')})`,
+    );
+  }
+  return w;
+}
+
+/** Words next to each other in order (GIN over `tsv` narrows, `words LIKE` decides). */
+function textClause(text: string, p: Params): string {
+  const want = searchWords(text);
+  if (want.length === 0)
+    return `text LIKE ${p.add(`%${clean(text).replace(/[\\%_]/g, (c) => `\\${c}`)}%`)} ESCAPE '\\'`;
+  const prefix = /\*\s*$/.test(text);
+  const terms = want.map((w, i) => {
+    const quoted = `'${lexeme(w)}'`;
+    return prefix && i === want.length - 1 ? `${quoted}:*` : quoted;
+  });
+  const pattern = `% ${want.join(' ')}${prefix ? '' : ' '}%`;
+  return `(tsv @@ ${p.add(terms.join(' & '), 'tsquery')} OR (tsv IS NULL AND words IS NOT NULL)) AND words LIKE ${p.add(pattern)}`;
+}
+
+export function joinWhere(w: readonly string[]): string {
+  return w.length === 0 ? '' : `WHERE ${w.join(' AND ')}`;
+}
+
+/** ORDER BY of a page (ts first so PostgreSQL reads the day partitions in order). */
+export function orderBy(order: 'newest' | 'oldest' | undefined): string {
+  const dir = order === 'oldest' ? 'ASC' : 'DESC';
+  return `ORDER BY ts ${dir}, ts_ns ${dir}, node ${dir}, seq ${dir}`;
+}
