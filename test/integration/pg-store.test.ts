@@ -5,16 +5,15 @@
  * that goes away and comes back (through a TCP proxy this test controls), schema versions,
  * read-only opens, config validation and passwords kept out of messages.
  */
-import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/audit/canonical.js';
 import { Recorder } from '../../src/audit/recorder.js';
 import { parseConfigText } from '../../src/config/index.js';
 import { PortwardenError } from '../../src/errors.js';
-import { type EventRow, PostgresStore } from '../../src/store/index.js';
+import { PostgresStore } from '../../src/store/index.js';
+import { eventRow } from '../helpers/event-row.js';
 import { until } from '../helpers/wait.js';
 
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -48,35 +47,6 @@ afterAll(async () => {
   for (const s of stores) s.close();
   for (const s of schemas) await sql(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
 });
-
-function row(sequence: number, timestampNs: bigint, note = ''): EventRow {
-  const body = canonicalJson({ event: { action: 'db-query', sequence }, note });
-  return {
-    sequence,
-    timestampNs,
-    id: `id-${sequence}`,
-    action: 'db-query',
-    outcome: 'success',
-    listener: 'l',
-    connectionId: null,
-    sourceIp: null,
-    sourcePort: null,
-    destinationIp: null,
-    destinationPort: null,
-    upstreamLocalIp: null,
-    upstreamLocalPort: null,
-    upstreamIp: null,
-    upstreamPort: null,
-    user: null,
-    communityId: null,
-    text: null,
-    body,
-    leafHash: createHash('sha256')
-      .update(Buffer.from([0]))
-      .update(body)
-      .digest(),
-  };
-}
 
 function code(fn: () => unknown): string {
   try {
@@ -159,26 +129,26 @@ describe('the PostgreSQL store', () => {
     expect(
       code(() =>
         store.transaction(() => {
-          store.insertEvent(row(0, NOW));
-          store.insertEvent(row(2, NOW + 1n));
+          store.insertEvent(eventRow(0, NOW));
+          store.insertEvent(eventRow(2, NOW + 1n));
         }),
       ),
     ).toContain('consecutive sequences');
-    expect(code(() => store.insertEvent(row(5, NOW)))).toContain(
+    expect(code(() => store.insertEvent(eventRow(5, NOW)))).toContain(
       'records from sequence 5 do not continue this store',
     );
     expect(store.nextSequence()).toBe(0);
-    const batch = [row(0, NOW), row(1, NOW + 1n)];
+    const batch = [eventRow(0, NOW), eventRow(1, NOW + 1n)];
     store.transaction(() => batch.forEach((r) => store.insertEvent(r)));
     // The same batch again (a commit whose answer was lost, retried by the Recorder) is a
     // no-op; a different record claiming a stored sequence is refused.
     store.transaction(() => batch.forEach((r) => store.insertEvent(r)));
     expect(store.count({})).toBe(2);
     expect([...store.iterate()].map((r) => r.sequence)).toEqual([0, 1]);
-    expect(code(() => store.insertEvent(row(1, NOW + 1n, 'forged')))).toContain(
-      'records from sequence 1 do not continue this store',
-    );
-    store.insertEvent(row(2, NOW + 2n));
+    expect(
+      code(() => store.insertEvent(eventRow(1, NOW + 1n, { body: { note: 'forged' } }))),
+    ).toContain('records from sequence 1 do not continue this store');
+    store.insertEvent(eventRow(2, NOW + 2n));
     expect(store.nextSequence()).toBe(3);
   });
 
@@ -188,8 +158,8 @@ describe('the PostgreSQL store', () => {
     const day = 86_400_000_000_000n;
     const jan1 = BigInt(Date.UTC(2024, 0, 1)) * 1_000_000n;
     store.transaction(() => {
-      store.insertEvent(row(0, jan1 + 5n));
-      store.insertEvent(row(1, jan1 + 3n * day + 5n));
+      store.insertEvent(eventRow(0, jan1 + 5n));
+      store.insertEvent(eventRow(1, jan1 + 3n * day + 5n));
     });
     const parts = await sql<{ name: string }>(
       `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -208,7 +178,7 @@ describe('the PostgreSQL store', () => {
     expect(store.count({ sinceNs: jan1 + day, untilNs: jan1 + 4n * day })).toBe(1);
     // A partition dropped under the running store (retention) is created again when needed.
     await sql(`DROP TABLE ${schema}.events_p20240105`);
-    store.insertEvent(row(2, jan1 + 4n * day + 5n));
+    store.insertEvent(eventRow(2, jan1 + 4n * day + 5n));
     expect(store.count({ sinceNs: jan1 + 4n * day })).toBe(1);
   });
 

@@ -17,6 +17,7 @@ import { storeLogSource } from '../../../src/audit/store-log.js';
 import { MerkleTree } from '../../../src/audit/tree.js';
 import { verifyLog } from '../../../src/audit/verify.js';
 import type { EventRow, Store } from '../../../src/store/index.js';
+import { eventRow } from '../../helpers/event-row.js';
 import { backends } from './backends.js';
 
 const ctx: RecordContext = {
@@ -44,36 +45,6 @@ const query = (text: string) => ({
   user: { name: 'app' },
   db: { query: { text } },
 });
-
-function row(sequence: number, timestampNs: bigint, extra: Partial<EventRow> = {}): EventRow {
-  const body = canonicalJson({ event: { action: 'db-query', sequence } });
-  return {
-    sequence,
-    timestampNs,
-    id: `id-${sequence}`,
-    action: 'db-query',
-    outcome: 'success',
-    listener: 'l',
-    connectionId: null,
-    sourceIp: null,
-    sourcePort: null,
-    destinationIp: null,
-    destinationPort: null,
-    upstreamLocalIp: null,
-    upstreamLocalPort: null,
-    upstreamIp: null,
-    upstreamPort: null,
-    user: null,
-    communityId: null,
-    text: null,
-    body,
-    leafHash: createHash('sha256')
-      .update(Buffer.from([0]))
-      .update(body)
-      .digest(),
-    ...extra,
-  };
-}
 
 const b = backends('clog');
 const dirs: string[] = [];
@@ -178,7 +149,7 @@ describe.each(b.list)('$name store', (backend) => {
     const store = backend.fresh();
     const t0 = BigInt(Date.now()) * 1_000_000n;
     store.transaction(() => {
-      for (let i = 0; i < 4500; i++) store.insertEvent(row(i, t0 + BigInt(i)));
+      for (let i = 0; i < 4500; i++) store.insertEvent(eventRow(i, t0 + BigInt(i)));
     });
     const seqs = (it: Iterable<EventRow>) => [...it].map((r) => r.sequence);
     expect(seqs(store.iterate())).toHaveLength(4500);
@@ -202,7 +173,7 @@ describe.each(b.list)('$name store', (backend) => {
     const t0 = BigInt(Date.now()) * 1_000_000n;
     expect(() =>
       store.transaction(() => {
-        store.insertEvent(row(0, t0));
+        store.insertEvent(eventRow(0, t0));
         store.putNode(1, 0, Buffer.alloc(32, 1));
         store.setMeta('k', 'v');
         throw new Error('abandon');
@@ -212,8 +183,8 @@ describe.each(b.list)('$name store', (backend) => {
     expect(store.getNode(1, 0)).toBeUndefined();
     expect(store.getMeta('k')).toBeUndefined();
     store.transaction(() => {
-      store.insertEvent(row(0, t0));
-      store.insertEvent(row(1, t0 + 1n));
+      store.insertEvent(eventRow(0, t0));
+      store.insertEvent(eventRow(1, t0 + 1n));
       store.putNode(1, 0, Buffer.alloc(32, 1));
       store.setMeta('k', 'v');
       // What the transaction wrote to the tree and meta is visible inside it.
@@ -343,7 +314,7 @@ describe.each(b.list)('$name store', (backend) => {
     expect(rec.flush()).toBe(true);
     expect(reader.search({ text: 'select 2' }).rows.map((r) => r.sequence)).toEqual([1]);
     expect(() => reader.setMeta('x', 'y')).toThrow();
-    expect(() => reader.insertEvent(row(2, BigInt(Date.now()) * 1_000_000n))).toThrow();
+    expect(() => reader.insertEvent(eventRow(2, BigInt(Date.now()) * 1_000_000n))).toThrow();
     expect(store.nextSequence()).toBe(2);
   });
 

@@ -16,6 +16,7 @@ import {
   type Store,
   summarize,
 } from '../../../src/store/index.js';
+import { eventRow } from '../../helpers/event-row.js';
 import { backends } from './backends.js';
 import { CASES } from './cases.js';
 import { C6, buildDataset, context, type Dataset } from './dataset.js';
@@ -330,31 +331,9 @@ describe.each(b.list)('$name store: writes after the data set', (backend) => {
       base + 27n * hour,
     ];
     store.transaction(() => {
-      times.forEach((ts, i) => {
-        const body = canonicalJson({ event: { action: 'db-query', sequence: i } });
-        store.insertEvent({
-          sequence: i,
-          timestampNs: ts,
-          id: `id-${i}`,
-          action: 'db-query',
-          outcome: 'success',
-          listener: i % 2 === 0 ? 'a' : 'b',
-          connectionId: null,
-          sourceIp: null,
-          sourcePort: null,
-          destinationIp: null,
-          destinationPort: null,
-          upstreamLocalIp: null,
-          upstreamLocalPort: null,
-          upstreamIp: null,
-          upstreamPort: null,
-          user: null,
-          communityId: null,
-          text: null,
-          body,
-          leafHash: createHash('sha256').update(body).digest(),
-        });
-      });
+      times.forEach((ts, i) =>
+        store.insertEvent(eventRow(i, ts, { fields: { listener: i % 2 === 0 ? 'a' : 'b' } })),
+      );
     });
     expect(store.groupBy({}, 'hour')).toEqual([
       { key: hourKey(base), count: 3 },
