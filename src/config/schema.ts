@@ -175,7 +175,8 @@ export const auditSchema = z.strictObject({
   mode: z.enum(['strict', 'async']).default('strict'),
   flush_ms: z.number().int().min(1).max(10_000).default(50),
   fsync: z.boolean().default(false),
-  on_store_failure: z.enum(['block', 'allow']).default('block'),
+  /** While the store refuses writes: refuse natively, block (hold), or allow (docs/operations.md). */
+  on_store_failure: z.enum(['refuse', 'block', 'allow']).default('refuse'),
   checkpoint_interval: duration.default(60_000),
   /** Cron pattern for the drift audit, verify and report (docs/inventory.md). */
   schedule: cronSchema.optional(),
@@ -218,7 +219,7 @@ export const configSchema = z.strictObject({
     mode: 'strict',
     flush_ms: 50,
     fsync: false,
-    on_store_failure: 'block',
+    on_store_failure: 'refuse',
     checkpoint_interval: 60_000,
   }),
   shutdown_timeout: duration.default(10_000),

@@ -12,7 +12,12 @@ import type { RecordContext } from '../audit/recorder.js';
 import { uuidv7 } from '../audit/ids.js';
 import { errorMessage, PortwardenError } from '../errors.js';
 import type { ActionFacts, ConnectionFacts, Decision } from '../policy/action.js';
-import type { ProtocolSession, SessionContext, SessionIdentity } from '../protocols/session.js';
+import type {
+  ConnectionRefusalFactory,
+  ProtocolSession,
+  SessionContext,
+  SessionIdentity,
+} from '../protocols/session.js';
 import { ConnectionIdentity, clientTlsOf, upstreamCredentials } from '../identity/index.js';
 import { ProxyHeaderReader, encodeProxyV2 } from './proxy-protocol.js';
 import type { ListenerRuntime } from './listener-runtime.js';
@@ -20,9 +25,19 @@ import { normalizeIp } from './ip.js';
 import { Deadlines, STARTUP_PROTOCOLS } from './deadlines.js';
 import { buildTupleContext, mergeFields, tupleEndpoint } from './tuple-context.js';
 import { negotiatePostgresTls } from './upstream-tls.js';
+import { refuseNatively } from './native-refusal.js';
 
 const PROXY_V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51]);
 const PROXY_HEADER_TIMEOUT_MS = 5000;
+/** The longest a natively refused connection is talked to (native-refusal.ts). */
+const NATIVE_REFUSAL_MS = 10_000;
+/** Outcome records: they report what already passed and let nothing through. */
+const OUTCOME_ACTIONS: ReadonlySet<string> = new Set([
+  'db-result',
+  'redis-reply',
+  'http-response',
+  'connection-close',
+]);
 
 type Phase = 'accepting' | 'connecting' | 'open' | 'closed';
 
@@ -73,6 +88,12 @@ export class GatewayConnection {
   private proxyChecked = false;
   private upstreamTls = false;
   private processFacts: { process?: ConnectionFacts['process'] } | undefined;
+  /**
+   * Sequence of this connection's last record that lets bytes through (an allowed action,
+   * the connection-open, a login…); outcomes and denials gate nothing. While actions are
+   * refused for the store, other bytes pass once this one is committed (store-gate.ts).
+   */
+  private gatingSeq = -1;
 
   constructor(rt: ListenerRuntime, socket: net.Socket) {
     this.rt = rt;
@@ -145,8 +166,10 @@ export class GatewayConnection {
     }
     const decision = this.rt.decideConnection(this.facts(), this.startedAt);
     if (decision.verdict === 'deny') return this.refuse('policy', decision.reason, decision);
-    if (this.rt.refuseForStore())
-      return this.refuse('store-unavailable', this.rt.recorder.lastStoreError);
+    if (this.rt.refuseForStore()) {
+      const detail = this.rt.recorder.lastStoreError || 'too many records waiting for the store';
+      return this.refuse('store-unavailable', detail, undefined, this.rt.storeRefusal());
+    }
     this.connectUpstream(decision);
   }
 
@@ -248,7 +271,7 @@ export class GatewayConnection {
       },
       ...ruleFields(decision),
     };
-    this.rt.recorder.append(openEvent, this.ctx, this.extraFields);
+    this.gatingSeq = this.rt.recorder.append(openEvent, this.ctx, this.extraFields).sequence;
     if (this.rt.config.proxy_protocol_out) {
       this.writeUpstream(
         encodeProxyV2({
@@ -311,7 +334,9 @@ export class GatewayConnection {
       options: this.rt.sessionOptions,
       record: (input) => {
         if (!this.ctx) throw new Error('record before open');
-        return this.rt.recorder.append(input, this.ctx, this.extraFields).id;
+        const ref = this.rt.recorder.append(input, this.ctx, this.extraFields);
+        if (gates(input)) this.gatingSeq = ref.sequence;
+        return ref.id;
       },
       toUpstream: (bytes) => this.toUpstream(bytes),
       toClient: (bytes) => this.toClient(bytes),
@@ -439,10 +464,16 @@ export class GatewayConnection {
     };
   }
 
-  /** Forward to the target; in strict mode only once every record so far is committed. */
+  /**
+   * Forward to the target; in strict mode only once every record so far is committed — or,
+   * while actions are refused for the store, once this connection's gating records are.
+   */
   private toUpstream(bytes: Buffer): void {
     if (this.phase !== 'open') return;
-    if (this.holding || this.rt.recorder.mustWait()) {
+    if (
+      this.holding ||
+      (this.rt.recorder.mustWait() && !this.rt.passesWithoutCommit(this.gatingSeq))
+    ) {
       this.held.push(bytes);
       if (!this.holding) {
         this.holding = true;
@@ -618,8 +649,16 @@ export class GatewayConnection {
     );
   }
 
-  /** Refuse before the relay started: one connection-open record with outcome failure. */
-  private refuse(reason: CloseReason, detail: string, decision?: Decision): void {
+  /**
+   * Refuse before the relay started: one connection-open record with outcome failure. With
+   * `native`, the client is answered in its protocol (audit store unavailable) before the close.
+   */
+  private refuse(
+    reason: CloseReason,
+    detail: string,
+    decision?: Decision,
+    native?: ConnectionRefusalFactory | null,
+  ): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     const ctx = this.buildContext(decision);
@@ -640,8 +679,20 @@ export class GatewayConnection {
       this.extraFields,
     );
     this.upstream?.destroy();
+    const early = this.early;
+    this.early = [];
     if (reason === 'limit') this.raw.resetAndDestroy();
-    else this.raw.destroy();
+    else if (
+      !native ||
+      !refuseNatively({
+        socket: this.raw,
+        early,
+        factory: native,
+        tlsContext: this.rt.tlsContext,
+        deadlineMs: Math.min(this.rt.config.handshake_timeout, NATIVE_REFUSAL_MS),
+      })
+    )
+      this.raw.destroy();
     this.rt.forget(this);
     this.rt.onRefused(reason, this, detail);
   }
@@ -675,6 +726,11 @@ function ruleFields(decision: Decision): JsonObject {
   if (decision.ruleId) out.rule = { id: decision.ruleId };
   if (decision.policyVersion) out.policy = { version: decision.policyVersion };
   return out;
+}
+
+/** Whether a session's record lets bytes through (anything but an outcome or a denial). */
+function gates(input: EventInput): boolean {
+  return !OUTCOME_ACTIONS.has(input.event.action) && !input.event.type.includes('denied');
 }
 
 function looksLikeProxyHeader(chunk: Buffer): boolean {

@@ -21,6 +21,7 @@ import { openStore } from '../store/index.js';
 import type { Store } from '../store/index.js';
 import { Listener } from './listener.js';
 import { ListenerRuntime } from './listener-runtime.js';
+import { StoreGate } from './store-gate.js';
 
 type PolicyMap = ReadonlyMap<string, PolicyDecider & { readonly version: string }>;
 
@@ -49,6 +50,8 @@ export class Gateway {
   readonly checkpointer: Checkpointer;
   readonly listeners: Listener[] = [];
   readonly loaded: LoadedConfig;
+  /** What traffic passes while the store refuses writes (`audit.on_store_failure`). */
+  readonly storeGate: StoreGate;
   private readonly log: Logger;
   private sweepTimer: NodeJS.Timeout | null = null;
   private identityRuntime: IdentityRuntime | null = null;
@@ -70,6 +73,7 @@ export class Gateway {
     this.store = store;
     this.recorder = recorder;
     this.log = log;
+    this.storeGate = new StoreGate(recorder, loaded.config.audit.on_store_failure, log);
   }
 
   /** Open the store and build every listener (nothing listens yet). */
@@ -139,7 +143,7 @@ export class Gateway {
       ecsProtocol: ECS_PROTOCOL[l.protocol] ?? l.protocol,
       log: this.log,
       tlsContext: l.tls ? loadTls(l) : null,
-      onStoreFailure: this.loaded.config.audit.on_store_failure,
+      storeGate: this.storeGate,
       identity: this.identity,
     });
   }

@@ -14,9 +14,15 @@ import { errorMessage } from '../errors.js';
 import { findLocalClientProcess, type Endpoint, type LocalProcess } from '../identity/index.js';
 import type { ActionFacts, ConnectionFacts, Decision, PolicyDecider } from '../policy/action.js';
 import { CompiledPolicy } from '../policy/index.js';
-import type { SessionFactory, SessionOptions } from '../protocols/session.js';
+import { hasActions, storeRefusal, storeRefusalFor } from '../protocols/index.js';
+import type {
+  ConnectionRefusalFactory,
+  SessionFactory,
+  SessionOptions,
+} from '../protocols/index.js';
 import type { IdentityRuntime } from '../identity/index.js';
 import type { GatewayConnection } from './connection.js';
+import type { StoreGate } from './store-gate.js';
 
 export interface ListenerRuntimeDeps {
   readonly config: ListenerConfig;
@@ -27,7 +33,8 @@ export interface ListenerRuntimeDeps {
   readonly ecsProtocol: string;
   readonly log: Logger;
   readonly tlsContext: tls.SecureContext | null;
-  readonly onStoreFailure: 'block' | 'allow';
+  /** What passes while the audit store refuses writes (`audit.on_store_failure`). */
+  readonly storeGate: StoreGate;
   /** Find the local process behind a client socket (default: through /proc). */
   readonly lookupProcess?: (client: Endpoint, server: Endpoint) => Promise<LocalProcess | null>;
   readonly onRefused?: (reason: CloseReason, detail: string) => void;
@@ -116,11 +123,23 @@ export class ListenerRuntime {
     this.deps.onRefused?.(reason, detail);
   }
 
-  /** Strict mode with `on_store_failure: block` refuses traffic it could not record. */
+  /** `on_store_failure: refuse` or `block`: new connections are refused while the store fails. */
   refuseForStore(): boolean {
-    return (
-      this.deps.onStoreFailure === 'block' && (!this.recorder.isHealthy() || this.recorder.isFull())
-    );
+    return this.deps.storeGate.refusesConnections();
+  }
+
+  /** How a refused new connection is answered: natively (`refuse`), or null (closed). */
+  storeRefusal(): ConnectionRefusalFactory | null {
+    return this.deps.storeGate.mode === 'refuse' ? storeRefusalFor(this.config.protocol) : null;
+  }
+
+  /**
+   * A connection whose last gating record has sequence `gatingSeq` may forward bytes without
+   * waiting for the pending records (store-gate.ts); never on `tcp`/`tls`, which have no
+   * actions to refuse: their bytes are held as in `block`.
+   */
+  passesWithoutCommit(gatingSeq: number): boolean {
+    return hasActions(this.config.protocol) && this.deps.storeGate.passesWithoutCommit(gatingSeq);
   }
 
   decideConnection(facts: ConnectionFacts, at: Date): Decision {
@@ -131,12 +150,19 @@ export class ListenerRuntime {
     }
   }
 
+  /**
+   * Policy's answer; an action policy lets through is refused with reason
+   * `store-unavailable` while the store refuses writes (strict mode, `on_store_failure: refuse`).
+   */
   decideAction(facts: ConnectionFacts, action: ActionFacts, at: Date): Decision {
+    let decision: Decision;
     try {
-      return this.deps.policy.decideAction(facts, action, at);
+      decision = this.deps.policy.decideAction(facts, action, at);
     } catch (err) {
       return { verdict: 'deny', reason: `evaluation error: ${errorMessage(err)}` };
     }
+    if (decision.verdict === 'deny' || !this.deps.storeGate.refusesActions()) return decision;
+    return storeRefusal(decision.policyVersion);
   }
 
   /** True when the policy has `process` conditions: only then is the client looked up. */

@@ -6,7 +6,14 @@
  * visible and a client certificate can sign in (mTLS, docs/identity.md). A plain first byte
  * keeps the connection plain.
  */
-import type { ProtocolSession, SessionContext, SessionFactory } from './session.js';
+import type {
+  ConnectionRefusal,
+  ConnectionRefusalFactory,
+  ProtocolSession,
+  RefusalContext,
+  SessionContext,
+  SessionFactory,
+} from './session.js';
 
 const TLS_HANDSHAKE_RECORD = 0x16;
 
@@ -31,5 +38,30 @@ export function withImplicitTls(factory: SessionFactory): SessionFactory {
       onClientData(chunk);
     };
     return session;
+  };
+}
+
+/** The same first-byte rule for a connection refused natively (audit store unavailable). */
+export function withImplicitTlsRefusal(
+  factory: ConnectionRefusalFactory,
+): ConnectionRefusalFactory {
+  return (ctx: RefusalContext): ConnectionRefusal => {
+    const { startClientTls, ...rest } = ctx;
+    if (startClientTls === undefined) return factory(ctx);
+    const refusal = factory(rest);
+    let decided = false;
+    return {
+      start: () => refusal.start(),
+      onClientData: (chunk: Buffer): void => {
+        if (!decided && chunk.length > 0) {
+          decided = true;
+          if (chunk[0] === TLS_HANDSHAKE_RECORD) {
+            startClientTls(chunk);
+            return;
+          }
+        }
+        refusal.onClientData(chunk);
+      },
+    };
   };
 }

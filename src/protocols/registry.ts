@@ -1,12 +1,16 @@
 /**
  * Which session serves which `protocol:`, and the start-up work a protocol needs.
  */
-import { createHttpSession } from './http/index.js';
-import { withImplicitTls } from './implicit-tls.js';
-import { createMysqlListenerSession } from './mysql/index.js';
-import { createPostgresListenerSession, initPostgresClassifier } from './postgres/index.js';
-import { createRedisListenerSession } from './redis/index.js';
-import type { SessionFactory } from './session.js';
+import { createHttpSession, refuseHttpConnection } from './http/index.js';
+import { withImplicitTls, withImplicitTlsRefusal } from './implicit-tls.js';
+import { createMysqlListenerSession, refuseMysqlConnection } from './mysql/index.js';
+import {
+  createPostgresListenerSession,
+  initPostgresClassifier,
+  refusePostgresConnection,
+} from './postgres/index.js';
+import { createRedisListenerSession, refuseRedisConnection } from './redis/index.js';
+import type { ConnectionRefusalFactory, SessionFactory } from './session.js';
 import { createTcpSession } from './tcp/index.js';
 import { createTlsSession } from './tls/index.js';
 
@@ -18,6 +22,27 @@ const factories = new Map<string, SessionFactory>([
   ['http', withImplicitTls(createHttpSession)],
   ['tls', createTlsSession],
 ]);
+
+/**
+ * How each protocol refuses a new connection natively while the audit store is unavailable
+ * (`on_store_failure: refuse`); `tcp` and `tls` have no such answer and are closed.
+ */
+const storeRefusals = new Map<string, ConnectionRefusalFactory>([
+  ['postgres', refusePostgresConnection],
+  ['mysql', refuseMysqlConnection],
+  ['redis', withImplicitTlsRefusal(refuseRedisConnection)],
+  ['http', withImplicitTlsRefusal(refuseHttpConnection)],
+]);
+
+/** The native refusal of a new connection for a protocol, or null (closed without an answer). */
+export function storeRefusalFor(protocol: string): ConnectionRefusalFactory | null {
+  return storeRefusals.get(protocol) ?? null;
+}
+
+/** Protocols whose sessions decide actions (and so can refuse them natively). */
+export function hasActions(protocol: string): boolean {
+  return storeRefusals.has(protocol);
+}
 
 /** ECS `network.protocol` names per listener protocol. */
 export const ECS_PROTOCOL: Readonly<Record<string, string>> = {

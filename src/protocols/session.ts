@@ -103,3 +103,50 @@ export interface ProtocolSession {
 }
 
 export type SessionFactory = (ctx: SessionContext) => ProtocolSession;
+
+/**
+ * `decision.reason` of an action refused because the audit store cannot record it (strict
+ * mode, `on_store_failure: refuse`). Sessions answer it with their protocol's native
+ * "try again later" error instead of their policy denial (docs/operations.md, Store faults).
+ */
+export const STORE_UNAVAILABLE = 'store-unavailable';
+
+/** The decision the gateway hands a session while the audit store refuses writes. */
+export function storeRefusal(policyVersion?: string): Decision {
+  return {
+    verdict: 'deny',
+    reason: STORE_UNAVAILABLE,
+    ...(policyVersion === undefined ? {} : { policyVersion }),
+  };
+}
+
+/** True for a refusal because the audit store is unavailable (never a policy rule's denial). */
+export function isStoreRefusal(decision: Decision): boolean {
+  return (
+    decision.verdict === 'deny' &&
+    decision.reason === STORE_UNAVAILABLE &&
+    decision.ruleId === undefined
+  );
+}
+
+/**
+ * What a native refusal of a new connection may do: the gateway owns the socket, records the
+ * refusal itself, and bounds the time and bytes such a connection gets.
+ */
+export interface RefusalContext {
+  /** Write bytes to the client. */
+  toClient(bytes: Buffer): void;
+  /** Upgrade the client leg to TLS (PostgreSQL SSLRequest); absent without `tls:`. */
+  readonly startClientTls?: (leftover?: Buffer) => void;
+  /** The answer is written (or none can be given): end the connection. */
+  done(): void;
+}
+
+/** Reads just enough of a client's start to answer it natively, then calls `done`. */
+export interface ConnectionRefusal {
+  /** Called once when the connection is handed over (a server-speaks-first protocol answers here). */
+  start(): void;
+  onClientData(chunk: Buffer): void;
+}
+
+export type ConnectionRefusalFactory = (ctx: RefusalContext) => ConnectionRefusal;

@@ -1,11 +1,18 @@
 /**
  * Store faults: the data dir lives on its own small tmpfs (mounted by the test; it needs
- * root, as CI has). The disk fills up, or is remounted read-only, under a strict gateway:
- * the connection already open has its next command held (not lost), new connections are
- * refused with reason store-unavailable (that refusal is kept in memory and committed
- * later), the process log says so loudly, and when the disk heals everything resumes by
- * itself with every record committed and sequences gapless. A read-only data dir is refused
- * at start with PW_ERR_STORE.
+ * root, as CI has). The disk fills up under a strict gateway with postgres, mysql, redis and
+ * http listeners (store-fault-scenarios.ts):
+ *
+ * - `on_store_failure: refuse` (default): actions on open connections and new connections
+ *   get their protocol's native refusal (pg/psql 53100 and 57P03, mysql2 ERR 1021 and 1040,
+ *   -ERR from a raw socket and redis-cli, 503 + Retry-After from a keep-alive agent and
+ *   curl), the process log says so once; when space returns everything is served again by
+ *   itself, every accepted action has its record, the refusals are recorded with reason
+ *   store-unavailable, sequences are gapless and `portwarden verify` passes.
+ * - `block`: the connection already open has its next command held (not lost), a new
+ *   connection is closed, and everything resumes by itself.
+ *
+ * A read-only data dir is refused at start with PW_ERR_STORE.
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -17,58 +24,19 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { JsonObject } from '../../src/audit/event.js';
 import { SqliteStore } from '../../src/store/index.js';
-import { byAction, field, startGateway } from '../helpers/gateway.js';
-import type { TestGateway } from '../helpers/gateway.js';
+import { byAction, startGateway } from '../helpers/gateway.js';
 import { run } from '../helpers/run.js';
 import { CLI } from './child-gateway.js';
-import { until } from './flood-scenarios.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A Redis connection that counts replies; `send` queues a PING. */
-function redisClient(
-  port: number,
-): Promise<{ sock: net.Socket; replies: () => number; ping: () => void; closed: () => boolean }> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    let replies = 0;
-    let closed = false;
-    sock.on('data', (d) => {
-      replies += d.toString('latin1').split('\r\n').length - 1;
-    });
-    sock.on('close', () => {
-      closed = true;
-    });
-    sock.on('error', () => undefined);
-    sock.once('connect', () =>
-      resolve({
-        sock,
-        replies: () => replies,
-        ping: () => sock.write('PING\r\n'),
-        closed: () => closed,
-      }),
-    );
-    sock.once('error', reject);
-  });
-}
-
-/** Connect and report whether the gateway served a PING or closed the connection. */
-async function tryPing(port: number): Promise<'served' | 'refused'> {
-  const c = await redisClient(port);
-  c.ping();
-  await until('an answer or a close', () => c.replies() > 0 || c.closed(), 10_000);
-  const served = c.replies() > 0;
-  c.sock.destroy();
-  return served ? 'served' : 'refused';
-}
+import {
+  blockScenario,
+  refuseScenario,
+  startFaultGateway,
+  type FaultGateway,
+} from './store-fault-scenarios.js';
 
 function fillDisk(dir: string): string {
   const file = join(dir, 'filler');
@@ -85,112 +53,66 @@ function fillDisk(dir: string): string {
 }
 
 let mountDir = '';
-let gw: TestGateway | null = null;
-let logText = '';
+let f: FaultGateway | null = null;
 
-beforeEach(async () => {
+beforeEach(() => {
   mountDir = mkdtempSync(join(tmpdir(), 'pw-fault-'));
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mountDir]);
-  logText = '';
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logText += chunk.toString('utf8');
-      cb();
-    },
-  });
-  gw = await startGateway({
-    listeners: [
-      { name: 'redis', listen: '127.0.0.1:0', target: '127.0.0.1:6379', protocol: 'redis' },
-    ],
-    extra: { data_dir: join(mountDir, 'data') },
-    gatewayOptions: { log: pino({ level: 'info' }, sink) },
-  });
 });
 
 afterEach(async () => {
-  await gw?.stop();
-  gw = null;
+  await f?.close();
+  f = null;
   execFileSync('umount', ['-l', mountDir]);
   rmSync(mountDir, { recursive: true, force: true });
 });
 
-async function faultAndHeal(fault: () => void, heal: () => void): Promise<void> {
-  const g = gw;
-  if (!g) throw new Error('no gateway');
-  const port = g.port('redis');
-  const a = await redisClient(port);
-  a.ping();
-  await until('first PING answered', () => a.replies() === 1);
+const dataDir = (): string => join(mountDir, 'data');
 
-  fault();
-  // Keep the open connection busy until a commit fails; its last PING is then held.
-  let sent = 1;
-  await until(
-    'the store to refuse a commit',
-    () => {
-      if (!g.gateway.recorder.isHealthy()) return true;
-      if (a.replies() === sent) {
-        a.ping();
-        sent++;
-      }
-      return false;
-    },
-    30_000,
-  );
-  const answeredAtFault = a.replies();
-  expect(await tryPing(port)).toBe('refused');
-  await sleep(300);
-  expect(a.replies()).toBe(answeredAtFault);
-  expect(logText).toMatch(/AUDIT STORE REFUSED A COMMIT/);
-
-  heal();
-  await until('the store to accept again', () => g.gateway.recorder.isHealthy(), 20_000);
-  await until('held PINGs answered', () => a.replies() === sent, 10_000);
-  expect(await tryPing(port)).toBe('served');
-  a.sock.destroy();
-
-  const events = await g.waitForEvents(
-    (evs) =>
-      byAction(evs, 'connection-close').length >= 2 &&
-      byAction(evs, 'redis-reply').length >= sent + 1,
-  );
-  const refused = byAction(events, 'connection-open').filter(
-    (e) => field(e, 'event.reason') === 'store-unavailable',
-  );
-  expect(refused).toHaveLength(1);
-  const pings = byAction(events, 'redis-command').filter(
-    (e) => field(e, 'redis.command') === 'ping',
-  );
-  expect(pings.length).toBe(sent + 1);
-  const seqs = events.map((e: JsonObject) => Number(field(e, 'event.sequence')));
-  expect(seqs).toEqual(seqs.map((_, i) => i));
+async function verify(): Promise<string> {
+  const config = join(mountDir, 'pw.yaml');
+  writeFileSync(config, `data_dir: ${dataDir()}\napi: {enabled: false}\n`);
+  return run(process.execPath, [CLI, 'verify', '-c', config]);
 }
 
-describe('store faults (strict mode)', () => {
-  it('disk full: refuses new connections, holds the open one, resumes when space returns, loses nothing', async () => {
-    let filler = '';
-    await faultAndHeal(
-      () => {
-        filler = fillDisk(mountDir);
-        expect(statfsSync(mountDir).bavail).toBeLessThan(16);
-      },
-      () => rmSync(filler),
-    );
+describe('store faults: disk full (strict mode)', () => {
+  let filler = '';
+  const fault = (): void => {
+    filler = fillDisk(mountDir);
+    expect(statfsSync(mountDir).bavail).toBeLessThan(16);
+  };
+  const heal = (): void => rmSync(filler);
+
+  it('refuse (default): native refusals for actions and new connections, resumes by itself, loses nothing, verify passes', async () => {
+    f = await startFaultGateway(dataDir(), 'refuse');
+    await refuseScenario(f, fault, heal, /AUDIT STORE REFUSED A COMMIT/);
+    await f.close();
+    f = null;
+    expect(await verify()).toMatch(/^ok: \d+ records and \d+ signed checkpoints verified/);
   }, 90_000);
 
-  it('read-only data dir: `start` refuses with PW_ERR_STORE naming the file; starts again once writable', async () => {
+  it('block: holds the open connection, closes new ones, resumes when space returns, loses nothing', async () => {
+    f = await startFaultGateway(dataDir(), 'block');
+    await blockScenario(f, fault, heal, /AUDIT STORE REFUSED A COMMIT/);
+  }, 90_000);
+});
+
+describe('store faults: read-only data dir at start', () => {
+  it('`start` refuses with PW_ERR_STORE naming the file; starts again once writable', async () => {
     // Linux refuses `remount,ro` (EBUSY) while SQLite holds files open for writing, so a
     // store cannot turn read-only under a running gateway except by a kernel error remount,
-    // which SQLite sees as a failed write: the disk-full path above. Here: at start.
-    const g = gw;
-    if (!g) throw new Error('no gateway');
-    expect(await tryPing(g.port('redis'))).toBe('served');
+    // which SQLite sees as a failed write (store-readonly.test.ts). Here: at start.
+    const g = await startGateway({
+      listeners: [
+        { name: 'redis', listen: '127.0.0.1:0', target: '127.0.0.1:6379', protocol: 'redis' },
+      ],
+      extra: { data_dir: dataDir() },
+    });
+    expect(await run('redis-cli', ['-p', String(g.port('redis')), 'PING'])).toBe('PONG\n');
     await g.waitForEvents((evs) => byAction(evs, 'connection-close').length === 1);
     await g.stop();
-    gw = null;
-    const dataDir = join(mountDir, 'data');
     const count = (): number => {
-      const store = new SqliteStore(join(dataDir, 'portwarden.db'), { readonly: true });
+      const store = new SqliteStore(join(dataDir(), 'portwarden.db'), { readonly: true });
       const n = [...store.iterate(0)].length;
       store.close();
       return n;
@@ -199,7 +121,7 @@ describe('store faults (strict mode)', () => {
     const config = join(mountDir, 'pw.yaml');
     writeFileSync(
       config,
-      `data_dir: ${dataDir}\napi: {enabled: false}\nlisteners:\n  - {name: r, listen: "127.0.0.1:0", target: "127.0.0.1:6379", protocol: redis}\n`,
+      `data_dir: ${dataDir()}\napi: {enabled: false}\nlisteners:\n  - {name: r, listen: "127.0.0.1:0", target: "127.0.0.1:6379", protocol: redis}\n`,
     );
     execFileSync('mount', ['-o', 'remount,ro', mountDir]);
     const refused = await run(process.execPath, [CLI, 'start', '-c', config]).then(

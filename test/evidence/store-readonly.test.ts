@@ -10,74 +10,37 @@
  * descriptors already open too (Linux >= 5.3), until the flag is cleared. That is what a
  * read-only data dir looks like to SQLite, and it can be undone under the running process.
  *
- * It checks: the open connection's next command is held (not answered, not lost), a new
- * connection is refused and that refusal recorded, the process log says so; once writable
- * the held command is answered by itself, new connections are served, every command has its
- * record, sequences are gapless and `portwarden verify` passes.
+ * With `on_store_failure: refuse` (default) it checks the native refusals of actions and new
+ * connections through real clients (store-fault-scenarios.ts); with `block`, the held
+ * command and the closed new connection. Both: the log line with `disk I/O error`,
+ * everything resumes by itself once writable, every accepted action has its record,
+ * sequences are gapless and `portwarden verify` passes.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { JsonObject } from '../../src/audit/event.js';
-import { byAction, field, startGateway } from '../helpers/gateway.js';
-import type { TestGateway } from '../helpers/gateway.js';
 import { run } from '../helpers/run.js';
 import { CLI } from './child-gateway.js';
-import { until } from './flood-scenarios.js';
-
-interface RedisClient {
-  readonly sock: net.Socket;
-  replies(): number;
-  ping(): void;
-  closed(): boolean;
-}
-
-function redisClient(port: number): Promise<RedisClient> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    let replies = 0;
-    let closed = false;
-    sock.on('data', (d: Buffer) => {
-      replies += d.toString('latin1').split('\r\n').length - 1;
-    });
-    sock.on('close', () => (closed = true));
-    sock.on('error', () => undefined);
-    sock.once('error', reject);
-    sock.once('connect', () =>
-      resolve({
-        sock,
-        replies: () => replies,
-        ping: () => sock.write('PING\r\n'),
-        closed: () => closed,
-      }),
-    );
-  });
-}
-
-async function tryPing(port: number): Promise<'served' | 'refused'> {
-  const c = await redisClient(port);
-  c.ping();
-  await until('an answer or a close', () => c.replies() > 0 || c.closed(), 10_000);
-  const served = c.replies() > 0;
-  c.sock.destroy();
-  return served ? 'served' : 'refused';
-}
+import {
+  blockScenario,
+  refuseScenario,
+  startFaultGateway,
+  type FaultGateway,
+} from './store-fault-scenarios.js';
 
 let root = '';
 let mountDir = '';
-let gw: TestGateway | null = null;
-let logText = '';
+let f: FaultGateway | null = null;
+
+const dataDir = (): string => join(mountDir, 'data');
 
 /** Every store file but SQLite's shared-memory index (written through mmap), and the dir. */
-function storePaths(dataDir: string): string[] {
-  const files = readdirSync(dataDir, { withFileTypes: true })
+function storePaths(): string[] {
+  const files = readdirSync(dataDir(), { withFileTypes: true })
     .filter((e) => e.isFile() && !e.name.endsWith('-shm'))
-    .map((e) => join(dataDir, e.name));
-  return [...files, dataDir];
+    .map((e) => join(dataDir(), e.name));
+  return [...files, dataDir()];
 }
 
 beforeEach(async () => {
@@ -89,90 +52,46 @@ beforeEach(async () => {
   mountDir = join(root, 'mnt');
   mkdirSync(mountDir);
   await run('mount', ['-o', 'loop', image, mountDir]);
-  logText = '';
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logText += chunk.toString('utf8');
-      cb();
-    },
-  });
-  gw = await startGateway({
-    listeners: [
-      { name: 'redis', listen: '127.0.0.1:0', target: '127.0.0.1:6379', protocol: 'redis' },
-    ],
-    extra: { data_dir: join(mountDir, 'data') },
-    gatewayOptions: { log: pino({ level: 'info' }, sink) },
-  });
 });
 
 afterEach(async () => {
-  const dataDir = join(mountDir, 'data');
-  await run('chattr', ['-R', '-i', dataDir]).catch(() => undefined);
-  await gw?.stop();
-  gw = null;
+  await run('chattr', ['-R', '-i', dataDir()]).catch(() => undefined);
+  await f?.close();
+  f = null;
   await run('umount', [mountDir]);
   rmSync(root, { recursive: true, force: true });
 });
 
-describe('store faults (strict mode)', () => {
-  it('data dir turns unwritable under load: holds the open connection, refuses new ones, resumes by itself, loses nothing, verify passes', async () => {
-    const g = gw;
-    if (!g) throw new Error('no gateway');
-    const dataDir = join(mountDir, 'data');
-    const port = g.port('redis');
-    const a = await redisClient(port);
-    a.ping();
-    await until('first PING answered', () => a.replies() === 1);
+async function verify(): Promise<string> {
+  const config = join(root, 'pw.yaml');
+  writeFileSync(config, `data_dir: ${dataDir()}\napi: {enabled: false}\n`);
+  return run(process.execPath, [CLI, 'verify', '-c', config]);
+}
 
-    const locked = storePaths(dataDir);
+describe('store faults: data dir turns unwritable under load (strict mode)', () => {
+  let locked: string[] = [];
+  const fault = async (): Promise<void> => {
+    locked = storePaths();
     await run('chattr', ['+i', ...locked]);
-    // Keep the open connection busy until a commit fails; its last PING is then held.
-    let sent = 1;
-    await until(
-      'the store to refuse a commit',
-      () => {
-        if (!g.gateway.recorder.isHealthy()) return true;
-        if (a.replies() === sent) {
-          a.ping();
-          sent++;
-        }
-        return false;
-      },
-      30_000,
-    );
-    const answeredAtFault = a.replies();
-    expect(await tryPing(port)).toBe('refused');
-    expect(a.replies()).toBe(answeredAtFault);
-    expect(a.closed()).toBe(false);
-    expect(logText).toMatch(/"err":"disk I\/O error".*AUDIT STORE REFUSED A COMMIT/);
-
+  };
+  const heal = async (): Promise<void> => {
     await run('chattr', ['-i', ...locked]);
-    await until('the store to accept again', () => g.gateway.recorder.isHealthy(), 20_000);
-    await until('held PINGs answered', () => a.replies() === sent, 10_000);
-    expect(await tryPing(port)).toBe('served');
-    a.sock.destroy();
+  };
+  const ioError = /"err":"disk I\/O error".*AUDIT STORE REFUSED A COMMIT/;
 
-    const events = await g.waitForEvents(
-      (evs) =>
-        byAction(evs, 'connection-close').length >= 2 &&
-        byAction(evs, 'redis-reply').length >= sent + 1,
-    );
-    const refused = byAction(events, 'connection-open').filter(
-      (e) => field(e, 'event.reason') === 'store-unavailable',
-    );
-    expect(refused).toHaveLength(1);
-    const pings = byAction(events, 'redis-command').filter(
-      (e) => field(e, 'redis.command') === 'ping',
-    );
-    expect(pings.length).toBe(sent + 1);
-    const seqs = events.map((e: JsonObject) => Number(field(e, 'event.sequence')));
-    expect(seqs).toEqual(seqs.map((_, i) => i));
+  it('refuse (default): native refusals, resumes by itself, loses nothing, verify passes', async () => {
+    f = await startFaultGateway(dataDir(), 'refuse');
+    await refuseScenario(f, fault, heal, ioError);
+    await f.close();
+    f = null;
+    expect(await verify()).toMatch(/^ok: \d+ records and \d+ signed checkpoints verified/);
+  }, 120_000);
 
-    await g.stop();
-    gw = null;
-    const config = join(root, 'pw.yaml');
-    writeFileSync(config, `data_dir: ${dataDir}\napi: {enabled: false}\n`);
-    const verified = await run(process.execPath, [CLI, 'verify', '-c', config]);
-    expect(verified).toMatch(/^ok: \d+ records and \d+ signed checkpoints verified/);
+  it('block: holds the open connection, closes new ones, resumes by itself, verify passes', async () => {
+    f = await startFaultGateway(dataDir(), 'block');
+    await blockScenario(f, fault, heal, ioError);
+    await f.close();
+    f = null;
+    expect(await verify()).toMatch(/^ok: \d+ records and \d+ signed checkpoints verified/);
   }, 120_000);
 });

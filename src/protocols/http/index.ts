@@ -35,3 +35,4 @@ export type {
   ResponseHead,
   ResponseMessage,
 } from './messages.js';
+export { refuseHttpConnection } from './store-refusal.js';

@@ -1,11 +1,14 @@
 /**
  * One HTTP/1.1 connection: every request is recorded (`http-request`) and decided before a
- * byte of it is forwarded; a denied request is answered 403 by us, in its place in the
- * pipeline, and its body is dropped. Each outcome is recorded as `http-response`. After a
- * granted upgrade (101, or 2xx to CONNECT) both directions are relayed untouched.
+ * byte of it is forwarded; a denied request is answered 403 by us (503 with `Retry-After`
+ * when refused because the audit store is unavailable), in its place in the pipeline, and
+ * its body is dropped. Each outcome is recorded as `http-response`. After a granted upgrade
+ * (101, or 2xx to CONNECT) both directions are relayed untouched.
  */
 import type { CloseReason, EventOutcome } from '../../audit/event.js';
 import { ProtocolError } from '../../errors.js';
+import type { Decision } from '../../policy/action.js';
+import { isStoreRefusal } from '../session.js';
 import type { ProtocolSession, SessionContext, SessionFactory } from '../session.js';
 import { forwardedOptions, rewriteHead } from './forwarded.js';
 import { HttpSignInGate, serializeUnauthorized, type SignInVerdict } from './gateway-auth.js';
@@ -19,7 +22,7 @@ import { requestRecord, responseRecord } from './records.js';
 import { describeRequest } from './request-facts.js';
 import { RequestParser } from './request-parser.js';
 import { ResponseParser } from './response-parser.js';
-import { serializeDenial, serializeError } from './serializer.js';
+import { serializeDenial, serializeError, serializeStoreRefusal } from './serializer.js';
 
 /** One request and its response, in pipeline order. */
 interface Exchange {
@@ -226,10 +229,7 @@ class HttpSession implements ProtocolSession {
         ? {
             local:
               unauthorized === undefined
-                ? {
-                    bytes: serializeDenial(decision, { close, head: head.method === 'HEAD' }),
-                    status: 403,
-                  }
+                ? localDenial(decision, { close, head: head.method === 'HEAD' })
                 : {
                     bytes: serializeUnauthorized(unauthorized, {
                       close,
@@ -411,6 +411,15 @@ class HttpSession implements ProtocolSession {
     this.flush();
     this.ctx.close(reason, detail);
   }
+}
+
+/** Our answer to a refused request: 403 (policy), or 503 + Retry-After (audit store unavailable). */
+function localDenial(
+  decision: Decision,
+  options: { close: boolean; head: boolean },
+): { bytes: Buffer; status: number } {
+  if (isStoreRefusal(decision)) return { bytes: serializeStoreRefusal(options), status: 503 };
+  return { bytes: serializeDenial(decision, options), status: 403 };
 }
 
 /** The HTTP/1.1 protocol session factory. */

@@ -20,3 +20,4 @@ export {
   MariadbCapability,
 } from './messages.js';
 export type { ClientMessage, ServerMessage, ExpectedResponse, ParserSink } from './messages.js';
+export { refuseMysqlConnection } from './store-refusal.js';

@@ -2,7 +2,8 @@ import { Capability, ResponseHeader, STRIPPED_CAPABILITIES } from './messages.js
 
 /**
  * The only bytes the gateway writes or changes on a MySQL connection:
- * - ERR packets it answers itself (a policy denial, a protocol violation);
+ * - ERR packets it answers itself (a policy denial, a protocol violation, a refusal while
+ *   the audit store is unavailable — in place of the greeting for a new connection);
  * - the capability words of the server greeting, edited in place (2 bytes each) so the
  *   client never negotiates compression or packet layouts we cannot read, and CLIENT_SSL
  *   only when the gateway terminates TLS itself;
@@ -31,6 +32,23 @@ export function errPacket(
   packet[7] = 0x23; // '#'
   packet.write(sqlState.padEnd(5, '0').slice(0, 5), 8, 'latin1');
   text.copy(packet, 13);
+  return packet;
+}
+
+/**
+ * ERR_Packet sent in place of the server greeting (packet 0): no SQLSTATE, because
+ * CLIENT_PROTOCOL_41 is not negotiated yet — what a server sends when it refuses a
+ * connection before the handshake (too many connections, host blocked).
+ */
+export function greetingErrPacket(errorNumber: number, message: string): Buffer {
+  const text = Buffer.from(message, 'utf8');
+  const payloadLength = 1 + 2 + text.length;
+  const packet = Buffer.alloc(HEADER + payloadLength);
+  packet.writeUIntLE(payloadLength, 0, 3);
+  packet[3] = 0;
+  packet[4] = ResponseHeader.Err;
+  packet.writeUInt16LE(errorNumber, 5);
+  text.copy(packet, 7);
   return packet;
 }
 

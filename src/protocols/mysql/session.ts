@@ -1,5 +1,6 @@
 import { ProtocolError } from '../../errors.js';
 import type { Decision } from '../../policy/action.js';
+import { isStoreRefusal } from '../session.js';
 import type { ProtocolSession, SessionContext, SessionFactory } from '../session.js';
 import { MysqlClientParser } from './client-parser.js';
 import { actionFacts, planCommand, prepareStatement, queryActions } from './commands.js';
@@ -13,6 +14,11 @@ import { loginRecord, queryRecord } from './records.js';
 import type { DbIdentity, QueryFacts } from './records.js';
 import { clearResponseCapabilities, editGreetingCapabilities, errPacket } from './serializer.js';
 import { MysqlServerParser } from './server-parser.js';
+import {
+  STATEMENT_REFUSED_ERRNO,
+  STATEMENT_REFUSED_MESSAGE,
+  STATEMENT_REFUSED_SQLSTATE,
+} from './store-refusal.js';
 import { ReplyQueue } from './replies.js';
 import { addError, addOk, addRows, track } from './tracking.js';
 import type { Pending } from './tracking.js';
@@ -397,16 +403,19 @@ class MysqlSession implements ProtocolSession {
       return ids;
     }
     const operation = specs[deniedAt]?.query.operation || 'statement';
-    const message = `${operation} command denied by portwarden policy (rule ${denying.ruleId ?? 'default'})`;
-    for (const t of tracked) {
-      this.replies.finish(t, {
-        outcome: 'failure',
-        sqlState: DENIED_SQLSTATE,
-        errorNumber: DENIED_ERRNO,
-        message,
-      });
-    }
-    this.replies.sendOwn(errPacket(seq + 1, DENIED_ERRNO, DENIED_SQLSTATE, message));
+    const answer = isStoreRefusal(denying)
+      ? {
+          errorNumber: STATEMENT_REFUSED_ERRNO,
+          sqlState: STATEMENT_REFUSED_SQLSTATE,
+          message: STATEMENT_REFUSED_MESSAGE,
+        }
+      : {
+          errorNumber: DENIED_ERRNO,
+          sqlState: DENIED_SQLSTATE,
+          message: `${operation} command denied by portwarden policy (rule ${denying.ruleId ?? 'default'})`,
+        };
+    for (const t of tracked) this.replies.finish(t, { outcome: 'failure', ...answer });
+    this.replies.sendOwn(errPacket(seq + 1, answer.errorNumber, answer.sqlState, answer.message));
     return ids;
   }
 

@@ -15,3 +15,4 @@ export type {
   FrontendMessage,
   TransactionStatus,
 } from './messages.js';
+export { refusePostgresConnection } from './store-refusal.js';

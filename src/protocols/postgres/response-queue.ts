@@ -23,7 +23,13 @@ export type Pending =
   | { readonly kind: 'parse' | 'bind' | 'describe' | 'close' | 'sync' }
   | { readonly kind: 'execute' | 'function'; readonly action: PendingAction }
   /** Our ErrorResponse (plus ReadyForQuery when `simple`), due when it reaches the head. */
-  | { readonly kind: 'denied'; readonly simple: boolean; readonly message: string };
+  | {
+      readonly kind: 'denied';
+      readonly simple: boolean;
+      readonly message: string;
+      /** The SQLSTATE answered (default 42501 insufficient_privilege). */
+      readonly sqlstate?: string;
+    };
 
 export interface QueueHost {
   now(): bigint;
@@ -160,7 +166,8 @@ export class ResponseQueue {
       const head = this.entries[0];
       if (head?.kind !== 'denied' || !this.host.canInject()) return;
       this.entries.shift();
-      const error = errorResponse('ERROR', SqlState.InsufficientPrivilege, head.message);
+      const sqlstate = head.sqlstate ?? SqlState.InsufficientPrivilege;
+      const error = errorResponse('ERROR', sqlstate, head.message);
       this.host.inject(
         head.simple ? Buffer.concat([error, readyForQuery(this.host.status())]) : error,
         end,

@@ -1,6 +1,7 @@
 /**
  * The only PostgreSQL bytes portwarden writes itself: answers to SSLRequest/GSSENCRequest,
- * and the ErrorResponse + ReadyForQuery of a denial or a protocol violation.
+ * and the ErrorResponse + ReadyForQuery of a denial, a refusal while the audit store is
+ * unavailable, or a protocol violation.
  */
 import type { TransactionStatus } from './messages.js';
 
@@ -13,6 +14,10 @@ export const ENCRYPTION_REFUSED = Buffer.from('N', 'latin1');
 export const SqlState = {
   InsufficientPrivilege: '42501',
   ProtocolViolation: '08P01',
+  /** disk_full: a statement refused while the audit store cannot record it. */
+  DiskFull: '53100',
+  /** cannot_connect_now: a new connection refused while the audit store cannot record. */
+  CannotConnectNow: '57P03',
 } as const;
 
 /** An ErrorResponse ('E') with severity, SQLSTATE and message (protocol-error-fields). */

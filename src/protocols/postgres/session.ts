@@ -7,7 +7,8 @@
  * its own. Server responses are matched to requests with a FIFO (`ResponseQueue`).
  *
  * Denials. A simple Query is refused whole (no statement of it is forwarded) with
- * ErrorResponse 42501 + ReadyForQuery. In the extended protocol the denied Execute and
+ * ErrorResponse 42501 + ReadyForQuery (53100 when refused because the audit store is
+ * unavailable). In the extended protocol the denied Execute and
  * every message after it up to Sync are dropped; the Sync itself is forwarded, so the
  * server still ends the batch (committing an implicit transaction of the statements before
  * the denial, as if the denied one had failed there) and its ReadyForQuery closes the batch
@@ -18,6 +19,7 @@
  */
 import { errorMessage, ProtocolError } from '../../errors.js';
 import type { Decision } from '../../policy/action.js';
+import { isStoreRefusal } from '../session.js';
 import type { ProtocolSession, SessionContext, SessionFactory } from '../session.js';
 import { BackendParser } from './backend-parser.js';
 import { classifySql } from './classify.js';
@@ -287,13 +289,10 @@ class PostgresSession implements ProtocolSession {
     }
     // The Query is one message: refused whole, its allowed statements are not run either.
     const reason = `not executed: statement ${denied + 1} of the query was denied`;
+    const answer = denial(refused);
     for (const action of actions)
-      this.queue.finish(action, {
-        outcome: 'failure',
-        statusCode: SqlState.InsufficientPrivilege,
-        reason,
-      });
-    this.queue.push({ kind: 'denied', simple: true, message: denialMessage(refused) });
+      this.queue.finish(action, { outcome: 'failure', statusCode: answer.sqlstate, reason });
+    this.queue.push({ kind: 'denied', simple: true, ...answer });
   }
 
   private execute(portalName: string, raw: Buffer): void {
@@ -316,7 +315,7 @@ class PostgresSession implements ProtocolSession {
     );
     if (decision.verdict === 'deny') {
       this.discardUntilSync = true;
-      this.queue.push({ kind: 'denied', simple: false, message: denialMessage(decision) });
+      this.queue.push({ kind: 'denied', simple: false, ...denial(decision) });
       return;
     }
     this.queue.push({ kind: 'execute', action: this.queue.action(queryId) });
@@ -333,7 +332,7 @@ class PostgresSession implements ProtocolSession {
     const decision = this.decide(statement);
     const queryId = this.ctx.record(queryRecord(statement, { facts: this.login, decision }));
     if (decision.verdict === 'deny') {
-      this.queue.push({ kind: 'denied', simple: true, message: denialMessage(decision) });
+      this.queue.push({ kind: 'denied', simple: true, ...denial(decision) });
       return;
     }
     this.queue.push({ kind: 'function', action: this.queue.action(queryId) });
@@ -474,7 +473,21 @@ class PostgresSession implements ProtocolSession {
   }
 }
 
-function denialMessage(decision: Decision): string {
+/**
+ * Our answer to a refused statement: 42501 for a policy denial, 53100 (disk_full) while the
+ * audit store cannot record it — the statement was not run and may be retried.
+ */
+function denial(decision: Decision): { message: string; sqlstate: string } {
+  if (isStoreRefusal(decision)) {
+    return {
+      message:
+        'portwarden: the audit store is unavailable, so this statement was not recorded and not run; retry later',
+      sqlstate: SqlState.DiskFull,
+    };
+  }
   const why = decision.ruleId === undefined ? decision.reason : `rule ${decision.ruleId}`;
-  return `permission denied by portwarden policy: ${why}`;
+  return {
+    message: `permission denied by portwarden policy: ${why}`,
+    sqlstate: SqlState.InsufficientPrivilege,
+  };
 }

@@ -9,3 +9,4 @@ export { commandKeys, resolveCommand, UNKNOWN_CATEGORIES, REDIS_COMMANDS } from 
 export type { ResolvedCommand } from './commands.js';
 export type { RedisCommandSpec, RedisKeySpec } from './command-spec.js';
 export { REDIS_COMMANDS_VERSION } from './command-table.js';
+export { refuseRedisConnection } from './store-refusal.js';

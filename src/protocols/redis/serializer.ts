@@ -1,6 +1,7 @@
 /**
- * The only bytes the Redis session writes itself: error replies (denials, EXECABORT and protocol
- * errors), and the DISCARD that replaces a doomed EXEC. Everything else is forwarded as it came.
+ * The only bytes the Redis session writes itself: error replies (denials, refusals while the
+ * audit store is unavailable, EXECABORT and protocol errors), and the DISCARD that replaces a
+ * doomed EXEC. Everything else is forwarded as it came.
  */
 
 /** Keeps client-supplied text from breaking the error line: no CR, LF or control bytes. */
@@ -16,6 +17,20 @@ export function serializeDenial(command: string, ruleId: string | undefined): Bu
     'utf8',
   );
 }
+
+/** `-ERR audit store unavailable …`: the command was not recorded and not run; retry later. */
+export function serializeStoreRefusal(command: string): Buffer {
+  return Buffer.from(
+    `-ERR audit store unavailable: portwarden could not record '${safeLine(command)}', so it was not run; retry later\r\n`,
+    'utf8',
+  );
+}
+
+/** `-ERR audit store unavailable …` to the first command of a connection refused at accept. */
+export const STORE_REFUSED_CONNECTION: Buffer = Buffer.from(
+  '-ERR audit store unavailable: portwarden refuses new connections until it can record them; retry later\r\n',
+  'utf8',
+);
 
 /** `-ERR Protocol error: …` — what Redis answers to malformed input before it closes. */
 export function serializeProtocolError(detail: string): Buffer {

@@ -2,13 +2,15 @@
  * The Redis session: client commands → `redis-command` records and policy decisions; server
  * replies → `redis-reply` records, matched to commands in FIFO order. Bytes are forwarded as
  * they came; a denied command is dropped and answered `-NOPERM` in its place in the reply
- * order. A denial inside MULTI dooms the transaction as Redis' own queue-time errors do: its
- * EXEC goes upstream as DISCARD and the client gets `-EXECABORT`. Pub/sub and MONITOR pushes
- * are counted, never paired.
+ * order (`-ERR audit store unavailable…` when refused because nothing can be recorded now).
+ * A denial inside MULTI dooms the transaction as Redis' own queue-time errors do: its EXEC
+ * goes upstream as DISCARD and the client gets `-EXECABORT`. Pub/sub and MONITOR pushes are
+ * counted, never paired.
  */
 import type { JsonObject } from '../../audit/event.js';
 import { ProtocolError } from '../../errors.js';
 import type { Decision } from '../../policy/action.js';
+import { isStoreRefusal } from '../session.js';
 import type { ProtocolSession, SessionContext } from '../session.js';
 import { commandKeys, resolveCommand } from './commands.js';
 import { HeadPlan, MAX_HEAD_ARGS, MAX_HEAD_BYTES } from './head-plan.js';
@@ -22,6 +24,7 @@ import {
   serializeDenial,
   serializeExecAbort,
   serializeProtocolError,
+  serializeStoreRefusal,
 } from './serializer.js';
 
 /** Bytes copied of each argument (keys, values, state arguments). */
@@ -250,7 +253,9 @@ class RedisSession implements ProtocolSession {
     const commandId = this.ctx.record(record);
     const started = this.ctx.now();
     if (!allowed) {
-      const denial = serializeDenial(command, decision.ruleId);
+      const denial = isStoreRefusal(decision)
+        ? serializeStoreRefusal(command)
+        : serializeDenial(command, decision.ruleId);
       // Redis flags a transaction whose command failed at queue time (multi.c flagTransaction).
       if (this.inMulti && command !== 'exec' && command !== 'discard') {
         this.multiDenied ??= `'${command}' was denied inside MULTI (${decision.reason})`;
