@@ -5,48 +5,25 @@
  * its records, and a hostile literal stays text. Takes docs/screenshots/aggregate.png
  * (UPDATE_SCREENSHOTS=1).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiServer, type ApiServer } from '../../src/api/index.js';
-import { silentLogger } from '../../src/log.js';
-import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
-import { run } from '../helpers/run.js';
-import { SCREENSHOT_DIR } from '../helpers/screenshots.js';
+import { type Dashboard, psql, startDashboard } from '../helpers/browser.js';
+import { byAction, field } from '../helpers/gateway.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const WEB = `${ROOT}dist/web`;
 const SCRIPT = '<script>alert(1)</script>';
 const REPEATS = 25;
 const SHAPE = 'select relname from pg_class where oid = ?';
 
-let gw: TestGateway;
-let api: ApiServer;
-let browser: Browser;
-let page: Page;
+let d: Dashboard;
+let page: Dashboard['page'];
 let base: string;
-const dialogs: string[] = [];
-
-/** One psql session running each statement as its own query. */
-function psql(statements: readonly string[]): Promise<string> {
-  const args = ['-X', '-At', '-h', '127.0.0.1', '-p', String(gw.port('orders-db'))];
-  args.push('-U', 'postgres', '-d', 'test');
-  for (const s of statements) args.push('-c', s);
-  return run('psql', args);
-}
+let dialogs: Dashboard['dialogs'];
 
 const queries = (): number =>
-  byAction(gw.events(), 'db-query').filter((e) => field(e, 'listener.name') === 'orders-db').length;
+  byAction(d.gw.events(), 'db-query').filter((e) => field(e, 'listener.name') === 'orders-db')
+    .length;
 
 beforeAll(async () => {
-  if (!existsSync(`${WEB}/index.html`))
-    await run(
-      'npx',
-      ['vite', 'build', '--config', `${ROOT}web/vite.config.ts`, '--logLevel', 'warn'],
-      { timeoutMs: 120_000 },
-    );
-  gw = await startGateway({
+  d = await startDashboard({
     listeners: [
       {
         name: 'orders-db',
@@ -55,39 +32,18 @@ beforeAll(async () => {
         protocol: 'postgres',
       },
     ],
-    extra: { api: { listen: '127.0.0.1:0' } },
   });
-  api = await createApiServer({
-    gateway: gw.gateway,
-    log: silentLogger(),
-    webRoot: WEB,
-    processMetrics: false,
-  });
-  const bound = await api.listen();
-  base = `http://127.0.0.1:${bound.port}/`;
   const statements = Array.from(
     { length: REPEATS },
     (_, i) => `select relname from pg_class where oid = ${1000 + i}`,
   );
   statements.push(`select '${SCRIPT}' as x`, `select '${SCRIPT}' as x`);
-  await psql(statements);
-  await gw.waitForEvents(() => queries() === REPEATS + 2);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-  page = await browser.newPage({ viewport: { width: 1360, height: 860 } });
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    void d.dismiss();
-  });
+  await psql(d.gw.port('orders-db'), statements);
+  await d.gw.waitForEvents(() => queries() === REPEATS + 2);
+  ({ page, base, dialogs } = d);
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await api?.close();
-  await gw?.stop();
-});
+afterAll(() => d?.close());
 
 describe('aggregate repeats in Chromium', () => {
   it('folds the repeated statement into counted rows and expands one to its records', async () => {
@@ -130,7 +86,7 @@ describe('aggregate repeats in Chromium', () => {
     await expect.poll(() => members.getAttribute('data-count')).toBe(String(counts1h[0]));
     const texts = await members.getByTestId('event-row').allTextContents();
     for (const t of texts) expect(t).toMatch(/select relname from pg_class where oid = 10\d\d/);
-    await page.screenshot({ path: `${SCREENSHOT_DIR}/aggregate.png`, fullPage: false });
+    await d.shot('aggregate');
 
     // The hostile statement's own records render as text, never as markup.
     await hostile.first().click();

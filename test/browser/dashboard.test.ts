@@ -3,44 +3,18 @@
  * against a real in-process gateway + API with real psql traffic through a postgres
  * listener. Takes the screenshots linked from docs/dashboard.md (UPDATE_SCREENSHOTS=1 refreshes docs/screenshots/).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiServer, type ApiServer } from '../../src/api/index.js';
-import { silentLogger } from '../../src/log.js';
-import { byAction, field, startGateway, type TestGateway } from '../helpers/gateway.js';
-import { run } from '../helpers/run.js';
-import { SCREENSHOT_DIR } from '../helpers/screenshots.js';
+import { type Dashboard, psql, startDashboard } from '../helpers/browser.js';
+import { byAction, field } from '../helpers/gateway.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const WEB = `${ROOT}dist/web`;
-const SHOTS = SCREENSHOT_DIR;
 const SCRIPT = '<script>alert(1)</script>';
 
-let gw: TestGateway;
-let api: ApiServer;
-let browser: Browser;
-let page: Page;
+let d: Dashboard;
+let gw: Dashboard['gw'];
+let page: Dashboard['page'];
 let base: string;
-const dialogs: string[] = [];
-
-function psql(sql: string): Promise<string> {
-  return run('psql', [
-    '-X',
-    '-At',
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(gw.port('orders-db')),
-    '-U',
-    'postgres',
-    '-d',
-    'test',
-    '-c',
-    sql,
-  ]);
-}
+let dialogs: Dashboard['dialogs'];
+let shot: Dashboard['shot'];
 
 /** Source ports of connection-open records through orders-db, oldest first. */
 function clientPorts(): number[] {
@@ -49,19 +23,8 @@ function clientPorts(): number[] {
     .map((e) => Number(field(e, 'source.port')));
 }
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: false });
-}
-
 beforeAll(async () => {
-  // `npm test` builds first; building here too keeps `vitest run test/browser` working alone.
-  if (!existsSync(`${WEB}/index.html`))
-    await run(
-      'npx',
-      ['vite', 'build', '--config', `${ROOT}web/vite.config.ts`, '--logLevel', 'warn'],
-      { timeoutMs: 120_000 },
-    );
-  gw = await startGateway({
+  d = await startDashboard({
     listeners: [
       {
         name: 'orders-db',
@@ -79,39 +42,18 @@ beforeAll(async () => {
         rules: [{ id: 'local-clients', allow: { sources: ['127.0.0.0/8'] } }],
       },
     },
-    extra: { api: { listen: '127.0.0.1:0' } },
   });
-  api = await createApiServer({
-    gateway: gw.gateway,
-    log: silentLogger(),
-    webRoot: WEB,
-    processMetrics: false,
-  });
-  const bound = await api.listen();
-  base = `http://127.0.0.1:${bound.port}/`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-  page = await browser.newPage({ viewport: { width: 1360, height: 860 } });
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    void d.dismiss();
-  });
+  ({ gw, page, base, dialogs, shot } = d);
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await api?.close();
-  await gw?.stop();
-});
+afterAll(() => d?.close());
 
 describe('dashboard in Chromium', () => {
   it('Overview shows a psql connection live, while it is open', async () => {
     await page.goto(base);
     await expect.poll(() => page.locator('.pill.on').count(), { timeout: 10_000 }).toBe(1);
     // A session that stays open for a moment, with a hostile-looking statement in it.
-    const session = psql(`select '${SCRIPT}' as x, pg_sleep(3)`);
+    const session = psql(gw.port('orders-db'), [`select '${SCRIPT}' as x, pg_sleep(3)`]);
     await gw.waitForEvents(() => clientPorts().length >= 1);
     const port = clientPorts()[0] ?? 0;
     const row = page.getByTestId('connections').locator('tr', { hasText: `127.0.0.1:${port}` });
@@ -173,7 +115,7 @@ describe('dashboard in Chromium', () => {
     const before = await page.getByTestId('event-row').count();
     const navigations: string[] = [];
     page.on('framenavigated', (f) => navigations.push(f.url()));
-    await psql('select 1');
+    await psql(gw.port('orders-db'), ['select 1']);
     await gw.waitForEvents(() => clientPorts().length >= 2);
     const port = clientPorts()[1] ?? 0;
     await page
