@@ -19,6 +19,20 @@ export async function streamCentralLive(
   ctx: CentralApiContext,
   filter: CentralFilter,
 ): Promise<void> {
+  // The node cursors are taken before the headers go out: a client that has the response
+  // sees every record stored after that.
+  const seen = new Map<string, number>();
+  try {
+    for (const n of await ctx.source.nodes()) seen.set(n.node, n.nextSeq);
+  } catch {
+    res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(
+      JSON.stringify({
+        error: { code: 'PW_ERR_STORE_UNAVAILABLE', message: 'central store unreachable' },
+      }),
+    );
+    return;
+  }
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
@@ -27,13 +41,6 @@ export async function streamCentralLive(
   });
   res.write(`: portwarden central live tail\nretry: 2000\n\n`);
   let open = true;
-  const seen = new Map<string, number>();
-  try {
-    for (const n of await ctx.source.nodes()) seen.set(n.node, n.nextSeq);
-  } catch {
-    res.end();
-    return;
-  }
   let lastWrite = Date.now();
   const stop = new Promise<void>((resolve) => {
     const finish = (): void => {
