@@ -2,30 +2,11 @@
  * The EventFilter evaluated in memory against a committed row — the live tail's half of the
  * shared filter model (the store compiles the same filter to SQL). Rows handed over at
  * commit lack the columns the store derives from the body, so those filters read the body
- * (parsed once, only when such a filter is set). Cursor and limit do not apply to a stream.
+ * (parsed once, only when such a filter is set). Text is matched by the store's own rule
+ * (store/text-query.ts). Cursor and limit do not apply to a stream.
  */
-import type { EventFilter, EventRow } from '../store/index.js';
+import { type EventFilter, type EventRow, textMatches } from '../store/index.js';
 import { recordField } from './records.js';
-
-const WORD = /[\p{L}\p{N}]+/gu;
-
-/** FTS-like: the filter's words appear in order, adjacent; a trailing `*` makes the last a prefix. */
-export function textMatches(query: string, text: string | null): boolean {
-  const want = (query.match(WORD) ?? []).map((w) => w.toLowerCase());
-  if (want.length === 0) return (text ?? '').includes(query);
-  const have = (text ?? '').match(WORD)?.map((w) => w.toLowerCase()) ?? [];
-  const prefix = /\*\s*$/.test(query);
-  for (let i = 0; i + want.length <= have.length; i++) {
-    let ok = true;
-    for (let j = 0; j < want.length && ok; j++) {
-      const h = have[i + j] ?? '';
-      const w = want[j] ?? '';
-      ok = prefix && j === want.length - 1 ? h.startsWith(w) : h === w;
-    }
-    if (ok) return true;
-  }
-  return false;
-}
 
 function str(v: unknown): string | null {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null;

@@ -15,6 +15,7 @@ export { MAX_PAGE } from './filter.js';
 export { summarize } from './summary.js';
 export type { Summary } from './summary.js';
 export { deriveColumns } from './derive.js';
+export { textMatches } from './text-query.js';
 export type { DerivedColumns } from './derive.js';
 export { openStore } from './open.js';
 export type { OpenStoreOptions, StoreLocation } from './open.js';

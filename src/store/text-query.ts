@@ -24,20 +24,24 @@ export function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-/** Lower-cased, accent-free words, as the unicode61 tokenizer (remove_diacritics 2) sees them. */
-function words(text: string): string[] {
+/**
+ * Lower-cased, accent-free words, as the unicode61 tokenizer (remove_diacritics 2) sees them:
+ * what every text match compares (the embedded store's tail, the PostgreSQL stores' `words`
+ * columns, the API's live tail).
+ */
+export function searchWords(text: string): string[] {
   return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().match(WORD) ?? [];
 }
 
 /**
  * The same match as the FTS5 query, in memory: for the newest records, which the store
- * adds to the full-text index in batches (see sqlite-store.ts).
+ * adds to the full-text index in batches (see sqlite-store.ts), and for the live tail.
  */
 export function textMatches(query: string, text: string | null): boolean {
   if (text === null) return false;
-  const want = words(query);
+  const want = searchWords(query);
   if (want.length === 0) return text.includes(query);
-  const have = words(text);
+  const have = searchWords(text);
   const prefix = /\*\s*$/.test(query);
   for (let i = 0; i + want.length <= have.length; i++) {
     let ok = true;

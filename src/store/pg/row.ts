@@ -9,18 +9,12 @@
  * as NULL rather than failing the commit.
  */
 import { deriveColumns, type DerivedColumns } from '../derive.js';
+import { searchWords } from '../text-query.js';
 import type { EventRow } from '../types.js';
 import { EVENT_COLUMNS } from './schema.js';
 
-const WORD = /[\p{L}\p{N}]+/gu;
-
-/**
- * Lower-cased, accent-free words (runs of letters and digits): the same words the embedded
- * store's full-text tokenizer and its in-memory matcher (text-query.ts) see.
- */
-export function searchWords(text: string): string[] {
-  return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().match(WORD) ?? [];
-}
+// The same words the embedded store's tokenizer and its in-memory matcher see.
+export { searchWords };
 
 /** Longest lexeme kept in `tsv` (longer words are cut here and in queries alike). */
 const MAX_LEXEME = 200;
