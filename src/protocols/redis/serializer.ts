@@ -26,6 +26,14 @@ export function serializeStoreRefusal(command: string): Buffer {
   );
 }
 
+/** EXEC refused for the store: the transaction was discarded (DISCARD went upstream). */
+export function serializeStoreExecAbort(): Buffer {
+  return Buffer.from(
+    '-EXECABORT Transaction discarded: the audit store is unavailable, so portwarden could not record it; retry later\r\n',
+    'utf8',
+  );
+}
+
 /** `-ERR audit store unavailable …` to the first command of a connection refused at accept. */
 export const STORE_REFUSED_CONNECTION: Buffer = Buffer.from(
   '-ERR audit store unavailable: portwarden refuses new connections until it can record them; retry later\r\n',

@@ -2,7 +2,8 @@
  * The Redis session: client commands → `redis-command` records and policy decisions; server
  * replies → `redis-reply` records, matched to commands in FIFO order. Bytes are forwarded as
  * they came; a denied command is dropped and answered `-NOPERM` in its place in the reply
- * order (`-ERR audit store unavailable…` when refused because nothing can be recorded now).
+ * order (`-ERR audit store unavailable…` when refused because nothing can be recorded now;
+ * an EXEC or DISCARD so refused inside MULTI still ends the transaction upstream).
  * A denial inside MULTI dooms the transaction as Redis' own queue-time errors do: its EXEC
  * goes upstream as DISCARD and the client gets `-EXECABORT`. Pub/sub and MONITOR pushes are
  * counted, never paired.
@@ -10,7 +11,7 @@
 import type { JsonObject } from '../../audit/event.js';
 import { ProtocolError } from '../../errors.js';
 import type { Decision } from '../../policy/action.js';
-import { isStoreRefusal } from '../session.js';
+import { isStoreRefusal, STORE_UNAVAILABLE } from '../session.js';
 import type { ProtocolSession, SessionContext } from '../session.js';
 import { commandKeys, resolveCommand } from './commands.js';
 import { HeadPlan, MAX_HEAD_ARGS, MAX_HEAD_BYTES } from './head-plan.js';
@@ -24,6 +25,7 @@ import {
   serializeDenial,
   serializeExecAbort,
   serializeProtocolError,
+  serializeStoreExecAbort,
   serializeStoreRefusal,
 } from './serializer.js';
 
@@ -252,6 +254,15 @@ class RedisSession implements ProtocolSession {
     const record = commandRecord(resolved, head, keys, decision, this.ctx.options.recordValues);
     const commandId = this.ctx.record(record);
     const started = this.ctx.now();
+    if (isStoreRefusal(decision) && this.inMulti && (command === 'exec' || command === 'discard')) {
+      // Refused for the store, the transaction must still end on the server, or the
+      // client's next commands would be queued there: DISCARD goes up in its place.
+      this.commandSent(head, command, commandId, started, {
+        bytes: command === 'exec' ? serializeStoreExecAbort() : serializeStoreRefusal(command),
+        reason: `transaction discarded: ${STORE_UNAVAILABLE}`,
+      });
+      return 'discard';
+    }
     if (!allowed) {
       const denial = isStoreRefusal(decision)
         ? serializeStoreRefusal(command)
