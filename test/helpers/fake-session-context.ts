@@ -129,3 +129,24 @@ export function fakeSessionContext(options: FakeSessionOptions = {}): FakeSessio
   };
   return ctx;
 }
+
+/** A fake context whose `actions` answers records as handed over (no id). */
+export interface LoopbackFakeContext extends Omit<FakeSessionContext, 'actions'> {
+  /** Records of one action, in order, as the session handed them over (no id). */
+  actions(action: string): EventInput[];
+}
+export type LoopbackFakeOptions = Omit<FakeSessionOptions, 'listener' | 'sourceIp' | 'sourcePort'>;
+
+/** The PostgreSQL and MySQL session tests' context: their listener, a client on 127.0.0.1:50000. */
+export function loopbackFakeContext(
+  listener: string,
+  options: LoopbackFakeOptions = {},
+): LoopbackFakeContext {
+  const ctx = fakeSessionContext({
+    ...options,
+    listener,
+    sourceIp: '127.0.0.1',
+    sourcePort: 50000,
+  });
+  return Object.assign(ctx, { actions: (action: string) => ctx.inputs(action) });
+}
