@@ -26,6 +26,24 @@ export interface ApiEvent {
   readonly leaf_hash: string;
   readonly canonical?: string | null;
   readonly record: JsonObject | null;
+  /** On the central API (`portwarden central serve`): the node the record came from. */
+  readonly node?: string;
+  /** On the central API: `NODE:SEQ`, the record's name across nodes. */
+  readonly ref?: string;
+}
+
+/** How to ask for one record: its sequence on a gateway, NODE:SEQ on the central API. */
+export function refOf(e: ApiEvent): string {
+  return e.ref ?? String(e.sequence);
+}
+
+/** GET /api/v1/session: `central` and `nodes` only on the central API. */
+export interface Session {
+  readonly name: string | null;
+  readonly role: string | null;
+  readonly node: string | null;
+  readonly central?: boolean;
+  readonly nodes?: readonly string[];
 }
 
 const TOKEN_KEY = 'portwarden.token';

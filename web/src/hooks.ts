@@ -1,6 +1,6 @@
 /** Small data hooks: fetch JSON (with reload), and the live tail. */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { type ApiEvent, followLive, getJson } from './api';
+import { type ApiEvent, type Session, followLive, getJson } from './api';
 
 export interface Loaded<T> {
   readonly data: T | null;
@@ -36,6 +36,29 @@ export function useJson<T>(path: string, params?: URLSearchParams, refreshMs?: n
   }, [refreshMs]);
   const reload = useCallback(() => setTick((n) => n + 1), []);
   return { data, error, reload };
+}
+
+let session: Promise<Session> | null = null;
+
+/** The session (asked once per page load; a failure is asked again next time). */
+export function useSession(): Session | null {
+  const [data, setData] = useState<Session | null>(null);
+  useEffect(() => {
+    let live = true;
+    session ??= getJson<Session>('session');
+    session.then(
+      (s) => {
+        if (live) setData(s);
+      },
+      () => {
+        session = null;
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+  return data;
 }
 
 /** Calls `onEvent` for each live record matching `params` while `enabled`. */

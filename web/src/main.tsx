@@ -9,6 +9,7 @@ import { Overview } from './pages/Overview';
 import { PoliciesPage } from './pages/Policies';
 import { Search } from './pages/Search';
 import { StoryPage } from './pages/Story';
+import { useSession } from './hooks';
 import { PAGES, type Page, href, useRoute } from './router';
 import './styles.css';
 
@@ -44,8 +45,13 @@ function TokenPrompt(props: { readonly onDone: () => void }) {
   );
 }
 
+/** Pages of a gateway's own state, absent on the central API. */
+const GATEWAY_ONLY: readonly Page[] = ['policies', 'inventory'];
+
 function App() {
   const route = useRoute();
+  const session = useSession();
+  const central = session?.central === true;
   const [needToken, setNeedToken] = useState(false);
   const [generation, setGeneration] = useState(0);
   useEffect(() => {
@@ -57,7 +63,12 @@ function App() {
     <div className="app">
       <nav>
         <span className="brand">portwarden</span>
-        {PAGES.map((p) => (
+        {central && (
+          <span className="pill on" data-testid="central-badge">
+            central · {session.nodes?.length ?? 0} nodes
+          </span>
+        )}
+        {PAGES.filter((p) => !central || !GATEWAY_ONLY.includes(p)).map((p) => (
           <a key={p} href={href(p)} className={route.page === p ? 'active' : ''}>
             {TITLES[p]}
           </a>

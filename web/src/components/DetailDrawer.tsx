@@ -21,7 +21,11 @@ function show(v: JsonValue | undefined): string {
   return String(v);
 }
 
-export function DetailDrawer(props: { readonly sequence: number; readonly onClose: () => void }) {
+/** `sequence`: a record's sequence, or its NODE:SEQ on the central API (refOf). */
+export function DetailDrawer(props: {
+  readonly sequence: number | string;
+  readonly onClose: () => void;
+}) {
   const [detail, setDetail] = useState<Detail | null>(null);
   const [verdict, setVerdict] = useState<Verdict | { pending: true } | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -107,7 +111,14 @@ export function DetailDrawer(props: { readonly sequence: number; readonly onClos
                   <th>connection</th>
                   <td>
                     {e.connection ? (
-                      <a href={href('story', { id: e.connection })}>{e.connection}</a>
+                      <a
+                        href={href('story', {
+                          id: e.connection,
+                          ...(e.node !== undefined ? { node: e.node } : {}),
+                        })}
+                      >
+                        {e.connection}
+                      </a>
                     ) : (
                       '–'
                     )}

@@ -1,7 +1,7 @@
 /** A virtualized table of records: only the visible rows are in the DOM, however many there are. */
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useRef } from 'react';
-import { type ApiEvent, endpoint, isDenied } from '../api';
+import { type ApiEvent, endpoint, isDenied, refOf } from '../api';
 
 const ROW = 30;
 
@@ -30,7 +30,10 @@ export function EventCells(props: { readonly event: ApiEvent }) {
         {e.timestamp.slice(11, 23)}
       </span>
       <span className="c-action">{e.action}</span>
-      <span className="c-listener">{e.listener ?? '–'}</span>
+      <span className="c-listener" title={e.node}>
+        {e.node !== undefined && <b className="node">{e.node} </b>}
+        {e.listener ?? '–'}
+      </span>
       <span className="c-ep">{endpoint(e.source)}</span>
       <span className="c-ep">{endpoint(e.upstream_local)}</span>
       <span className="c-user">{e.user ?? '–'}</span>
@@ -66,10 +69,11 @@ export function EventTable(props: {
             if (!e) return null;
             return (
               <div
-                key={e.sequence}
+                key={refOf(e)}
                 className={`row ${isDenied(e) ? 'denied' : ''}`}
                 data-testid="event-row"
                 data-sequence={e.sequence}
+                data-node={e.node}
                 style={{ position: 'absolute', top: item.start, height: ROW, left: 0, right: 0 }}
                 onClick={() => props.onSelect(e)}
               >

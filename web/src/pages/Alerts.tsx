@@ -1,6 +1,6 @@
 /** Alerts: records of kind alert from the detectors, newest first. */
 import { useState } from 'react';
-import { type ApiEvent, fieldText } from '../api';
+import { type ApiEvent, fieldText, refOf } from '../api';
 import { DetailDrawer } from '../components/DetailDrawer';
 import { useJson } from '../hooks';
 
@@ -10,7 +10,7 @@ export function AlertsPage() {
     new URLSearchParams({ limit: '500' }),
     15_000,
   );
-  const [selected, setSelected] = useState<number | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
   return (
     <div className="page">
       <h1>Alerts</h1>
@@ -27,7 +27,7 @@ export function AlertsPage() {
         </thead>
         <tbody>
           {(alerts.data?.alerts ?? []).map((a) => (
-            <tr key={a.sequence} onClick={() => setSelected(a.sequence)}>
+            <tr key={refOf(a)} onClick={() => setSelected(refOf(a))}>
               <td>{a.timestamp.slice(0, 19)}</td>
               <td>{a.action}</td>
               <td>{fieldText(a.record, 'event.severity') || '–'}</td>

@@ -4,6 +4,7 @@ import { postJson } from '../api';
 import { useJson } from '../hooks';
 
 interface Checkpoint {
+  node?: string;
   size: number;
   time: string;
   root: string;
@@ -71,8 +72,11 @@ export function IntegrityPage() {
         </thead>
         <tbody>
           {(checkpoints.data?.checkpoints ?? []).map((c) => (
-            <tr key={c.size}>
-              <td className="num">{c.size}</td>
+            <tr key={`${c.node ?? ''}:${c.size}`}>
+              <td className="num">
+                {c.node !== undefined && <b>{c.node} </b>}
+                {c.size}
+              </td>
               <td>{c.time.slice(0, 19)}</td>
               <td className="mono">{c.root.slice(0, 16)}…</td>
               <td>

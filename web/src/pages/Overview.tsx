@@ -1,8 +1,9 @@
 /** Overview: live connections per listener, connections and denials over time, alerts, integrity. */
 import { useMemo, useState } from 'react';
-import { type ApiEvent, type Endpoint, endpoint } from '../api';
+import { type ApiEvent, type Endpoint, endpoint, refOf } from '../api';
 import { TimeChart } from '../components/Chart';
-import { useJson, useLive } from '../hooks';
+import { NodesCard } from '../components/NodesCard';
+import { useJson, useLive, useSession } from '../hooks';
 import { href } from '../router';
 
 interface Listener {
@@ -40,6 +41,7 @@ interface Integrity {
 const STATS = new URLSearchParams({ since: '1h', interval: '1m' });
 
 export function Overview() {
+  const central = useSession()?.central === true;
   const listeners = useJson<{ listeners: Listener[] }>('listeners');
   const connections = useJson<{ connections: Connection[] }>('connections');
   const stats = useJson<Stats>('stats', STATS, 30_000);
@@ -76,37 +78,41 @@ export function Overview() {
         Overview <span className={`pill ${live ? 'on' : ''}`}>{live ? 'live' : 'offline'}</span>
       </h1>
       <div className="grid">
-        <section className="card">
-          <h2>Listeners</h2>
-          <table className="list" data-testid="listeners">
-            <thead>
-              <tr>
-                <th>listener</th>
-                <th>protocol</th>
-                <th>listen → target</th>
-                <th>policy</th>
-                <th>open now</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(listeners.data?.listeners ?? []).map((l) => (
-                <tr key={l.name}>
-                  <td>
-                    <a href={href('search', { listener: l.name })}>{l.name}</a>
-                  </td>
-                  <td>{l.protocol}</td>
-                  <td>
-                    {l.listen} → {l.target}
-                  </td>
-                  <td>{l.audit_only ? <span className="warn">audit-only</span> : l.policy}</td>
-                  <td className="num" data-testid={`active-${l.name}`}>
-                    {l.active}
-                  </td>
+        {central ? (
+          <NodesCard />
+        ) : (
+          <section className="card">
+            <h2>Listeners</h2>
+            <table className="list" data-testid="listeners">
+              <thead>
+                <tr>
+                  <th>listener</th>
+                  <th>protocol</th>
+                  <th>listen → target</th>
+                  <th>policy</th>
+                  <th>open now</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
+              </thead>
+              <tbody>
+                {(listeners.data?.listeners ?? []).map((l) => (
+                  <tr key={l.name}>
+                    <td>
+                      <a href={href('search', { listener: l.name })}>{l.name}</a>
+                    </td>
+                    <td>{l.protocol}</td>
+                    <td>
+                      {l.listen} → {l.target}
+                    </td>
+                    <td>{l.audit_only ? <span className="warn">audit-only</span> : l.policy}</td>
+                    <td className="num" data-testid={`active-${l.name}`}>
+                      {l.active}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </section>
+        )}
         <section className="card">
           <h2>Integrity</h2>
           {integrity.data && (
@@ -142,47 +148,60 @@ export function Overview() {
         <h2>Connections and denials, last hour</h2>
         {chart && <TimeChart times={chart.times} series={chart.series} />}
       </section>
-      <section className="card">
-        <h2>Open connections</h2>
-        <table className="list" data-testid="connections">
-          <thead>
-            <tr>
-              <th>listener</th>
-              <th>client</th>
-              <th>gateway → target</th>
-              <th>user</th>
-              <th>bytes in / out</th>
-              <th>since</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(connections.data?.connections ?? []).map((c) => (
-              <tr key={c.id}>
-                <td>{c.listener}</td>
-                <td>
-                  <a href={href('story', { id: c.id })}>{endpoint(c.source)}</a>
-                </td>
-                <td>
-                  {endpoint(c.upstream_local)} → {endpoint(c.upstream)}
-                </td>
-                <td>{c.user ?? '–'}</td>
-                <td className="num">
-                  {c.bytes_from_client} / {c.bytes_from_server}
-                </td>
-                <td>{c.started.slice(11, 19)}</td>
+      {!central && (
+        <section className="card">
+          <h2>Open connections</h2>
+          <table className="list" data-testid="connections">
+            <thead>
+              <tr>
+                <th>listener</th>
+                <th>client</th>
+                <th>gateway → target</th>
+                <th>user</th>
+                <th>bytes in / out</th>
+                <th>since</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-        {connections.data?.connections.length === 0 && <p className="muted">no connection open</p>}
-      </section>
+            </thead>
+            <tbody>
+              {(connections.data?.connections ?? []).map((c) => (
+                <tr key={c.id}>
+                  <td>{c.listener}</td>
+                  <td>
+                    <a href={href('story', { id: c.id })}>{endpoint(c.source)}</a>
+                  </td>
+                  <td>
+                    {endpoint(c.upstream_local)} → {endpoint(c.upstream)}
+                  </td>
+                  <td>{c.user ?? '–'}</td>
+                  <td className="num">
+                    {c.bytes_from_client} / {c.bytes_from_server}
+                  </td>
+                  <td>{c.started.slice(11, 19)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {connections.data?.connections.length === 0 && (
+            <p className="muted">no connection open</p>
+          )}
+        </section>
+      )}
       <div className="grid">
         <section className="card">
           <h2>Just now</h2>
           <ul className="feed" data-testid="live-feed">
             {recent.map((e) => (
-              <li key={e.sequence}>
-                <a href={e.connection ? href('story', { id: e.connection }) : href('search')}>
+              <li key={refOf(e)}>
+                <a
+                  href={
+                    e.connection
+                      ? href('story', {
+                          id: e.connection,
+                          ...(e.node !== undefined ? { node: e.node } : {}),
+                        })
+                      : href('search')
+                  }
+                >
                   {e.timestamp.slice(11, 19)} {e.action} {e.listener} {endpoint(e.source)}{' '}
                   {e.outcome}
                 </a>
@@ -195,7 +214,7 @@ export function Overview() {
           <h2>Last alerts</h2>
           <ul className="feed">
             {(alerts.data?.alerts ?? []).map((a) => (
-              <li key={a.sequence}>
+              <li key={refOf(a)}>
                 {a.timestamp.slice(0, 19)} {a.action} {a.text ?? ''}
               </li>
             ))}

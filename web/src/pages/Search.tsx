@@ -5,11 +5,11 @@
  */
 import { type FormEvent, useEffect, useState } from 'react';
 import { type AggregatePage, type AggregateRow, windowText } from '../aggregate';
-import { type ApiEvent, getJson } from '../api';
+import { type ApiEvent, getJson, refOf } from '../api';
 import { AggregateTable } from '../components/AggregateTable';
 import { DetailDrawer } from '../components/DetailDrawer';
 import { EventTable } from '../components/EventTable';
-import { useLive } from '../hooks';
+import { useLive, useSession } from '../hooks';
 import { navigate } from '../router';
 
 const FIELDS: readonly (readonly [string, string])[] = [
@@ -48,7 +48,9 @@ export function Search(props: { readonly params: URLSearchParams }) {
   const [events, setEvents] = useState<ApiEvent[]>([]);
   const [rows, setRows] = useState<AggregateRow[]>([]);
   const [folding, setFolding] = useState<{ window: number; min: number } | null>(null);
-  const [next, setNext] = useState<number | null>(null);
+  const [next, setNext] = useState<number | string | null>(null);
+  const session = useSession();
+  const nodes = session?.central ? (session.nodes ?? []) : null;
   const [error, setError] = useState<string | null>(null);
   const [form, setForm] = useState<Record<string, string>>(() => Object.fromEntries(filters));
   const selected = props.params.get('sel');
@@ -83,7 +85,10 @@ export function Search(props: { readonly params: URLSearchParams }) {
   useEffect(() => {
     if (aggregate) return;
     let current = true;
-    getJson<{ events: ApiEvent[]; next: number | null }>('events', new URLSearchParams(query)).then(
+    getJson<{ events: ApiEvent[]; next: number | string | null }>(
+      'events',
+      new URLSearchParams(query),
+    ).then(
       (page) => {
         if (!current) return;
         setEvents(page.events);
@@ -135,7 +140,7 @@ export function Search(props: { readonly params: URLSearchParams }) {
       });
       return;
     }
-    void getJson<{ events: ApiEvent[]; next: number | null }>('events', p).then((page) => {
+    void getJson<{ events: ApiEvent[]; next: number | string | null }>('events', p).then((page) => {
       setEvents((list) => [...list, ...page.events]);
       setNext(page.next);
     });
@@ -145,6 +150,23 @@ export function Search(props: { readonly params: URLSearchParams }) {
     <div className="page">
       <h1>Search</h1>
       <form className="filters" onSubmit={submit} data-testid="filters">
+        {nodes !== null && (
+          <label>
+            <span>node</span>
+            <select
+              data-testid="node-select"
+              value={props.params.get('node') ?? ''}
+              onChange={(ev) => set({ node: ev.target.value, sel: null })}
+            >
+              <option value="">every node</option>
+              {nodes.map((n) => (
+                <option key={n} value={n}>
+                  {n}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         {(aggregate ? [...FIELDS, ...AGG_FIELDS] : FIELDS).map(([name, label]) => (
           <label key={name}>
             <span>{label}</span>
@@ -189,6 +211,8 @@ export function Search(props: { readonly params: URLSearchParams }) {
               type="checkbox"
               data-testid="aggregate-toggle"
               checked={aggregate}
+              disabled={nodes !== null}
+              title={nodes !== null ? 'the central API does not fold repeats' : undefined}
               onChange={(ev) => set({ agg: ev.target.checked ? '1' : null, sel: null })}
             />
             aggregate repeats
@@ -219,7 +243,7 @@ export function Search(props: { readonly params: URLSearchParams }) {
           <p className="muted" data-testid="result-count">
             {events.length} records{next !== null ? ' (more available)' : ''}
           </p>
-          <EventTable events={events} onSelect={(e) => set({ sel: String(e.sequence) })} />
+          <EventTable events={events} onSelect={(e) => set({ sel: refOf(e) })} />
         </>
       )}
       {next !== null && (
@@ -227,9 +251,7 @@ export function Search(props: { readonly params: URLSearchParams }) {
           more
         </button>
       )}
-      {selected !== null && (
-        <DetailDrawer sequence={Number(selected)} onClose={() => set({ sel: null })} />
-      )}
+      {selected !== null && <DetailDrawer sequence={selected} onClose={() => set({ sel: null })} />}
     </div>
   );
 }

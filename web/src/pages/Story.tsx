@@ -1,6 +1,6 @@
 /** One connection's story: every record of it, oldest first; each action beside its outcome. */
 import { useState } from 'react';
-import { type ApiEvent, endpoint, fieldOf, fieldText } from '../api';
+import { type ApiEvent, endpoint, fieldOf, fieldText, refOf } from '../api';
 import { DetailDrawer } from '../components/DetailDrawer';
 import { useJson } from '../hooks';
 
@@ -12,8 +12,12 @@ interface Story {
 
 export function StoryPage(props: { readonly params: URLSearchParams }) {
   const id = props.params.get('id') ?? '';
-  const story = useJson<Story>(`connections/${encodeURIComponent(id)}/story`);
-  const [selected, setSelected] = useState<number | null>(null);
+  const node = props.params.get('node');
+  const story = useJson<Story>(
+    `connections/${encodeURIComponent(id)}/story`,
+    node !== null ? new URLSearchParams({ node }) : undefined,
+  );
+  const [selected, setSelected] = useState<string | null>(null);
   if (id === '')
     return (
       <div className="page">
@@ -45,7 +49,7 @@ export function StoryPage(props: { readonly params: URLSearchParams }) {
           .map((e) => {
             const result = outcomes.get(e.id);
             return (
-              <li key={e.sequence} onClick={() => setSelected(e.sequence)} data-testid="story-item">
+              <li key={refOf(e)} onClick={() => setSelected(refOf(e))} data-testid="story-item">
                 <span className="time">{e.timestamp.slice(11, 23)}</span> <b>{e.action}</b>{' '}
                 {e.user ?? ''} <span className={e.outcome ?? ''}>{e.outcome}</span>
                 {e.text !== null && <pre className="statement">{e.text}</pre>}
