@@ -53,6 +53,8 @@ export class ListenerRuntime {
   readonly trustedProxies: net.BlockList | null;
   readonly connections = new Set<GatewayConnection>();
   private readonly perSource = new Map<string, number>();
+  /** The protocol's sessions decide actions (so they can be refused natively). */
+  private readonly hasActions: boolean;
   private deps: ListenerRuntimeDeps;
   accepting = true;
 
@@ -72,6 +74,7 @@ export class ListenerRuntime {
       extra: { forwarded: c.forwarded, upstream_tls: c.upstream_tls },
     };
     this.trustedProxies = c.trusted_proxies.length > 0 ? buildBlockList(c.trusted_proxies) : null;
+    this.hasActions = hasActions(c.protocol);
   }
 
   get identity(): IdentityRuntime | undefined {
@@ -139,7 +142,7 @@ export class ListenerRuntime {
    * actions to refuse: their bytes are held as in `block`.
    */
   passesWithoutCommit(gatingSeq: number): boolean {
-    return hasActions(this.config.protocol) && this.deps.storeGate.passesWithoutCommit(gatingSeq);
+    return this.deps.storeGate.passesWithoutCommit(gatingSeq) && this.hasActions;
   }
 
   decideConnection(facts: ConnectionFacts, at: Date): Decision {
