@@ -8,9 +8,9 @@
  *   node --import tsx bench/cpu-cost.ts [postgres|redis|redis16|mysql|tcp-pg] [strict|async] [ops]
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { mysqlslapArgs, prepareMysql, preparePgbench, PG_DATABASE } from './loads.js';
+import { mysqlslapArgs, pgbenchArgs, prepareMysql, preparePgbench } from './loads.js';
 import { startPortwarden } from './portwarden.js';
-import { freePort, killAllBackground, runCommand } from './util.js';
+import { freePort, runBenchmark, runCommand } from './util.js';
 
 const TICKS_PER_SECOND = 100;
 
@@ -79,29 +79,9 @@ async function main(): Promise<void> {
     } else {
       const perClient = Math.ceil(Number(opsArg ?? 20_000) / 8);
       ops = perClient * 8;
-      await runCommand(
-        'pgbench',
-        [
-          '-h',
-          '127.0.0.1',
-          '-p',
-          String(port),
-          '-U',
-          'postgres',
-          '-S',
-          '-M',
-          'prepared',
-          '-c',
-          '8',
-          '-j',
-          '2',
-          '-t',
-          String(perClient),
-          '-n',
-          PG_DATABASE,
-        ],
-        { timeoutMs: 600_000 },
-      );
+      await runCommand('pgbench', pgbenchArgs(port, { transactions: perClient }), {
+        timeoutMs: 600_000,
+      });
     }
     const seconds = (performance.now() - t0) / 1000;
     const after = processCpu(gw.pid);
@@ -114,9 +94,4 @@ async function main(): Promise<void> {
   }
 }
 
-main()
-  .catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  })
-  .finally(killAllBackground);
+runBenchmark('cpu-cost', main);

@@ -9,8 +9,15 @@ import { runCommand } from './util.js';
 export const PG_DATABASE = 'pw_bench';
 export const PG_SCALE = 10;
 
-/** The exact pgbench arguments (docs/benchmarks.md prints them). */
-export function pgbenchArgs(port: number, seconds: number): string[] {
+/**
+ * The exact pgbench arguments (docs/benchmarks.md prints them): read-only, 8 clients, for
+ * `seconds`, or for a number of `transactions` per client (bench/cpu-cost.ts).
+ */
+export function pgbenchArgs(
+  port: number,
+  length: number | { readonly transactions: number },
+): string[] {
+  const [flag, value] = typeof length === 'number' ? ['-T', length] : ['-t', length.transactions];
   return [
     '-h',
     '127.0.0.1',
@@ -25,8 +32,8 @@ export function pgbenchArgs(port: number, seconds: number): string[] {
     '8',
     '-j',
     '2',
-    '-T',
-    String(seconds),
+    flag,
+    String(value),
     '-n',
     PG_DATABASE,
   ];

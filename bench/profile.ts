@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { mysqlslap, pgbench, prepareMysql, preparePgbench, redisBenchmark } from './loads.js';
 import { startPortwarden } from './portwarden.js';
 import type { PortwardenListener } from './portwarden.js';
-import { freePort, killAllBackground } from './util.js';
+import { freePort, runBenchmark } from './util.js';
 
 interface ProfileNode {
   readonly id: number;
@@ -98,13 +98,4 @@ async function main(): Promise<void> {
     process.stdout.write(`| ${(share * 100).toFixed(1)}% | \`${where}\` |\n`);
 }
 
-main().then(
-  () => killAllBackground(),
-  (err: unknown) => {
-    killAllBackground();
-    process.stderr.write(
-      `profile failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+runBenchmark('profile', main);

@@ -29,7 +29,14 @@ import type { PortwardenListener } from './portwarden.js';
 import type { Measurement, MemoryRow } from './report.js';
 import { machineLine, memoryTable, throughputTable, writeResults } from './report.js';
 import type { Background } from './util.js';
-import { delay, freePort, killAllBackground, spawnBackground, waitForPort } from './util.js';
+import {
+  delay,
+  freePort,
+  killAllBackground,
+  runBenchmark,
+  spawnBackground,
+  waitForPort,
+} from './util.js';
 
 const quick = process.argv.includes('--quick');
 const PG_SECONDS = quick ? 3 : 10;
@@ -287,13 +294,4 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
-main().then(
-  () => killAllBackground(),
-  (err: unknown) => {
-    killAllBackground();
-    process.stderr.write(
-      `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+runBenchmark('bench', main);

@@ -125,6 +125,23 @@ export function killAllBackground(): void {
   live.clear();
 }
 
+/**
+ * Runs a benchmark program's `main`: every background process is killed when it ends, and a
+ * failure is printed (`<name> failed: <stack>`) and sets exit code 1.
+ */
+export function runBenchmark(name: string, main: () => Promise<void>): void {
+  main().then(
+    () => killAllBackground(),
+    (err: unknown) => {
+      killAllBackground();
+      process.stderr.write(
+        `${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
+      process.exitCode = 1;
+    },
+  );
+}
+
 /** Resident set size of a process in bytes (from /proc/<pid>/status VmRSS). */
 export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
