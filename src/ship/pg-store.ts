@@ -442,25 +442,28 @@ export class CentralStore {
   async backfillWords(batch = 2000): Promise<number> {
     let done = 0;
     for (;;) {
-      const r = await this.pool.query<{ node: string; seq: string; ts: Date; text: string }>(
-        'SELECT node, seq, ts, text FROM records WHERE words IS NULL AND text IS NOT NULL LIMIT $1',
+      const r = await this.pool.query<{ node: string; seq: string; ts_ns: string; text: string }>(
+        'SELECT node, seq, ts_ns, text FROM records WHERE words IS NULL AND text IS NOT NULL LIMIT $1',
         [batch],
       );
       if (r.rows.length === 0) return done;
       const w = r.rows.map((x) => wordsColumn(x.text));
-      await this.pool.query(
+      const u = await this.pool.query(
         `UPDATE records r SET words = u.words,
            tsv = CASE WHEN u.lexemes IS NULL THEN NULL ELSE array_to_tsvector(string_to_array(u.lexemes, ' ')) END
-         FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[]) AS u(node, seq, ts, words, lexemes)
-         WHERE r.node = u.node AND r.seq = u.seq AND r.ts = u.ts`,
+         FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[]) AS u(node, seq, ts_ns, words, lexemes)
+         WHERE r.node = u.node AND r.seq = u.seq AND r.ts_ns = u.ts_ns
+           AND r.ts = timestamptz 'epoch' + (u.ts_ns / 1000) * interval '1 microsecond'`,
         [
           r.rows.map((x) => x.node),
           r.rows.map((x) => x.seq),
-          r.rows.map((x) => x.ts),
+          r.rows.map((x) => x.ts_ns),
           w.map((x) => x.words),
           w.map((x) => x.lexemes),
         ],
       );
+      // Never loop on rows an update cannot reach (it would find them again).
+      if ((u.rowCount ?? 0) === 0) return done;
       done += r.rows.length;
     }
   }

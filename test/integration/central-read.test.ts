@@ -11,7 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCentralApiServer, sha256Hex, type CentralApiServer } from '../../src/api/index.js';
 import { formatTimestampNs } from '../../src/audit/clock.js';
 import { silentLogger } from '../../src/log.js';
-import { CentralReader, type CentralFilter, type CentralRow } from '../../src/ship/index.js';
+import {
+  CentralReader,
+  CentralStore,
+  type CentralFilter,
+  type CentralRow,
+} from '../../src/ship/index.js';
 import { startCentral, type TestCentral } from '../helpers/central.js';
 import { runToExit } from '../helpers/run.js';
 
@@ -426,5 +431,34 @@ describe('central serve', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
+  });
+
+  it('gives rows stored before schema version 2 their search words, and stores NUL safely', async () => {
+    await central.store.pool.query(
+      "UPDATE records SET words = NULL, tsv = NULL WHERE text LIKE '%orders:pending%'",
+    );
+    expect(await central.store.count({ text: 'orders pending' })).toBe(0);
+    const again = await CentralStore.open(central.dbUrl, { max: 1 });
+    await again.close();
+    expect(await central.store.count({ text: 'orders pending', actions: ['redis-command'] })).toBe(
+      7,
+    );
+    const [sample] = (await central.store.searchPage({ node: 'node-a', limit: 1 })).rows;
+    if (!sample) throw new Error('no record');
+    await central.store.transaction((tx) =>
+      tx.insertRecords([
+        {
+          ...sample,
+          node: 'nul-test',
+          sequence: 0,
+          text: 'get a\0b',
+          listener: 'nul',
+          user: 'x\0y',
+        },
+      ]),
+    );
+    const [row] = (await central.store.searchPage({ listener: 'nul', text: 'get a' })).rows;
+    expect(row?.text).toBe('get a\uFFFDb');
+    expect(await central.store.count({ user: 'x\0y' })).toBe(1);
   });
 });
