@@ -14,9 +14,6 @@ const REPEATS = 25;
 const SHAPE = 'select relname from pg_class where oid = ?';
 
 let d: Dashboard;
-let page: Dashboard['page'];
-let base: string;
-let dialogs: Dashboard['dialogs'];
 
 const queries = (): number =>
   byAction(d.gw.events(), 'db-query').filter((e) => field(e, 'listener.name') === 'orders-db')
@@ -40,18 +37,17 @@ beforeAll(async () => {
   statements.push(`select '${SCRIPT}' as x`, `select '${SCRIPT}' as x`);
   await psql(d.gw.port('orders-db'), statements);
   await d.gw.waitForEvents(() => queries() === REPEATS + 2);
-  ({ page, base, dialogs } = d);
 }, 180_000);
 
 afterAll(() => d?.close());
 
 describe('aggregate repeats in Chromium', () => {
   it('folds the repeated statement into counted rows and expands one to its records', async () => {
-    await page.goto(`${base}#/search?listener=orders-db&action=db-query`);
-    await page.getByTestId('event-row').first().waitFor();
-    await page.getByTestId('aggregate-toggle').check();
-    await expect.poll(() => page.url()).toContain('agg=1');
-    const folded = page.getByTestId('group-row').filter({ hasText: SHAPE });
+    await d.page.goto(`${d.base}#/search?listener=orders-db&action=db-query`);
+    await d.page.getByTestId('event-row').first().waitFor();
+    await d.page.getByTestId('aggregate-toggle').check();
+    await expect.poll(() => d.page.url()).toContain('agg=1');
+    const folded = d.page.getByTestId('group-row').filter({ hasText: SHAPE });
     await folded.first().waitFor({ timeout: 10_000 });
     // The 25 runs fold into one row per minute window they fell in (one, or two at a
     // minute boundary); the counts add up exactly.
@@ -62,23 +58,23 @@ describe('aggregate repeats in Chromium', () => {
     expect(counts.reduce((a, b) => a + b, 0)).toBe(REPEATS);
     expect(await folded.first().getByTestId('group-outcomes').textContent()).toMatch(/success/);
     // A wider fold window from the form: still every run counted, exactly.
-    await page.locator('input[name="window"]').fill('1h');
-    await page.getByRole('button', { name: 'Search' }).click();
-    await expect.poll(() => page.url()).toContain('window=1h');
+    await d.page.locator('input[name="window"]').fill('1h');
+    await d.page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => d.page.url()).toContain('window=1h');
     await expect
-      .poll(() => page.getByTestId('result-count').textContent())
+      .poll(() => d.page.getByTestId('result-count').textContent())
       .toContain('within 1h windows');
     const hourly = (await folded.getByTestId('group-count').allTextContents()).map((t) =>
       Number(t.replace(/[^\d]/g, '')),
     );
     expect(hourly.reduce((a, b) => a + b, 0)).toBe(REPEATS);
     // The hostile literal is a `?` in the shape: the folded row shows no script text.
-    const hostile = page.getByTestId('group-row').filter({ hasText: 'select ? as x' });
+    const hostile = d.page.getByTestId('group-row').filter({ hasText: 'select ? as x' });
     expect(await hostile.count()).toBeGreaterThanOrEqual(1);
 
     const counts1h = hourly;
     await folded.first().click();
-    const members = page
+    const members = d.page
       .getByTestId('group')
       .filter({ has: folded.first() })
       .getByTestId('group-members');
@@ -90,22 +86,22 @@ describe('aggregate repeats in Chromium', () => {
 
     // The hostile statement's own records render as text, never as markup.
     await hostile.first().click();
-    const hostileMembers = page
+    const hostileMembers = d.page
       .getByTestId('group')
       .filter({ has: hostile.first() })
       .getByTestId('group-members');
     await hostileMembers.getByTestId('event-row').first().waitFor();
     expect(await hostileMembers.getByTestId('event-row').first().textContent()).toContain(SCRIPT);
-    expect(await page.locator('.table script').count()).toBe(0);
-    expect(dialogs).toEqual([]);
+    expect(await d.page.locator('.table script').count()).toBe(0);
+    expect(d.dialogs).toEqual([]);
 
     // A record opens the detail drawer; collapsing and turning aggregation off go back.
     await members.getByTestId('event-row').first().click();
-    await page.getByTestId('drawer').waitFor();
-    await expect.poll(() => page.url()).toContain('sel=');
-    await page.getByTestId('aggregate-toggle').uncheck();
-    await page.getByTestId('event-row').first().waitFor();
-    expect(await page.getByTestId('group-row').count()).toBe(0);
-    expect(await page.getByTestId('result-count').textContent()).toBe(`${REPEATS + 2} records`);
+    await d.page.getByTestId('drawer').waitFor();
+    await expect.poll(() => d.page.url()).toContain('sel=');
+    await d.page.getByTestId('aggregate-toggle').uncheck();
+    await d.page.getByTestId('event-row').first().waitFor();
+    expect(await d.page.getByTestId('group-row').count()).toBe(0);
+    expect(await d.page.getByTestId('result-count').textContent()).toBe(`${REPEATS + 2} records`);
   });
 });

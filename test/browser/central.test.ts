@@ -4,32 +4,22 @@
  * `central serve`'s API serves dist/web. Search shows records of both nodes, the node
  * selector narrows to one, a record opens by NODE:SEQ, and Overview lists the nodes.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCentralApiServer, type CentralApiServer } from '../../src/api/index.js';
 import { silentLogger } from '../../src/log.js';
 import { CentralReader } from '../../src/ship/index.js';
+import { type BrowserPage, builtWeb, openPage } from '../helpers/browser.js';
 import { startCentral, type TestCentral } from '../helpers/central.js';
-import { run } from '../helpers/run.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const WEB = `${ROOT}dist/web`;
 
 let central: TestCentral;
 let api: CentralApiServer;
-let browser: Browser;
+let browser: BrowserPage;
 let page: Page;
 let base: string;
 
 beforeAll(async () => {
-  if (!existsSync(`${WEB}/index.html`))
-    await run(
-      'npx',
-      ['vite', 'build', '--config', `${ROOT}web/vite.config.ts`, '--logLevel', 'warn'],
-      { timeoutMs: 120_000 },
-    );
+  const webRoot = await builtWeb();
   central = await startCentral('browser', ['east-1', 'west-1']);
   await central.traffic('east-1', [['set', 'east:key', 'v']]);
   await central.traffic('west-1', [['set', 'west:key', 'v']]);
@@ -40,18 +30,15 @@ beforeAll(async () => {
     listen: { host: '127.0.0.1', port: 0 },
     tokens: [],
     keys: central.keys,
-    webRoot: WEB,
+    webRoot,
   });
   base = `http://127.0.0.1:${(await api.listen()).port}/`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-  page = await browser.newPage({ viewport: { width: 1360, height: 860 } });
+  browser = await openPage();
+  page = browser.page;
 }, 90_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await browser?.browser.close();
   await api?.close();
   await central?.stop();
 });

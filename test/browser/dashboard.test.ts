@@ -10,15 +10,10 @@ import { byAction, field } from '../helpers/gateway.js';
 const SCRIPT = '<script>alert(1)</script>';
 
 let d: Dashboard;
-let gw: Dashboard['gw'];
-let page: Dashboard['page'];
-let base: string;
-let dialogs: Dashboard['dialogs'];
-let shot: Dashboard['shot'];
 
 /** Source ports of connection-open records through orders-db, oldest first. */
 function clientPorts(): number[] {
-  return byAction(gw.events(), 'connection-open')
+  return byAction(d.gw.events(), 'connection-open')
     .filter((e) => field(e, 'listener.name') === 'orders-db')
     .map((e) => Number(field(e, 'source.port')));
 }
@@ -43,26 +38,25 @@ beforeAll(async () => {
       },
     },
   });
-  ({ gw, page, base, dialogs, shot } = d);
 }, 180_000);
 
 afterAll(() => d?.close());
 
 describe('dashboard in Chromium', () => {
   it('Overview shows a psql connection live, while it is open', async () => {
-    await page.goto(base);
-    await expect.poll(() => page.locator('.pill.on').count(), { timeout: 10_000 }).toBe(1);
+    await d.page.goto(d.base);
+    await expect.poll(() => d.page.locator('.pill.on').count(), { timeout: 10_000 }).toBe(1);
     // A session that stays open for a moment, with a hostile-looking statement in it.
-    const session = psql(gw.port('orders-db'), [`select '${SCRIPT}' as x, pg_sleep(3)`]);
-    await gw.waitForEvents(() => clientPorts().length >= 1);
+    const session = psql(d.gw.port('orders-db'), [`select '${SCRIPT}' as x, pg_sleep(3)`]);
+    await d.gw.waitForEvents(() => clientPorts().length >= 1);
     const port = clientPorts()[0] ?? 0;
-    const row = page.getByTestId('connections').locator('tr', { hasText: `127.0.0.1:${port}` });
+    const row = d.page.getByTestId('connections').locator('tr', { hasText: `127.0.0.1:${port}` });
     await row.waitFor({ timeout: 10_000 });
     await expect.poll(() => row.textContent()).toContain('orders-db');
-    await expect.poll(() => page.getByTestId('active-orders-db').textContent()).toBe('1');
-    await shot('overview');
+    await expect.poll(() => d.page.getByTestId('active-orders-db').textContent()).toBe('1');
+    await d.shot('overview');
     expect(await session).toContain(SCRIPT);
-    await page
+    await d.page
       .getByTestId('live-feed')
       .getByText('connection-close')
       .first()
@@ -71,77 +65,77 @@ describe('dashboard in Chromium', () => {
 
   it('Search by source port finds it; the detail is verified in the browser and renders the statement as text', async () => {
     const port = clientPorts()[0] ?? 0;
-    gw.gateway.checkpointer.checkpointNow();
-    await page.goto(`${base}#/search?source_port=${port}`);
-    const rows = page.getByTestId('event-row');
+    d.gw.gateway.checkpointer.checkpointNow();
+    await d.page.goto(`${d.base}#/search?source_port=${port}`);
+    const rows = d.page.getByTestId('event-row');
     await rows.first().waitFor();
     const texts = await rows.allTextContents();
     expect(texts.length).toBeGreaterThanOrEqual(3);
     for (const t of texts) expect(t).toContain(`127.0.0.1:${port}`);
-    await shot('search');
+    await d.shot('search');
     // The URL holds the search: reloading it gives the same rows.
-    await page.reload();
+    await d.page.reload();
     await rows.first().waitFor();
     expect(await rows.count()).toBe(texts.length);
 
     await rows.filter({ hasText: 'db-query' }).first().click();
-    const drawer = page.getByTestId('drawer');
+    const drawer = d.page.getByTestId('drawer');
     await drawer.getByTestId('verified').waitFor({ timeout: 10_000 });
     expect(await drawer.getByTestId('verified').textContent()).toContain('signed checkpoint');
     expect(await drawer.getByTestId('source').textContent()).toBe(`127.0.0.1:${port}`);
     const statement = drawer.getByTestId('statement');
     expect(await statement.textContent()).toContain(SCRIPT);
     expect(await drawer.locator('script').count()).toBe(0);
-    expect(dialogs).toEqual([]);
-    await shot('detail');
+    expect(d.dialogs).toEqual([]);
+    await d.shot('detail');
   });
 
   it('a connection story lists its actions in order', async () => {
-    const open = byAction(gw.events(), 'connection-open').find(
+    const open = byAction(d.gw.events(), 'connection-open').find(
       (e) => field(e, 'listener.name') === 'orders-db',
     );
-    await page.goto(`${base}#/story?id=${String(field(open ?? {}, 'connection.id'))}`);
-    await page.getByTestId('story-item').first().waitFor();
-    const items = await page.getByTestId('story-item').allTextContents();
+    await d.page.goto(`${d.base}#/story?id=${String(field(open ?? {}, 'connection.id'))}`);
+    await d.page.getByTestId('story-item').first().waitFor();
+    const items = await d.page.getByTestId('story-item').allTextContents();
     expect(items[0]).toContain('connection-open');
     expect(items.some((t) => t.includes('db-query') && t.includes(SCRIPT))).toBe(true);
-    expect(dialogs).toEqual([]);
-    await shot('story');
+    expect(d.dialogs).toEqual([]);
+    await d.shot('story');
   });
 
   it('live tail shows a new connection without a reload', async () => {
-    await page.goto(`${base}#/search?listener=orders-db&action=connection-open&live=1`);
-    await page.getByText('following').waitFor({ timeout: 10_000 });
-    const before = await page.getByTestId('event-row').count();
+    await d.page.goto(`${d.base}#/search?listener=orders-db&action=connection-open&live=1`);
+    await d.page.getByText('following').waitFor({ timeout: 10_000 });
+    const before = await d.page.getByTestId('event-row').count();
     const navigations: string[] = [];
-    page.on('framenavigated', (f) => navigations.push(f.url()));
-    await psql(gw.port('orders-db'), ['select 1']);
-    await gw.waitForEvents(() => clientPorts().length >= 2);
+    d.page.on('framenavigated', (f) => navigations.push(f.url()));
+    await psql(d.gw.port('orders-db'), ['select 1']);
+    await d.gw.waitForEvents(() => clientPorts().length >= 2);
     const port = clientPorts()[1] ?? 0;
-    await page
+    await d.page
       .getByTestId('event-row')
       .filter({ hasText: `127.0.0.1:${port}` })
       .waitFor({ timeout: 10_000 });
-    expect(await page.getByTestId('event-row').count()).toBe(before + 1);
+    expect(await d.page.getByTestId('event-row').count()).toBe(before + 1);
     expect(navigations).toEqual([]);
   });
 
   it('Integrity verifies the log on request; Policies, Alerts and Inventory render', async () => {
-    await page.goto(`${base}#/integrity`);
-    await page.getByTestId('verify-now').click();
+    await d.page.goto(`${d.base}#/integrity`);
+    await d.page.getByTestId('verify-now').click();
     await expect
-      .poll(() => page.getByTestId('verify-result').textContent(), { timeout: 15_000 })
+      .poll(() => d.page.getByTestId('verify-result').textContent(), { timeout: 15_000 })
       .toContain('intact');
-    await shot('integrity');
-    await page.goto(`${base}#/policies`);
-    await page.getByText('local-clients').first().waitFor();
-    await shot('policies');
-    await page.goto(`${base}#/alerts`);
-    await page.getByText('no alerts recorded').waitFor();
-    await shot('alerts');
-    await page.goto(`${base}#/inventory`);
-    await page.getByTestId('inventory').locator('tr', { hasText: 'orders-db' }).waitFor();
-    await shot('inventory');
-    expect(dialogs).toEqual([]);
+    await d.shot('integrity');
+    await d.page.goto(`${d.base}#/policies`);
+    await d.page.getByText('local-clients').first().waitFor();
+    await d.shot('policies');
+    await d.page.goto(`${d.base}#/alerts`);
+    await d.page.getByText('no alerts recorded').waitFor();
+    await d.shot('alerts');
+    await d.page.goto(`${d.base}#/inventory`);
+    await d.page.getByTestId('inventory').locator('tr', { hasText: 'orders-db' }).waitFor();
+    await d.shot('inventory');
+    expect(d.dialogs).toEqual([]);
   });
 });
