@@ -1,10 +1,10 @@
 /**
  * "Verify now" for the dashboard: the same streaming check as `portwarden verify` (every leaf
  * recomputed, sequences in order, the root at every checkpoint, every signature with the
- * node's key), run in the API process, with when it ran and how long it took.
+ * node's key), in a worker thread so the gateway keeps forwarding, with when it ran and
+ * how long it took.
  */
-import { verifyLog, type VerifyResult } from '../audit/integrity.js';
-import { storeLogSource } from '../audit/store-log.js';
+import { verifyInWorker, type VerifyResult } from '../audit/integrity.js';
 import type { Store } from '../store/index.js';
 
 export type VerifyReport = VerifyResult & {
@@ -12,15 +12,12 @@ export type VerifyReport = VerifyResult & {
   readonly duration_ms: number;
 };
 
-export function verifyStore(
+export async function verifyStore(
   store: Store,
   key: { readonly verifierKey: string; readonly name: string },
-): VerifyReport {
+): Promise<VerifyReport> {
   const started = Date.now();
-  const result = verifyLog(storeLogSource(store), {
-    verifierKeys: [key.verifierKey],
-    origin: key.name,
-  });
+  const result = await verifyInWorker(store, key);
   return {
     ...result,
     checked_at: new Date(started).toISOString(),

@@ -50,3 +50,4 @@ export {
   verifyConsistencyBundle,
 } from './bundle.js';
 export type { BundleOptions, BundleResult, ConsistencyBundle, ProofBundle } from './bundle.js';
+export { verifyInWorker, type VerifyKey } from './verify-in-worker.js';

@@ -88,7 +88,7 @@ export class ScheduledAudit {
     });
     recordFindings(recorder, findings);
     await new Promise<void>((resolve) => recorder.afterCommit(resolve));
-    const integrity = checkIntegrity(store, dataDir);
+    const integrity = await checkIntegrity(store, dataDir);
     const sinceMs = this.lastRunMs ?? startedMs - (this.opts.firstPeriodMs ?? 7 * 86_400_000);
     const data = buildReport(store, {
       sinceNs: BigInt(sinceMs) * 1_000_000n,

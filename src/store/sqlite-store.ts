@@ -10,6 +10,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PortwardenError, errorMessage } from '../errors.js';
+import { workerScript } from '../worker-script.js';
 import type { EventFilter } from './filter.js';
 import { toEventRow } from './event-row.js';
 import { COLUMNS, type RawRow, WRITTEN_COLUMNS } from './sqlite-row.js';
@@ -152,19 +153,13 @@ export class SqliteStore implements Store {
       .run(String(SCHEMA_VERSION));
   }
 
-  /**
-   * The index builder's thread. It runs from the same place as this module: the compiled
-   * `.js` in dist, or the `.ts` source under tsx (tests, benchmarks).
-   */
+  /** The index builder's thread (its script sits next to this module: src/worker-script.ts). */
   private startWorker(): void {
     const workerData = { logPath: this.path, indexPath: this.indexPath, pollMs: WORKER_POLL_MS };
-    const worker = import.meta.url.endsWith('.ts')
-      ? // From source (tests, benchmarks under tsx): register tsx in the thread first.
-        new Worker(
-          `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(new URL('./sqlite-indexer-worker.ts', import.meta.url).href)}); })`,
-          { eval: true, workerData },
-        )
-      : new Worker(new URL('./sqlite-indexer-worker.js', import.meta.url), { workerData });
+    const worker = new Worker(workerScript(import.meta.url, 'sqlite-indexer-worker'), {
+      eval: true,
+      workerData,
+    });
     worker.unref();
     this.workerStarts++;
     worker.on('message', (m: { type: string; message?: string }) => {

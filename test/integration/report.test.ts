@@ -170,7 +170,7 @@ beforeAll(async () => {
   report = buildReport(gw.gateway.store, {
     sinceNs: BigInt(now - 7 * 86_400_000) * 1_000_000n,
     untilNs: BigInt(now + 1) * 1_000_000n,
-    integrity: checkIntegrity(gw.gateway.store, gw.dataDir),
+    integrity: await checkIntegrity(gw.gateway.store, gw.dataDir),
     node: 'test-node',
   });
 });

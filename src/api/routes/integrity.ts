@@ -57,13 +57,13 @@ export function integrityRoutes(app: FastifyInstance, ctx: ApiContext): void {
         tags: ['integrity'],
       },
     },
-    () => {
+    async () => {
       const key = ctx.nodeKey();
       if (key === null)
         throw new PortwardenError('PW_ERR_NOT_FOUND', {
           what: 'the node key (needed to check signatures)',
         });
-      ctx.lastVerify = verifyStore(ctx.store, key);
+      ctx.lastVerify = await verifyStore(ctx.store, key);
       return ctx.lastVerify;
     },
   );

@@ -33,7 +33,7 @@ Examples:
 `,
     )
     .action((flags: ReportFlags, command: Command) =>
-      runCommand(() => {
+      runCommand(async () => {
         const now = Date.now();
         const sinceNs = parseTimeArg(flags.since, now);
         const untilNs =
@@ -42,7 +42,7 @@ Examples:
         const store = openStoreForReading(dataDir);
         try {
           const integrity = flags.verify
-            ? checkIntegrity(store, dataDir)
+            ? await checkIntegrity(store, dataDir)
             : { status: 'not-checked' as const, detail: 'skipped (--no-verify)' };
           const data = buildReport(store, { sinceNs, untilNs, integrity, nowMs: now });
           const files = writeReportFiles(data, flags.out);

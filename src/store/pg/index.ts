@@ -13,5 +13,5 @@ export {
   timestamptzDay,
 } from './ddl.js';
 export type { Migration } from './ddl.js';
-export { SyncBridge, serveBridge, bridgeData, workerScript } from './sync-bridge.js';
+export { SyncBridge, serveBridge, bridgeData, bridgeWorkerScript } from './sync-bridge.js';
 export { searchWords, lexeme, wordsColumn } from './row.js';

@@ -19,7 +19,7 @@ import { Params, joinWhere, whereOf } from './query.js';
 import { type RawEventRow, bytes, toEventRow } from '../event-row.js';
 import { rowValues } from './row.js';
 import { EVENT_COLUMNS, READ_COLUMNS } from './schema.js';
-import { SyncBridge, workerScript } from './sync-bridge.js';
+import { SyncBridge, bridgeWorkerScript } from './sync-bridge.js';
 import { parseStoreUrl } from './url.js';
 
 export interface PostgresStoreOptions {
@@ -84,7 +84,10 @@ export class PostgresStore implements Store {
       statementTimeoutMs: Math.floor(timeoutMs * 0.75),
       queryTimeoutMs: Math.floor(timeoutMs * 0.875),
     };
-    this.bridge = new SyncBridge(workerScript(import.meta.url, 'worker'), { timeoutMs, data });
+    this.bridge = new SyncBridge(bridgeWorkerScript(import.meta.url, 'worker'), {
+      timeoutMs,
+      data,
+    });
     try {
       this.days = new Set(this.bridge.call<{ days: number[] }>('open').days);
     } catch (err) {

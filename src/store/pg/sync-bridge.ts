@@ -20,10 +20,7 @@ import {
   receiveMessageOnPort,
   workerData,
 } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { workerScript } from '../../worker-script.js';
 import { PortwardenError, errorMessage, type ErrorCode } from '../../errors.js';
 
 interface Request {
@@ -56,35 +53,18 @@ export interface BridgeOptions {
 }
 
 /**
- * How to start the worker `name` next to `from` (an `import.meta.url`): code run as the
- * worker (eval) that imports `name.js` when running from dist, or `name.ts` through tsx
- * when running from src (vitest, `node --import tsx`): Node 20 does not apply
- * `--import tsx` from a worker's execArgv before loading the worker's own script, so the
- * bootstrap registers tsx's ESM loader (its `tsx/esm/api`) first. A script that fails to
- * load answers every call with its error (id 0) instead of leaving the caller to time out.
+ * The worker `name` next to `from` (src/worker-script.ts). A script that fails to load
+ * answers every call with its error (id 0) instead of leaving the caller to time out.
  */
-export function workerScript(from: string, name: string): string {
-  const fromTs = from.endsWith('.ts');
-  const url = JSON.stringify(new URL(`./${name}.${fromTs ? 'ts' : 'js'}`, from).href);
-  const load = fromTs
-    ? `import(${JSON.stringify(tsxEsmApi(from))}).then((tsx) => { tsx.register(); return import(${url}); })`
-    : `import(${url})`;
-  return `${load}.catch((err) => {
-  const { port, flag } = require('node:worker_threads').workerData;
+export function bridgeWorkerScript(from: string, name: string): string {
+  return workerScript(
+    from,
+    name,
+    `const { port, flag } = require('node:worker_threads').workerData;
   port.postMessage({ id: 0, ok: false, message: 'store worker failed to start: ' + String((err && err.message) || err) });
   Atomics.store(flag, 0, 1);
-  Atomics.notify(flag, 0);
-});`;
-}
-
-/** The file URL of tsx's ESM `register` API (a devDependency), as seen from `from`. */
-function tsxEsmApi(from: string): string {
-  const pkgPath = createRequire(from).resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as {
-    exports: Record<string, { import?: { default?: string } }>;
-  };
-  const entry = pkg.exports['./esm/api']?.import?.default ?? './dist/esm/api/index.mjs';
-  return pathToFileURL(join(dirname(pkgPath), entry)).href;
+  Atomics.notify(flag, 0);`,
+  );
 }
 
 export class SyncBridge {
@@ -97,7 +77,7 @@ export class SyncBridge {
   /** The worker's start-up failure, answered to every call. */
   private failed: Response | null = null;
 
-  /** `script`: worker code from workerScript(). */
+  /** `script`: worker code from bridgeWorkerScript(). */
   constructor(script: string, options: BridgeOptions) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;

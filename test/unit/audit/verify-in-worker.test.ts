@@ -1,0 +1,76 @@
+// verify of the embedded store in a worker thread: the same verdicts as verifyLog inline,
+// while the calling thread stays free.
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Checkpointer } from '../../../src/audit/checkpointer.js';
+import { loadOrCreateNodeKey, verifyInWorker } from '../../../src/audit/integrity.js';
+import { Recorder } from '../../../src/audit/recorder.js';
+import { SqliteStore } from '../../../src/store/index.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function makeLog(records: number): { path: string; key: ReturnType<typeof loadOrCreateNodeKey> } {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-verify-worker-'));
+  dirs.push(dir);
+  const path = join(dir, 'portwarden.db');
+  const store = new SqliteStore(path, { indexer: 'none' });
+  const key = loadOrCreateNodeKey(dir, 'node-w');
+  const checkpointer = new Checkpointer(store, key, 'node-w', dir);
+  const recorder = new Recorder(store, {
+    mode: 'async',
+    flushMs: 1000,
+    observer: 'node-w',
+    onLeaf: checkpointer.onLeaf,
+    onRollback: checkpointer.onRollback,
+  });
+  checkpointer.attach(recorder);
+  for (let i = 0; i < records; i++) {
+    recorder.append({
+      event: { action: 'db-query', category: ['database'], type: ['access'] },
+      db: { query: { text: `SELECT ${i}` } },
+    });
+    if (i % 100 === 99) {
+      recorder.flush();
+      checkpointer.checkpointNow();
+    }
+  }
+  recorder.flush();
+  checkpointer.checkpointNow();
+  recorder.flush();
+  store.close();
+  return { path, key };
+}
+
+describe('verifyInWorker', () => {
+  it('passes a sound log and names the first edited record', async () => {
+    const { path, key } = makeLog(350);
+    const store = new SqliteStore(path, { readonly: true });
+    const ok = await verifyInWorker(store, key);
+    expect(ok.ok).toBe(true);
+    if (ok.ok) expect(ok.checkpoints).toBeGreaterThanOrEqual(3);
+    const db = new Database(path);
+    db.prepare("UPDATE log_v3 SET body = body || ' ' WHERE seq = 123").run();
+    db.close();
+    const bad = await verifyInWorker(store, key);
+    expect(bad).toMatchObject({ ok: false, kind: 'edited', sequence: 123 });
+    store.close();
+  });
+
+  it('keeps the calling thread free while it runs', async () => {
+    const { path, key } = makeLog(3000);
+    const store = new SqliteStore(path, { readonly: true });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const result = await verifyInWorker(store, key);
+    clearInterval(timer);
+    expect(result.ok).toBe(true);
+    expect(ticks).toBeGreaterThan(0);
+    store.close();
+  });
+});
