@@ -10,15 +10,9 @@ import type { VerifyResult } from '../audit/integrity.js';
 import { verifyCentralNode } from './central-verify.js';
 import { type CentralFilter, Params, centralWhere, joinWhere } from './central-query.js';
 import type { CentralRow } from './central-row.js';
-import {
-  COLUMNS,
-  type CentralPage,
-  type CentralStore,
-  type Finding,
-  type NodeSummary,
-  type RawRecord,
-  fromRaw,
-} from './pg-store.js';
+import { COLUMNS, type RawRecord, fromRaw } from './central-records.js';
+import type { Finding } from './central-tx.js';
+import type { CentralPage, CentralStore, NodeSummary } from './pg-store.js';
 
 /** What `groupBy` can count by (the central columns, plus the hour of the record). */
 export const CENTRAL_GROUP_KEYS = {

@@ -13,7 +13,7 @@ import { formatTimestampNs } from '../audit/clock.js';
 import { Frontier, HASH_SIZE, leafHash, openCheckpoint } from '../audit/integrity.js';
 import type { NoteVerifier } from '../audit/integrity.js';
 import { centralRow, parseBody, type CentralRow } from './central-row.js';
-import type { CentralTx, NodeState, PendingRecord } from './pg-store.js';
+import type { CentralTx, NodeState, PendingRecord } from './central-tx.js';
 import type { ShippedCheckpoint, ShippedRecord } from './wire.js';
 
 /** What became of one shipped message. */

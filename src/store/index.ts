@@ -10,6 +10,7 @@ export type {
   GroupKey,
   ConnectionAt,
 } from './types.js';
+export type { RecordColumns } from './event-row.js';
 export type { EventFilter } from './filter.js';
 export { MAX_PAGE } from './filter.js';
 export { summarize } from './summary.js';
