@@ -16,7 +16,9 @@
  */
 import { PortwardenError } from '../errors.js';
 import type { EventFilter } from '../store/index.js';
-import { lexeme, searchWords } from '../store/pg/index.js';
+import { type Params, isInt4, pgText, textClause } from '../store/pg/index.js';
+
+export { Params, joinWhere } from '../store/pg/index.js';
 
 /** The shared filter, with the central cursor, plus `module`. */
 export interface CentralFilter extends Omit<EventFilter, 'after'> {
@@ -60,26 +62,9 @@ export function decodeCursor(text: string): CentralCursor {
   return { tsNs: BigInt(ts), node, seq: Number(seq) };
 }
 
-export class Params {
-  readonly values: unknown[] = [];
-  add(value: unknown, cast?: string): string {
-    this.values.push(value);
-    return `$${this.values.length}${cast ? `::${cast}` : ''}`;
-  }
-}
-
 /** `ts` (timestamptz, the partition key) of a nanosecond parameter. */
 export function tsOf(param: string): string {
   return `(timestamptz 'epoch' + (${param} / 1000) * interval '1 microsecond')`;
-}
-
-function isInt4(v: number): boolean {
-  return Number.isInteger(v) && v >= -2147483648 && v <= 2147483647;
-}
-
-/** NUL cannot be in PostgreSQL text: the collector stores it as U+FFFD, so search so too. */
-function clean(v: string): string {
-  return v.includes('\0') ? v.replaceAll('\0', '\uFFFD') : v;
 }
 
 /** The conjuncts of `f` over `records` (unaliased), its cursor included. */
@@ -88,7 +73,7 @@ export function centralWhere(f: CentralFilter, p: Params): string[] {
   const eq = (column: string, value: string | number | undefined): void => {
     if (value === undefined) return;
     if (typeof value === 'number' && !isInt4(value)) w.push('false');
-    else w.push(`${column} = ${p.add(typeof value === 'string' ? clean(value) : value)}`);
+    else w.push(`${column} = ${p.add(typeof value === 'string' ? pgText(value) : value)}`);
   };
   eq('node', f.node);
   eq('listener', f.listener);
@@ -107,14 +92,14 @@ export function centralWhere(f: CentralFilter, p: Params): string[] {
   eq('status', f.status);
   eq('module', f.module);
   if (f.communityId !== undefined) {
-    const id = p.add(clean(f.communityId));
+    const id = p.add(pgText(f.communityId));
     // Connection ids are a node's own: a flow is the (node, connection) pairs it opened.
     w.push(
       `(node, conn) IN (SELECT node, conn FROM records WHERE action = 'connection-open' AND community_id = ${id} UNION SELECT node, conn FROM records WHERE action = 'connection-open' AND up_community_id = ${id})`,
     );
   }
   if (f.actions !== undefined && f.actions.length > 0)
-    w.push(`action = ANY(${p.add([...new Set(f.actions.map(clean))], 'text[]')})`);
+    w.push(`action = ANY(${p.add([...new Set(f.actions.map(pgText))], 'text[]')})`);
   if (f.port !== undefined && !isInt4(f.port)) w.push('false');
   else if (f.port !== undefined) {
     const port = p.add(f.port, 'integer');
@@ -142,24 +127,6 @@ export function centralWhere(f: CentralFilter, p: Params): string[] {
     );
   }
   return w;
-}
-
-/** Words next to each other in order (GIN over `tsv` narrows, `words LIKE` decides). */
-function textClause(text: string, p: Params): string {
-  const want = searchWords(text);
-  if (want.length === 0)
-    return `text LIKE ${p.add(`%${clean(text).replace(/[\\%_]/g, (c) => `\\${c}`)}%`)} ESCAPE '\\'`;
-  const prefix = /\*\s*$/.test(text);
-  const terms = want.map((w, i) => {
-    const quoted = `'${lexeme(w)}'`;
-    return prefix && i === want.length - 1 ? `${quoted}:*` : quoted;
-  });
-  const pattern = `% ${want.join(' ')}${prefix ? '' : ' '}%`;
-  return `(tsv @@ ${p.add(terms.join(' & '), 'tsquery')} OR (tsv IS NULL AND words IS NOT NULL)) AND words LIKE ${p.add(pattern)}`;
-}
-
-export function joinWhere(w: readonly string[]): string {
-  return w.length === 0 ? '' : `WHERE ${w.join(' AND ')}`;
 }
 
 /** ORDER BY of a page (ts first so PostgreSQL reads the day partitions in order). */

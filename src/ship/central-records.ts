@@ -5,7 +5,7 @@
  * names and types of every store's (RecordColumns).
  */
 import type { RecordColumns } from '../store/index.js';
-import { wordsColumn } from '../store/pg/index.js';
+import { pgText, wordsColumn } from '../store/pg/index.js';
 import type { CentralRow } from './central-row.js';
 
 export const COLUMNS =
@@ -22,11 +22,6 @@ export interface RawRecord extends RecordColumns {
   action: string | null;
   module: string | null;
   leaf: Buffer;
-}
-
-/** PostgreSQL text cannot hold NUL (a hostile statement can): stored as U+FFFD. */
-function clean<T extends string | null>(v: T): T {
-  return (v !== null && v.includes('\0') ? v.replaceAll('\0', '\uFFFD') : v) as T;
 }
 
 export function fromRaw(r: RawRecord): CentralRow {
@@ -82,7 +77,7 @@ export function insertStatement(rows: readonly CentralRow[]): {
 } {
   const cols: unknown[][] = INSERT_TYPES.map(() => []);
   for (const r of rows) {
-    const text = clean(r.text);
+    const text = pgText(r.text);
     const w = wordsColumn(text);
     const values: unknown[] = [
       r.node,
@@ -117,7 +112,7 @@ export function insertStatement(rows: readonly CentralRow[]): {
       w.words,
       w.lexemes,
     ];
-    values.forEach((v, i) => cols[i]?.push(typeof v === 'string' && i < BODY ? clean(v) : v));
+    values.forEach((v, i) => cols[i]?.push(typeof v === 'string' && i < BODY ? pgText(v) : v));
   }
   return { text: INSERT_SQL, values: cols };
 }

@@ -14,4 +14,5 @@ export {
 } from './ddl.js';
 export type { Migration } from './ddl.js';
 export { SyncBridge, serveBridge, bridgeData, bridgeWorkerScript } from './sync-bridge.js';
-export { searchWords, lexeme, wordsColumn } from './row.js';
+export { searchWords, lexeme, wordsColumn, pgText } from './row.js';
+export { Params, isInt4, joinWhere, textClause } from './query.js';

@@ -3,9 +3,11 @@
  * meaning as the embedded store's (filter.ts): every field AND-ed, `actions` and `port` as
  * alternatives, a time window as `since <= ts < until`, the keyset cursor as a sequence
  * bound, and `text` as a phrase of words (see schema.ts for the `words` / `tsv` columns).
+ * NUL, which PostgreSQL text cannot hold, is stored as U+FFFD (row.ts) and searched so.
+ * The central store (src/ship/central-query.ts) compiles its filters with these pieces.
  */
 import type { EventFilter } from '../filter.js';
-import { lexeme, searchWords } from './row.js';
+import { lexeme, pgText, searchWords } from './row.js';
 
 export class Params {
   readonly values: unknown[] = [];
@@ -23,7 +25,7 @@ export function whereOf(f: EventFilter, p: Params): string[] {
     if (value === undefined) return;
     // An integer column never equals a fraction or an out-of-range number (no cast error).
     if (typeof value === 'number' && !isInt4(value)) w.push('false');
-    else w.push(`e.${column} = ${p.add(value)}`);
+    else w.push(`e.${column} = ${p.add(typeof value === 'string' ? pgText(value) : value)}`);
   };
   eq('listener', f.listener);
   eq('src_ip', f.sourceIp);
@@ -42,14 +44,14 @@ export function whereOf(f: EventFilter, p: Params): string[] {
   eq('status', f.status);
   eq('node', f.node);
   if (f.communityId !== undefined) {
-    const id = p.add(f.communityId);
+    const id = p.add(pgText(f.communityId));
     // Every record of the connections whose open record carries the flow id on either leg.
     w.push(
       `e.conn IN (SELECT conn FROM events WHERE action = 'connection-open' AND community_id = ${id} UNION SELECT conn FROM events WHERE action = 'connection-open' AND up_community_id = ${id})`,
     );
   }
   if (f.actions !== undefined && f.actions.length > 0) {
-    w.push(`e.action = ANY(${p.add([...new Set(f.actions)], 'text[]')})`);
+    w.push(`e.action = ANY(${p.add([...new Set(f.actions.map(pgText))], 'text[]')})`);
   }
   if (f.port !== undefined && !isInt4(f.port)) w.push('false');
   else if (f.port !== undefined) {
@@ -60,7 +62,7 @@ export function whereOf(f: EventFilter, p: Params): string[] {
   }
   if (f.sinceNs !== undefined) w.push(`e.ts >= ${p.add(f.sinceNs.toString(), 'bigint')}`);
   if (f.untilNs !== undefined) w.push(`e.ts < ${p.add(f.untilNs.toString(), 'bigint')}`);
-  if (f.text !== undefined && f.text !== '') w.push(textClause(f.text, p));
+  if (f.text !== undefined && f.text !== '') w.push(textClause(f.text, p, 'e.'));
   if (f.after !== undefined) {
     // Sequences are integers: `seq > 1.5` is `seq > 1`, `seq < 1.5` is `seq < 2`.
     const after = f.order === 'oldest' ? Math.floor(f.after) : Math.ceil(f.after);
@@ -75,11 +77,13 @@ export function whereOf(f: EventFilter, p: Params): string[] {
  * `text`: its words next to each other in this order (a trailing `*` makes the last one a
  * prefix); with no word at all, a substring of the raw text. The GIN index over `tsv`
  * finds the records that hold every word; `words LIKE` then checks order and adjacency.
+ * `alias` prefixes the columns (`e.` over `events e`); the central store's `records` has
+ * the same `text`, `words` and `tsv` columns.
  */
-function textClause(text: string, p: Params): string {
+export function textClause(text: string, p: Params, alias = ''): string {
   const want = searchWords(text);
   if (want.length === 0) {
-    return `e.text LIKE ${p.add(`%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)} ESCAPE '\\'`;
+    return `${alias}text LIKE ${p.add(`%${pgText(text).replace(/[\\%_]/g, (c) => `\\${c}`)}%`)} ESCAPE '\\'`;
   }
   const prefix = /\*\s*$/.test(text);
   const terms = want.map((w, i) => {
@@ -87,10 +91,11 @@ function textClause(text: string, p: Params): string {
     return prefix && i === want.length - 1 ? `${quoted}:*` : quoted;
   });
   const pattern = `% ${want.join(' ')}${prefix ? '' : ' '}%`;
-  return `(e.tsv @@ ${p.add(terms.join(' & '), 'tsquery')} OR (e.tsv IS NULL AND e.words IS NOT NULL)) AND e.words LIKE ${p.add(pattern)}`;
+  return `(${alias}tsv @@ ${p.add(terms.join(' & '), 'tsquery')} OR (${alias}tsv IS NULL AND ${alias}words IS NOT NULL)) AND ${alias}words LIKE ${p.add(pattern)}`;
 }
 
-function isInt4(v: number): boolean {
+/** An int4 column can equal it (a fraction or an out-of-range number matches nothing). */
+export function isInt4(v: number): boolean {
   return Number.isInteger(v) && v >= -2147483648 && v <= 2147483647;
 }
 

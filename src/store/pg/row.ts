@@ -38,9 +38,13 @@ export function wordsColumn(text: string | null): { words: string | null; lexeme
   };
 }
 
+/** Text as PostgreSQL can hold it: NUL as U+FFFD. */
+export function pgText<T extends string | null>(v: T): T {
+  return (v !== null && v.includes('\0') ? v.replaceAll('\0', '\uFFFD') : v) as T;
+}
+
 function clean(v: string | null | undefined): string | null {
-  if (v === null || v === undefined) return null;
-  return v.includes('\0') ? v.replaceAll('\0', '\uFFFD') : v;
+  return v === undefined ? null : pgText(v);
 }
 
 function int4(v: number | null | undefined): number | null {

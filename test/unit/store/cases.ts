@@ -41,6 +41,10 @@ export const CASES: [string, EventFilter, number[]][] = [
   ['connection', { connectionId: 'c1' }, [0, 1, 2, 3, 4, 5, 6]],
   ['node', { node: 'node-a', actions: ['checkpoint'] }, [24]],
   ['unknown value', { user: 'nobody' }, []],
+  // PostgreSQL text cannot hold NUL: a value with one matches nothing rather than failing.
+  ['NUL in a value', { user: 'app\u0000', actions: ['db-query\u0000'] }, []],
+  ['NUL in a community id', { communityId: '1:c1-client\u0000' }, []],
+  ['NUL in a text without words', { text: '=\u0000$' }, []],
   ['text: words split on _', { text: 'order_items' }, [4]],
   ['text: word', { text: 'orders' }, [2, 12, 14, 22]],
   ['text: phrase', { text: 'delete from' }, [4]],
