@@ -1,16 +1,15 @@
 /**
  * One client connection through the gateway: accept checks (limits, PROXY header, policy,
- * store health), the upstream connect, the two-leg tuple, the relay with backpressure and
- * half-close, and the open/close records. Protocol knowledge lives in the session; this file
- * only moves bytes and keeps the record of the connection.
+ * store health), the upstream connect, the two-leg tuple, the relay and half-close, and the
+ * open/close records. Protocol knowledge lives in the session; this file only runs the
+ * connection's lifecycle and keeps its record.
  */
 import net from 'node:net';
-import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { CloseReason, EventInput, JsonObject } from '../audit/event.js';
+import type { CloseReason, JsonObject } from '../audit/event.js';
 import type { RecordContext } from '../audit/recorder.js';
 import { uuidv7 } from '../audit/ids.js';
-import { errorMessage, PortwardenError } from '../errors.js';
+import { errorMessage } from '../errors.js';
 import type { ActionFacts, ConnectionFacts, Decision } from '../policy/action.js';
 import type {
   ConnectionRefusalFactory,
@@ -18,26 +17,22 @@ import type {
   SessionContext,
   SessionIdentity,
 } from '../protocols/session.js';
-import { ConnectionIdentity, clientTlsOf, upstreamCredentials } from '../identity/index.js';
-import { ProxyHeaderReader, encodeProxyV2 } from './proxy-protocol.js';
+import { ConnectionIdentity, upstreamCredentials } from '../identity/index.js';
+import { encodeProxyV2 } from './proxy-protocol.js';
 import type { ListenerRuntime } from './listener-runtime.js';
 import { normalizeIp } from './ip.js';
 import { Deadlines, STARTUP_PROTOCOLS } from './deadlines.js';
-import { buildTupleContext, mergeFields, tupleEndpoint } from './tuple-context.js';
-import { negotiatePostgresTls } from './upstream-tls.js';
+import { buildTupleContext, mergeFields } from './tuple-context.js';
 import { refuseNatively } from './native-refusal.js';
+import { looksLikeProxyHeader, readProxyHeader } from './proxy-intake.js';
+import { startClientTls } from './client-tls.js';
+import { connectUpstream } from './upstream-connect.js';
+import { Relay } from './relay.js';
+import { closedEvent, gates, openedEvent, refusedEvent } from './connection-records.js';
+import { connectionFacts, contextWithIdentity } from './connection-facts.js';
 
-const PROXY_V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51]);
-const PROXY_HEADER_TIMEOUT_MS = 5000;
 /** The longest a natively refused connection is talked to (native-refusal.ts). */
 const NATIVE_REFUSAL_MS = 10_000;
-/** Outcome records: they report what already passed and let nothing through. */
-const OUTCOME_ACTIONS: ReadonlySet<string> = new Set([
-  'db-result',
-  'redis-reply',
-  'http-response',
-  'connection-close',
-]);
 
 type Phase = 'accepting' | 'connecting' | 'open' | 'closed';
 
@@ -66,18 +61,13 @@ export class GatewayConnection {
 
   private readonly rt: ListenerRuntime;
   private readonly raw: net.Socket;
-  private client: Duplex;
-  private upstream: net.Socket | null = null;
+  /** Both legs and the bytes between them (relay.ts). */
+  private readonly relay: Relay;
   private session: ProtocolSession | null = null;
   private phase: Phase = 'accepting';
   private forwarded: { ip: string; port: number } | null = null;
   private ctx: RecordContext | null = null;
   private extraFields: JsonObject = {};
-  private held: Buffer[] = [];
-  private holding = false;
-  private upstreamCongested = false;
-  private clientCongested = false;
-  private clientEnded = false;
   private upstreamEnded = false;
   private firstEnder: 'client' | 'server' | null = null;
   private closeReason: CloseReason | null = null;
@@ -98,7 +88,12 @@ export class GatewayConnection {
   constructor(rt: ListenerRuntime, socket: net.Socket) {
     this.rt = rt;
     this.raw = socket;
-    this.client = socket;
+    this.relay = new Relay(socket, {
+      open: () => this.phase === 'open',
+      mustHold: () => this.rt.recorder.mustWait() && !this.rt.passesWithoutCommit(this.gatingSeq),
+      afterCommit: (fn) => this.rt.recorder.afterCommit(fn),
+      clientClosed: () => this.clientClosed,
+    });
     this.peerIp = normalizeIp(socket.remoteAddress ?? '');
     this.peerPort = socket.remotePort ?? 0;
     this.sourceIp = this.peerIp;
@@ -120,42 +115,22 @@ export class GatewayConnection {
     const limit = this.rt.checkLimits(this);
     if (limit !== null) return this.refuse('limit', limit);
     if (this.rt.trustedProxies?.check(this.peerIp, net.isIPv6(this.peerIp) ? 'ipv6' : 'ipv4')) {
-      this.readProxyHeader();
+      readProxyHeader(this.raw, {
+        header: (h, rest) => {
+          if (h.source) {
+            this.forwarded = { ip: this.peerIp, port: this.peerPort };
+            (this as { sourceIp: string }).sourceIp = normalizeIp(h.source.ip);
+            (this as { sourcePort: number }).sourcePort = h.source.port;
+          }
+          if (rest.length > 0) this.early.push(rest);
+          this.proxyChecked = true;
+          this.afterSource();
+        },
+        failed: (detail) => this.refuse('proxy-header', detail),
+      });
       return;
     }
     this.afterSource();
-  }
-
-  private readProxyHeader(): void {
-    const reader = new ProxyHeaderReader();
-    const timer = setTimeout(
-      () => this.refuse('proxy-header', 'no PROXY header within 5 s'),
-      PROXY_HEADER_TIMEOUT_MS,
-    );
-    const onData = (chunk: Buffer): void => {
-      try {
-        const result = reader.push(chunk);
-        if (result.state === 'need-more') return;
-        clearTimeout(timer);
-        this.raw.off('data', onData);
-        this.raw.pause();
-        const h = result.header;
-        if (h.source) {
-          this.forwarded = { ip: this.peerIp, port: this.peerPort };
-          (this as { sourceIp: string }).sourceIp = normalizeIp(h.source.ip);
-          (this as { sourcePort: number }).sourcePort = h.source.port;
-        }
-        if (result.rest.length > 0) this.early.push(result.rest);
-        this.proxyChecked = true;
-        this.afterSource();
-      } catch (err) {
-        clearTimeout(timer);
-        this.raw.off('data', onData);
-        this.refuse('proxy-header', errorMessage(err));
-      }
-    };
-    this.raw.on('data', onData);
-    this.raw.resume();
   }
 
   private afterSource(): void {
@@ -196,84 +171,44 @@ export class GatewayConnection {
 
   private connectUpstream(decision: Decision): void {
     this.phase = 'connecting';
-    const target = this.rt.config.target;
-    const up = net.connect({
-      host: target.host,
-      port: target.port,
-      allowHalfOpen: true,
-      noDelay: true,
+    this.relay.upstream = connectUpstream(this.rt.config, {
+      ready: (socket, raw) => {
+        if (socket !== raw) this.upstreamTls = true;
+        this.relay.upstream = socket;
+        this.onUpstreamConnected(decision, raw);
+      },
+      failed: (detail) => this.refuse('upstream-unreachable', detail),
+      error: (err) => {
+        if (this.phase === 'connecting') this.refuse('upstream-unreachable', errorMessage(err));
+        else this.onSocketError('server', err);
+      },
+      secureError: (err) => this.onSocketError('server', err),
+      closed: () => {
+        this.upstreamClosed = true;
+        this.maybeFinish();
+      },
     });
-    this.upstream = up;
     this.upstreamClosed = false;
-    const timer = setTimeout(() => {
-      up.destroy(
-        new PortwardenError('PW_ERR_UPSTREAM_TIMEOUT', {
-          target: `${target.host}:${target.port}`,
-          ms: this.rt.config.connect_timeout,
-        }),
-      );
-    }, this.rt.config.connect_timeout);
-    up.once('connect', () => {
-      clearTimeout(timer);
-      if (this.rt.config.protocol !== 'postgres' || this.rt.config.upstream_tls === 'disable') {
-        this.onUpstreamConnected(decision);
-        return;
-      }
-      negotiatePostgresTls(up, {
-        mode: this.rt.config.upstream_tls,
-        servername: target.host,
-        timeoutMs: this.rt.config.connect_timeout,
-        ...(this.rt.config.upstream_ca ? { caFile: this.rt.config.upstream_ca } : {}),
-      }).then(
-        (secure) => {
-          if (secure !== up) {
-            secure.on('error', (err) => this.onSocketError('server', err));
-            this.upstreamTls = true;
-          }
-          this.upstream = secure;
-          this.onUpstreamConnected(decision, up);
-        },
-        (err: unknown) => {
-          up.destroy();
-          this.refuse('upstream-unreachable', errorMessage(err));
-        },
-      );
-    });
-    up.on('error', (err) => {
-      clearTimeout(timer);
-      if (this.phase === 'connecting') this.refuse('upstream-unreachable', errorMessage(err));
-      else this.onSocketError('server', err);
-    });
-    up.on('close', () => {
-      this.upstreamClosed = true;
-      this.maybeFinish();
-    });
   }
 
-  /** `raw` is the TCP socket when `this.upstream` is a TLS socket wrapped around it. */
-  private onUpstreamConnected(decision: Decision, raw?: net.Socket): void {
-    if (this.phase === 'closed' || !this.upstream) return;
-    const up = this.upstream;
+  /** `raw` is the TCP socket under the upstream (the same socket unless TLS was negotiated). */
+  private onUpstreamConnected(decision: Decision, raw: net.Socket): void {
+    const up = this.relay.upstream;
+    if (this.phase === 'closed' || !up) return;
     this.phase = 'open';
     this.deadlines.opened(Date.now());
-    this.upstreamLocalIp = normalizeIp((raw ?? up).localAddress ?? '');
-    this.upstreamLocalPort = (raw ?? up).localPort ?? 0;
+    this.upstreamLocalIp = normalizeIp(raw.localAddress ?? '');
+    this.upstreamLocalPort = raw.localPort ?? 0;
     if (this.upstreamTls)
       this.extraFields = mergeFields(this.extraFields, { upstream_tls: { established: true } });
     this.ctx = this.buildContext(decision);
-    const openEvent: EventInput = {
-      event: {
-        action: 'connection-open',
-        category: ['network'],
-        type: ['connection', 'start', 'allowed'],
-        outcome: 'success',
-        ...(decision.verdict === 'alert' ? { reason: decision.reason } : {}),
-      },
-      ...ruleFields(decision),
-    };
-    this.gatingSeq = this.rt.recorder.append(openEvent, this.ctx, this.extraFields).sequence;
+    this.gatingSeq = this.rt.recorder.append(
+      openedEvent(decision),
+      this.ctx,
+      this.extraFields,
+    ).sequence;
     if (this.rt.config.proxy_protocol_out) {
-      this.writeUpstream(
+      this.relay.writeUpstream(
         encodeProxyV2({
           source: { ip: this.sourceIp, port: this.sourcePort },
           destination: { ip: this.destinationIp, port: this.destinationPort },
@@ -289,20 +224,20 @@ export class GatewayConnection {
     up.on('end', () => {
       this.upstreamEnded = true;
       this.firstEnder ??= 'server';
-      if (!this.clientClosed) this.client.end();
+      if (!this.clientClosed) this.relay.client.end();
     });
-    this.attachClient(this.client);
+    this.attachClient(this.relay.client);
     for (const chunk of this.early) this.onClientChunk(chunk);
     this.early = [];
-    if (this.held.length === 0) this.client.resume();
+    if (!this.relay.holdsBytes) this.relay.client.resume();
   }
 
   private attachClient(stream: Duplex): void {
     stream.on('data', (chunk: Buffer) => this.onClientChunk(chunk));
     stream.on('end', () => {
-      this.clientEnded = true;
+      this.relay.clientEnded = true;
       this.firstEnder ??= 'client';
-      this.endUpstreamWhenFlushed();
+      this.relay.endUpstreamWhenFlushed();
     });
   }
 
@@ -338,8 +273,8 @@ export class GatewayConnection {
         if (gates(input)) this.gatingSeq = ref.sequence;
         return ref.id;
       },
-      toUpstream: (bytes) => this.toUpstream(bytes),
-      toClient: (bytes) => this.toClient(bytes),
+      toUpstream: (bytes) => this.relay.toUpstream(bytes),
+      toClient: (bytes) => this.relay.toClient(bytes),
       facts: () => this.signedIn?.facts(this.facts()) ?? this.facts(),
       setIdentity: (identity) => this.setIdentity(identity),
       annotate: (fields) => {
@@ -372,66 +307,25 @@ export class GatewayConnection {
   }
 
   private startClientTls(leftover?: Buffer): void {
-    const ctx = this.rt.tlsContext;
-    if (!ctx) return;
-    this.raw.removeAllListeners('data');
-    this.raw.removeAllListeners('end');
-    // Paused, so that bytes given back below stay buffered for the TLS socket to read.
-    this.raw.pause();
-    // Bytes read past the TLS request belong to the handshake: give them back to the stream.
-    if (leftover && leftover.length > 0) this.raw.unshift(leftover);
-    const secure = new tls.TLSSocket(this.raw, {
-      isServer: true,
-      secureContext: ctx,
-      requestCert: this.rt.config.tls?.client_auth !== 'none',
-      rejectUnauthorized: this.rt.config.tls?.client_auth === 'require',
+    const context = this.rt.tlsContext;
+    if (!context) return;
+    const secure = startClientTls(this.raw, leftover, context, this.rt.config.tls, {
+      error: (err) => this.onSocketError('client', err),
+      presented: (clientTls) => this.signedIn?.noteClientTls(clientTls),
+      refused: (detail) => this.closeWith('policy', detail),
+      established: (fields, tlsSubject) => {
+        if (tlsSubject !== undefined) this.setIdentity({ tlsSubject });
+        this.extraFields = mergeFields(this.extraFields, fields);
+      },
     });
-    secure.on('error', (err: Error) => this.onSocketError('client', err));
-    secure.on('secure', () => {
-      const clientTls = clientTlsOf(secure, this.rt.config.tls?.ca !== undefined);
-      this.signedIn?.noteClientTls(clientTls);
-      // A bare TLSSocket (no tls.Server) never enforces rejectUnauthorized itself.
-      if (this.rt.config.tls?.client_auth === 'require' && clientTls.peer?.trusted !== true) {
-        const problem = clientTls.peer?.problem ?? 'no client certificate';
-        this.closeWith('policy', `client certificate required: ${problem}`);
-        return;
-      }
-      const peer = secure.getPeerCertificate();
-      const tlsFields: JsonObject = {
-        tls: {
-          established: true,
-          version: secure.getProtocol() ?? 'unknown',
-          cipher: secure.getCipher().name,
-        },
-      };
-      if (
-        peer &&
-        typeof peer.subject === 'object' &&
-        peer.subject !== null &&
-        'CN' in peer.subject
-      ) {
-        this.setIdentity({ tlsSubject: `CN=${String(peer.subject.CN)}` });
-      }
-      this.extraFields = mergeFields(this.extraFields, tlsFields);
-    });
-    this.client = secure;
+    this.relay.client = secure;
     this.attachClient(secure);
   }
 
   private setIdentity(identity: SessionIdentity): void {
     this.identity = { ...this.identity, ...identity };
     if (!this.ctx) return;
-    const session: JsonObject = {};
-    if (this.identity.database !== undefined) session.database = this.identity.database;
-    if (this.identity.application !== undefined) session.application = this.identity.application;
-    if (this.identity.tlsSubject !== undefined) session.tls_subject = this.identity.tlsSubject;
-    const fields: JsonObject = { ...this.ctx.fields, session };
-    // A gateway sign-in names the person; the target-side user stays in the protocol's db.user.
-    const signedIn = this.signedIn?.userFields();
-    if (signedIn) fields.user = signedIn;
-    else if (this.identity.user !== undefined) fields.user = { name: this.identity.user };
-    const user = this.signedIn?.principal?.name ?? this.identity.user ?? this.ctx.user;
-    this.ctx = { ...this.ctx, fields, user };
+    this.ctx = contextWithIdentity(this.ctx, this.identity, this.signedIn);
   }
 
   /** Policy for one action, with the signed-in identity and its grants in the facts. */
@@ -450,79 +344,12 @@ export class GatewayConnection {
 
   /** Facts policy knows about this connection so far. */
   facts(): ConnectionFacts {
-    return {
-      listener: this.rt.config.name,
-      sourceIp: this.sourceIp,
-      sourcePort: this.sourcePort,
-      ...(this.identity.user !== undefined ? { user: this.identity.user } : {}),
-      ...(this.identity.database !== undefined ? { database: this.identity.database } : {}),
-      ...(this.identity.application !== undefined
-        ? { application: this.identity.application }
-        : {}),
-      ...(this.identity.tlsSubject !== undefined ? { tlsSubject: this.identity.tlsSubject } : {}),
-      ...this.processFacts,
-    };
-  }
-
-  /**
-   * Forward to the target; in strict mode only once every record so far is committed — or,
-   * while actions are refused for the store, once this connection's gating records are.
-   */
-  private toUpstream(bytes: Buffer): void {
-    if (this.phase !== 'open') return;
-    if (
-      this.holding ||
-      (this.rt.recorder.mustWait() && !this.rt.passesWithoutCommit(this.gatingSeq))
-    ) {
-      this.held.push(bytes);
-      if (!this.holding) {
-        this.holding = true;
-        this.client.pause();
-        this.rt.recorder.afterCommit(this.releaseHeld);
-      }
-      return;
-    }
-    this.writeUpstream(bytes);
-  }
-
-  private readonly releaseHeld = (): void => {
-    this.holding = false;
-    const held = this.held;
-    this.held = [];
-    for (const b of held) this.writeUpstream(b);
-    if (!this.upstreamCongested && this.phase === 'open') this.client.resume();
-    if (this.clientEnded) this.endUpstreamWhenFlushed();
-  };
-
-  private writeUpstream(bytes: Buffer): void {
-    const up = this.upstream;
-    if (!up || up.destroyed) return;
-    if (!up.write(bytes) && !this.upstreamCongested) {
-      this.upstreamCongested = true;
-      this.client.pause();
-      up.once('drain', () => {
-        this.upstreamCongested = false;
-        if (!this.holding && this.phase === 'open') this.client.resume();
-      });
-    }
-  }
-
-  private toClient(bytes: Buffer): void {
-    const c = this.client;
-    if (c.destroyed || this.clientClosed) return;
-    if (!c.write(bytes) && !this.clientCongested) {
-      this.clientCongested = true;
-      this.upstream?.pause();
-      c.once('drain', () => {
-        this.clientCongested = false;
-        this.upstream?.resume();
-      });
-    }
-  }
-
-  private endUpstreamWhenFlushed(): void {
-    if (this.holding || !this.upstream || this.upstream.destroyed) return;
-    this.upstream.end();
+    return connectionFacts(
+      this.rt.config.name,
+      { ip: this.sourceIp, port: this.sourcePort },
+      this.identity,
+      this.processFacts,
+    );
   }
 
   private onSocketError(side: 'client' | 'server', err: Error): void {
@@ -535,9 +362,9 @@ export class GatewayConnection {
     this.clientClosed = true;
     if (this.phase === 'open' && !this.upstreamEnded) {
       // The client went away: let the target see the end once held bytes are out.
-      this.clientEnded = true;
+      this.relay.clientEnded = true;
       this.firstEnder ??= 'client';
-      this.endUpstreamWhenFlushed();
+      this.relay.endUpstreamWhenFlushed();
     }
     this.maybeFinish();
   }
@@ -554,11 +381,12 @@ export class GatewayConnection {
       return;
     }
     // Let bytes already written (a native error) reach the client, then close both legs.
-    this.client.end();
-    this.upstream?.end();
+    const relay = this.relay;
+    relay.client.end();
+    relay.upstream?.end();
     setTimeout(() => {
-      this.client.destroy();
-      this.upstream?.destroy();
+      relay.client.destroy();
+      relay.upstream?.destroy();
     }, 1000).unref();
   }
 
@@ -606,8 +434,8 @@ export class GatewayConnection {
   private maybeFinish(): void {
     if (this.phase !== 'open') return;
     if (!this.clientClosed || !this.upstreamClosed) {
-      if (this.clientClosed && this.upstream && !this.upstream.destroyed && this.upstreamEnded)
-        this.upstream.destroy();
+      const up = this.relay.upstream;
+      if (this.clientClosed && up && !up.destroyed && this.upstreamEnded) up.destroy();
       return;
     }
     this.phase = 'closed';
@@ -625,25 +453,13 @@ export class GatewayConnection {
   private recordClose(reason: CloseReason, detail: string | undefined): void {
     if (!this.ctx) return;
     this.rt.recorder.append(
-      {
-        event: {
-          action: 'connection-close',
-          category: ['network'],
-          type: ['connection', 'end'],
-          outcome:
-            reason === 'client-close' || reason === 'server-close' || reason === 'shutdown'
-              ? 'success'
-              : 'failure',
-          duration: Number(process.hrtime.bigint() - this.startedNs),
-          reason,
-        },
-        ...(detail ? { error: { message: detail } } : {}),
-        source: { ...tupleEndpoint(this.sourceIp, this.sourcePort), bytes: this.bytesFromClient },
-        destination: {
-          ...tupleEndpoint(this.destinationIp, this.destinationPort),
-          bytes: this.bytesFromServer,
-        },
-      },
+      closedEvent(
+        reason,
+        detail,
+        this.startedNs,
+        { ip: this.sourceIp, port: this.sourcePort, bytes: this.bytesFromClient },
+        { ip: this.destinationIp, port: this.destinationPort, bytes: this.bytesFromServer },
+      ),
       this.ctx,
       this.extraFields,
     );
@@ -663,22 +479,11 @@ export class GatewayConnection {
     this.phase = 'closed';
     const ctx = this.buildContext(decision);
     this.rt.recorder.append(
-      {
-        event: {
-          action: 'connection-open',
-          category: ['network'],
-          type: ['connection', 'denied'],
-          outcome: 'failure',
-          reason,
-          duration: Number(process.hrtime.bigint() - this.startedNs),
-        },
-        error: { message: detail },
-        ...(decision ? ruleFields(decision) : {}),
-      },
+      refusedEvent(reason, detail, this.startedNs, decision),
       ctx,
       this.extraFields,
     );
-    this.upstream?.destroy();
+    this.relay.upstream?.destroy();
     const early = this.early;
     this.early = [];
     if (reason === 'limit') this.raw.resetAndDestroy();
@@ -711,29 +516,12 @@ export class GatewayConnection {
           ? { ip: this.upstreamLocalIp, port: this.upstreamLocalPort }
           : null,
       upstream: {
-        ip: normalizeIp(this.upstream?.remoteAddress ?? cfg.target.host),
-        port: this.upstream?.remotePort ?? cfg.target.port,
+        ip: normalizeIp(this.relay.upstream?.remoteAddress ?? cfg.target.host),
+        port: this.relay.upstream?.remotePort ?? cfg.target.port,
       },
       forwarded: this.forwarded,
       policyVersion: decision?.policyVersion ?? this.rt.policyVersion,
       user: this.identity.user ?? null,
     });
   }
-}
-
-function ruleFields(decision: Decision): JsonObject {
-  const out: JsonObject = {};
-  if (decision.ruleId) out.rule = { id: decision.ruleId };
-  if (decision.policyVersion) out.policy = { version: decision.policyVersion };
-  return out;
-}
-
-/** Whether a session's record lets bytes through (anything but an outcome or a denial). */
-function gates(input: EventInput): boolean {
-  return !OUTCOME_ACTIONS.has(input.event.action) && !input.event.type.includes('denied');
-}
-
-function looksLikeProxyHeader(chunk: Buffer): boolean {
-  if (chunk.length >= 6 && chunk.toString('latin1', 0, 6) === 'PROXY ') return true;
-  return chunk.length >= 8 && chunk.subarray(0, 8).equals(PROXY_V2_SIGNATURE);
 }
