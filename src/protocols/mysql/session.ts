@@ -1,36 +1,36 @@
+/**
+ * The MySQL/MariaDB session: client and server messages in, records and decisions out.
+ * Prepared statements live in statements.ts, the outcomes owed in replies.ts and
+ * tracking.ts, the session's own ERR answers in denials.ts.
+ */
 import { ProtocolError } from '../../errors.js';
 import type { Decision } from '../../policy/action.js';
-import { isStoreRefusal } from '../session.js';
 import type { ProtocolSession, SessionContext, SessionFactory } from '../session.js';
 import { MysqlClientParser } from './client-parser.js';
-import { actionFacts, planCommand, prepareStatement, queryActions } from './commands.js';
-import type { ActionSpec, Prepared } from './commands.js';
+import { actionFacts, planCommand, queryActions } from './commands.js';
+import type { ActionSpec } from './commands.js';
+import {
+  answerPacket,
+  changeUserRefusedPacket,
+  changeUserRefusedRecord,
+  CHANGE_USER_REFUSED,
+  deniedAnswer,
+  protocolErrorPacket,
+} from './denials.js';
 import { Forwarder } from './forwarder.js';
 import { shiftSequenceIds } from './framer.js';
+import { clientLogin, errorFacts, loginFacts } from './login.js';
+import type { ClientLogin } from './login.js';
 import { Capability, Command, MariadbCapability, STRIPPED_CAPABILITIES } from './messages.js';
 import type { ClientMessage, ExpectedResponse, ServerMessage } from './messages.js';
-import { decodeExecuteParams } from './params.js';
 import { loginRecord, queryRecord } from './records.js';
 import type { DbIdentity, QueryFacts } from './records.js';
-import { clearResponseCapabilities, editGreetingCapabilities, errPacket } from './serializer.js';
+import { clearResponseCapabilities, editGreetingCapabilities } from './serializer.js';
 import { MysqlServerParser } from './server-parser.js';
-import {
-  STATEMENT_REFUSED_ERRNO,
-  STATEMENT_REFUSED_MESSAGE,
-  STATEMENT_REFUSED_SQLSTATE,
-} from './store-refusal.js';
 import { ReplyQueue } from './replies.js';
+import { PreparedStatements } from './statements.js';
 import { addError, addOk, addRows, track } from './tracking.js';
 import type { Pending } from './tracking.js';
-
-/** ER_TABLEACCESS_DENIED_ERROR: what MySQL itself answers when a privilege is missing. */
-const DENIED_ERRNO = 1142;
-const DENIED_SQLSTATE = '42000';
-/** ER_UNKNOWN_COM_ERROR with SQLSTATE 08S01 (communication link failure). */
-const PROTOCOL_ERRNO = 1047;
-const PROTOCOL_SQLSTATE = '08S01';
-/** MariaDB: statement id -1 runs the statement prepared last (COM_STMT_EXECUTE). */
-const LAST_PREPARED = 0xffffffff;
 
 class MysqlSession implements ProtocolSession {
   private readonly client: MysqlClientParser;
@@ -38,8 +38,7 @@ class MysqlSession implements ProtocolSession {
   private readonly toServer: Forwarder;
   private readonly toClient: Forwarder;
   private readonly replies: ReplyQueue;
-  private readonly prepared = new Map<number, Prepared>();
-  private lastPrepareText: string | undefined;
+  private readonly statements = new PreparedStatements();
   private identity: DbIdentity = {};
   private greeted = false;
   private serverCapabilities = 0;
@@ -47,13 +46,7 @@ class MysqlSession implements ProtocolSession {
   private tlsStarting = false;
   /** TLS is terminated here: the SSLRequest was not forwarded, so auth sequence ids are off by one. */
   private shiftAuth = false;
-  private longDataSent = false;
-  private login: {
-    plugin?: string;
-    application?: string;
-    clientName?: string;
-    clientVersion?: string;
-  } = {};
+  private login: ClientLogin = {};
   private closed = false;
 
   constructor(private readonly ctx: SessionContext) {
@@ -112,7 +105,7 @@ class MysqlSession implements ProtocolSession {
     this.closed = true;
     for (const entry of this.replies.drain()) {
       if (entry.kind !== 'login') continue;
-      const facts = this.loginFacts(entry.changeUser);
+      const facts = loginFacts(this.login, entry.changeUser);
       const reason = 'connection closed during authentication';
       this.ctx.record(loginRecord(this.identity, { ...facts, outcome: 'unknown', reason }));
     }
@@ -151,23 +144,23 @@ class MysqlSession implements ProtocolSession {
         return this.act(message.seq, raw, [{ query, useDatabase: message.database }], 'simple');
       }
       case 'stmt-prepare':
-        this.lastPrepareText = message.text;
+        this.statements.preparing(message.text);
         return this.forward(raw, 'prepare', { kind: 'prepare', text: message.text });
       case 'stmt-execute':
       case 'stmt-bulk-execute':
         return this.onExecute(message, raw);
       case 'stmt-close':
-        this.prepared.delete(message.statementId);
+        this.statements.close(message.statementId);
         return this.forward(raw, undefined, undefined);
       case 'stmt-reset':
-        this.longDataSent = false;
+        this.statements.reset();
         return this.forward(raw, 'simple', { kind: 'silent' });
       case 'stmt-fetch':
-        return this.onFetch(message, raw);
+        return this.act(message.seq, raw, [{ query: this.statements.fetch(message) }], 'fetch');
       case 'change-user':
         if (this.ctx.gatewayAuth !== undefined)
           return this.refuseChangeUser(message.seq, message.user);
-        this.prepared.clear();
+        this.statements.clear();
         return this.forward(raw, 'auth', {
           kind: 'login',
           changeUser: true,
@@ -210,7 +203,7 @@ class MysqlSession implements ProtocolSession {
           message.command === Command.StmtSendLongData &&
           this.client.currentPhase() === 'command'
         )
-          this.longDataSent = true;
+          this.statements.longData();
         return;
       case 'infile-end':
         if (raw !== undefined) this.toServer.addBuffer(raw);
@@ -235,18 +228,7 @@ class MysqlSession implements ProtocolSession {
     }
     const attributes = message.attributes;
     const application = attributes['program_name'] ?? attributes['_client_name'];
-    this.login = {
-      ...(message.authPlugin !== undefined ? { plugin: message.authPlugin } : {}),
-      ...(attributes['program_name'] !== undefined
-        ? { application: attributes['program_name'] }
-        : {}),
-      ...(attributes['_client_name'] !== undefined
-        ? { clientName: attributes['_client_name'] }
-        : {}),
-      ...(attributes['_client_version'] !== undefined
-        ? { clientVersion: attributes['_client_version'] }
-        : {}),
-    };
+    this.login = clientLogin(message);
     this.identity = {
       user: message.user,
       ...(message.database !== undefined ? { namespace: message.database } : {}),
@@ -274,74 +256,13 @@ class MysqlSession implements ProtocolSession {
     message: Extract<ClientMessage, { type: 'stmt-execute' | 'stmt-bulk-execute' }>,
     raw: Buffer | undefined,
   ): void {
-    let statement = this.prepared.get(message.statementId);
-    if (
-      statement === undefined &&
-      message.statementId === LAST_PREPARED &&
-      this.lastPrepareText !== undefined
-    ) {
-      statement = prepareStatement(this.lastPrepareText, 0);
-    }
-    const classification = statement?.classification ?? {
-      sqlClass: 'unknown' as const,
-      operation: 'EXECUTE',
-      tables: [],
-    };
-    let parameters: QueryFacts['parameters'];
-    if (
-      message.type === 'stmt-execute' &&
-      this.ctx.options.recordValues &&
-      statement !== undefined &&
-      !statement.sensitive &&
-      !this.longDataSent
-    ) {
-      const decoded = decodeExecuteParams(message.payload, statement.paramCount, statement.types);
-      if (decoded !== null) {
-        statement.types = decoded.types;
-        parameters = decoded.values;
-      }
-    }
-    this.longDataSent = false;
-    const query: QueryFacts = {
-      operation: classification.operation,
-      text: statement?.text ?? '',
-      sqlClass: classification.sqlClass,
-      tables: classification.tables,
-      ...(parameters !== undefined ? { parameters } : {}),
-    };
+    const { query, statement } = this.statements.execute(message, this.ctx.options.recordValues);
     const [queryId] = this.decideAndForward(message.seq, raw, [{ query }], 'binary-result');
-    if (statement !== undefined && message.statementId !== LAST_PREPARED) {
-      statement.lastExecuteId = queryId;
-    }
-  }
-
-  /**
-   * COM_STMT_FETCH: rows of a cursor an execute opened. An action like the execute (same
-   * statement facts, asked of policy again), whose `db-result` counts the rows of this fetch.
-   */
-  private onFetch(
-    message: Extract<ClientMessage, { type: 'stmt-fetch' }>,
-    raw: Buffer | undefined,
-  ): void {
-    const statement = this.prepared.get(message.statementId);
-    const classification = statement?.classification ?? {
-      sqlClass: 'unknown' as const,
-      operation: 'FETCH',
-      tables: [],
-    };
-    const executeId = statement?.lastExecuteId;
-    const query: QueryFacts = {
-      operation: classification.operation,
-      text: statement?.text ?? '',
-      sqlClass: classification.sqlClass,
-      tables: classification.tables,
-      fetch: { rows: message.rows, ...(executeId !== undefined ? { executeId } : {}) },
-    };
-    this.act(message.seq, raw, [{ query }], 'fetch');
+    this.statements.executed(message, statement, queryId);
   }
 
   private onOtherCommand(seq: number, command: number, raw: Buffer | undefined): void {
-    if (command === Command.ResetConnection) this.prepared.clear();
+    if (command === Command.ResetConnection) this.statements.clear();
     const plan = planCommand(command);
     if (plan.kind === 'forward-only') return this.forward(raw, undefined, undefined);
     if (plan.kind === 'housekeeping') return this.forward(raw, plan.expect, { kind: 'silent' });
@@ -402,20 +323,9 @@ class MysqlSession implements ProtocolSession {
       this.forward(raw, expect, { kind: 'actions', actions: tracked, index: 0 });
       return ids;
     }
-    const operation = specs[deniedAt]?.query.operation || 'statement';
-    const answer = isStoreRefusal(denying)
-      ? {
-          errorNumber: STATEMENT_REFUSED_ERRNO,
-          sqlState: STATEMENT_REFUSED_SQLSTATE,
-          message: STATEMENT_REFUSED_MESSAGE,
-        }
-      : {
-          errorNumber: DENIED_ERRNO,
-          sqlState: DENIED_SQLSTATE,
-          message: `${operation} command denied by portwarden policy (rule ${denying.ruleId ?? 'default'})`,
-        };
+    const answer = deniedAnswer(denying, specs[deniedAt]?.query.operation || 'statement');
     for (const t of tracked) this.replies.finish(t, { outcome: 'failure', ...answer });
-    this.replies.sendOwn(errPacket(seq + 1, answer.errorNumber, answer.sqlState, answer.message));
+    this.replies.sendOwn(answerPacket(seq, answer));
     return ids;
   }
 
@@ -449,13 +359,16 @@ class MysqlSession implements ProtocolSession {
         return this.replies.result(0, (t) => addRows(t, message.columns, 0));
       case 'prepare-ok':
         if (head?.kind === 'prepare')
-          this.prepared.set(message.statementId, prepareStatement(head.text, message.paramCount));
+          this.statements.prepared(message.statementId, head.text, message.paramCount);
         return;
       case 'error':
         if (!this.greeted) {
           // The server refused the connection before any handshake (too many connections, host blocked).
           this.ctx.record(
-            loginRecord(this.identity, { ...this.loginFacts(false), ...errorFacts(message) }),
+            loginRecord(this.identity, {
+              ...loginFacts(this.login, false),
+              ...errorFacts(message),
+            }),
           );
           return;
         }
@@ -504,7 +417,10 @@ class MysqlSession implements ProtocolSession {
         });
       }
       this.ctx.record(
-        loginRecord(this.identity, { ...this.loginFacts(head.changeUser), outcome: 'success' }),
+        loginRecord(this.identity, {
+          ...loginFacts(this.login, head.changeUser),
+          outcome: 'success',
+        }),
       );
       this.ctx.startupDone?.();
       return;
@@ -514,22 +430,11 @@ class MysqlSession implements ProtocolSession {
       ...(head.database !== undefined ? { namespace: head.database } : {}),
     };
     this.ctx.record(
-      loginRecord(identity, { ...this.loginFacts(head.changeUser), ...errorFacts(message) }),
+      loginRecord(identity, { ...loginFacts(this.login, head.changeUser), ...errorFacts(message) }),
     );
   }
 
   // ── shared ───────────────────────────────────────────────────────────────────────────
-
-  private loginFacts(changeUser: boolean): Omit<Parameters<typeof loginRecord>[1], 'outcome'> {
-    const l = this.login;
-    return {
-      changeUser,
-      ...(l.plugin !== undefined ? { authPlugin: l.plugin } : {}),
-      ...(l.application !== undefined ? { application: l.application } : {}),
-      ...(l.clientName !== undefined ? { clientName: l.clientName } : {}),
-      ...(l.clientVersion !== undefined ? { clientVersion: l.clientVersion } : {}),
-    };
-  }
 
   private beginTls(leftover: Buffer): void {
     this.tlsStarting = false;
@@ -546,51 +451,19 @@ class MysqlSession implements ProtocolSession {
    * not forwarded, recorded), and the connection closed.
    */
   private refuseChangeUser(seq: number, user: string): void {
-    const reason = 'COM_CHANGE_USER is refused behind auth: gateway';
-    this.ctx.record(
-      loginRecord(
-        {
-          user,
-          ...(this.identity.namespace !== undefined ? { namespace: this.identity.namespace } : {}),
-        },
-        {
-          changeUser: true,
-          outcome: 'failure',
-          sqlState: '28000',
-          errorNumber: 1045,
-          message: reason,
-          reason,
-        },
-      ),
-    );
+    this.ctx.record(changeUserRefusedRecord(user, this.identity));
     this.closed = true;
-    this.ctx.toClient(errPacket(seq + 1, 1045, '28000', `portwarden: ${reason}`));
-    this.ctx.close('policy', reason);
+    this.ctx.toClient(changeUserRefusedPacket(seq));
+    this.ctx.close('policy', CHANGE_USER_REFUSED);
   }
 
   /** A protocol violation: answer ERR 1047 (08S01) natively, then close. */
   private fail(err: unknown, seq: number): void {
     if (!(err instanceof ProtocolError)) throw err;
     this.closed = true;
-    this.ctx.toClient(
-      errPacket(seq, PROTOCOL_ERRNO, PROTOCOL_SQLSTATE, `portwarden: ${err.detail}`),
-    );
+    this.ctx.toClient(protocolErrorPacket(seq, err.detail));
     this.ctx.close('protocol-error', err.detail);
   }
-}
-
-function errorFacts(message: Extract<ServerMessage, { type: 'error' }>): {
-  outcome: 'failure';
-  sqlState: string;
-  errorNumber: number;
-  message: string;
-} {
-  return {
-    outcome: 'failure',
-    sqlState: message.sqlState,
-    errorNumber: message.errorNumber,
-    message: message.message,
-  };
 }
 
 /** The MySQL/MariaDB protocol session (one per connection). */
