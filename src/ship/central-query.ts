@@ -16,7 +16,14 @@
  */
 import { PortwardenError } from '../errors.js';
 import type { EventFilter } from '../store/index.js';
-import { type Params, isInt4, pgText, textClause } from '../store/pg/index.js';
+import {
+  type Params,
+  anyPort,
+  equalities,
+  equality,
+  pgText,
+  textClause,
+} from '../store/pg/index.js';
 
 export { Params, joinWhere } from '../store/pg/index.js';
 
@@ -69,28 +76,8 @@ export function tsOf(param: string): string {
 
 /** The conjuncts of `f` over `records` (unaliased), its cursor included. */
 export function centralWhere(f: CentralFilter, p: Params): string[] {
-  const w: string[] = [];
-  const eq = (column: string, value: string | number | undefined): void => {
-    if (value === undefined) return;
-    if (typeof value === 'number' && !isInt4(value)) w.push('false');
-    else w.push(`${column} = ${p.add(typeof value === 'string' ? pgText(value) : value)}`);
-  };
-  eq('node', f.node);
-  eq('listener', f.listener);
-  eq('src_ip', f.sourceIp);
-  eq('src_port', f.sourcePort);
-  eq('up_local_ip', f.upstreamLocalIp);
-  eq('up_local_port', f.upstreamLocalPort);
-  eq('user_name', f.user);
-  eq('outcome', f.outcome);
-  eq('conn', f.connectionId);
-  eq('rule', f.rule);
-  eq('policy_version', f.policyVersion);
-  eq('db_namespace', f.db);
-  eq('operation', f.operation?.toUpperCase());
-  eq('class', f.statementClass);
-  eq('status', f.status);
-  eq('module', f.module);
+  const w = equalities(f, p);
+  w.push(...equality('outcome', f.outcome, p), ...equality('module', f.module, p));
   if (f.communityId !== undefined) {
     const id = p.add(pgText(f.communityId));
     // Connection ids are a node's own: a flow is the (node, connection) pairs it opened.
@@ -100,13 +87,7 @@ export function centralWhere(f: CentralFilter, p: Params): string[] {
   }
   if (f.actions !== undefined && f.actions.length > 0)
     w.push(`action = ANY(${p.add([...new Set(f.actions.map(pgText))], 'text[]')})`);
-  if (f.port !== undefined && !isInt4(f.port)) w.push('false');
-  else if (f.port !== undefined) {
-    const port = p.add(f.port, 'integer');
-    w.push(
-      `(src_port = ${port} OR dst_port = ${port} OR up_local_port = ${port} OR up_port = ${port})`,
-    );
-  }
+  w.push(...anyPort(f.port, p));
   if (f.sinceNs !== undefined) {
     const since = p.add(f.sinceNs.toString(), 'bigint');
     w.push(`ts >= ${tsOf(since)}`, `ts_ns >= ${since}`);

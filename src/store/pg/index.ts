@@ -15,4 +15,4 @@ export {
 export type { Migration } from './ddl.js';
 export { SyncBridge, serveBridge, bridgeData, bridgeWorkerScript } from './sync-bridge.js';
 export { searchWords, lexeme, wordsColumn, pgText } from './row.js';
-export { Params, isInt4, joinWhere, textClause } from './query.js';
+export { Params, anyPort, equalities, equality, joinWhere, textClause } from './query.js';

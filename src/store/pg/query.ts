@@ -18,31 +18,61 @@ export class Params {
   }
 }
 
+/** The fields `equalities` reads (the central filter's cursor is of another kind). */
+type Fields = Omit<EventFilter, 'after'>;
+type Equality = readonly [column: string, value: (f: Fields) => string | number | undefined];
+
+/** Filter fields that are one column's equality, named alike in every PostgreSQL record table. */
+const EQUALITIES: readonly Equality[] = [
+  ['node', (f) => f.node],
+  ['listener', (f) => f.listener],
+  ['src_ip', (f) => f.sourceIp],
+  ['src_port', (f) => f.sourcePort],
+  ['up_local_ip', (f) => f.upstreamLocalIp],
+  ['up_local_port', (f) => f.upstreamLocalPort],
+  ['user_name', (f) => f.user],
+  ['conn', (f) => f.connectionId],
+  ['rule', (f) => f.rule],
+  ['policy_version', (f) => f.policyVersion],
+  ['db_namespace', (f) => f.db],
+  ['operation', (f) => f.operation?.toUpperCase()],
+  ['class', (f) => f.statementClass],
+  ['status', (f) => f.status],
+];
+
+/** `column = value` (nothing for undefined); `alias` prefixes the column (`e.`). */
+export function equality(
+  column: string,
+  value: string | number | undefined,
+  p: Params,
+  alias = '',
+): string[] {
+  if (value === undefined) return [];
+  // An integer column never equals a fraction or an out-of-range number (no cast error).
+  if (typeof value === 'number' && !isInt4(value)) return ['false'];
+  return [`${alias}${column} = ${p.add(typeof value === 'string' ? pgText(value) : value)}`];
+}
+
+/** `port`: any endpoint port of either leg. */
+export function anyPort(port: number | undefined, p: Params, alias = ''): string[] {
+  if (port === undefined) return [];
+  if (!isInt4(port)) return ['false'];
+  const n = p.add(port, 'integer');
+  const ports = ['src_port', 'dst_port', 'up_local_port', 'up_port'];
+  return [`(${ports.map((c) => `${alias}${c} = ${n}`).join(' OR ')})`];
+}
+
+/** The equalities of `f` (the central store's `records` shares these columns). */
+export function equalities(f: Fields, p: Params, alias = ''): string[] {
+  return EQUALITIES.flatMap(([column, of]) => equality(column, of(f), p, alias));
+}
+
 /** The conjuncts of `f`, its keyset cursor included (empty: every record). */
 export function whereOf(f: EventFilter, p: Params): string[] {
-  const w: string[] = [];
-  const eq = (column: string, value: string | number | undefined): void => {
-    if (value === undefined) return;
-    // An integer column never equals a fraction or an out-of-range number (no cast error).
-    if (typeof value === 'number' && !isInt4(value)) w.push('false');
-    else w.push(`e.${column} = ${p.add(typeof value === 'string' ? pgText(value) : value)}`);
-  };
-  eq('listener', f.listener);
-  eq('src_ip', f.sourceIp);
-  eq('src_port', f.sourcePort);
-  eq('up_local_ip', f.upstreamLocalIp);
-  eq('up_local_port', f.upstreamLocalPort);
-  eq('user_name', f.user);
+  const w = equalities(f, p, 'e.');
+  // A literal, so that the planner can use the partial index of failures.
   if (f.outcome === 'failure') w.push("e.outcome = 'failure'");
-  else eq('outcome', f.outcome);
-  eq('conn', f.connectionId);
-  eq('rule', f.rule);
-  eq('policy_version', f.policyVersion);
-  eq('db_namespace', f.db);
-  eq('operation', f.operation?.toUpperCase());
-  eq('class', f.statementClass);
-  eq('status', f.status);
-  eq('node', f.node);
+  else w.push(...equality('outcome', f.outcome, p, 'e.'));
   if (f.communityId !== undefined) {
     const id = p.add(pgText(f.communityId));
     // Every record of the connections whose open record carries the flow id on either leg.
@@ -53,13 +83,7 @@ export function whereOf(f: EventFilter, p: Params): string[] {
   if (f.actions !== undefined && f.actions.length > 0) {
     w.push(`e.action = ANY(${p.add([...new Set(f.actions.map(pgText))], 'text[]')})`);
   }
-  if (f.port !== undefined && !isInt4(f.port)) w.push('false');
-  else if (f.port !== undefined) {
-    const port = p.add(f.port, 'integer');
-    w.push(
-      `(e.src_port = ${port} OR e.dst_port = ${port} OR e.up_local_port = ${port} OR e.up_port = ${port})`,
-    );
-  }
+  w.push(...anyPort(f.port, p, 'e.'));
   if (f.sinceNs !== undefined) w.push(`e.ts >= ${p.add(f.sinceNs.toString(), 'bigint')}`);
   if (f.untilNs !== undefined) w.push(`e.ts < ${p.add(f.untilNs.toString(), 'bigint')}`);
   if (f.text !== undefined && f.text !== '') w.push(textClause(f.text, p, 'e.'));
@@ -94,8 +118,8 @@ export function textClause(text: string, p: Params, alias = ''): string {
   return `(${alias}tsv @@ ${p.add(terms.join(' & '), 'tsquery')} OR (${alias}tsv IS NULL AND ${alias}words IS NOT NULL)) AND ${alias}words LIKE ${p.add(pattern)}`;
 }
 
-/** An int4 column can equal it (a fraction or an out-of-range number matches nothing). */
-export function isInt4(v: number): boolean {
+/** An int4 column can hold it. */
+function isInt4(v: number): boolean {
   return Number.isInteger(v) && v >= -2147483648 && v <= 2147483647;
 }
 
