@@ -1,7 +1,7 @@
 /**
- * The read side of the SQLite store: search pages, counts, group-by summaries and the
- * correlation lookups (`who`, a connection's ends). Statements are prepared once per
- * filter shape and kept in a small cache.
+ * The read side of the SQLite store: search pages, counts and group-by summaries; the
+ * correlation lookups (`who`, a connection's ends) are in sqlite-lookups.ts. Statements are
+ * prepared once per filter shape and kept in a small cache (sqlite-reader.ts).
  *
  * Every query runs in two parts (sqlite-schema.ts): records before `indexed_upto` through
  * the index file's `events_v3` (secondary indexes, FTS5), and the newer tail straight from
@@ -22,13 +22,11 @@ import {
   rangeClauses,
 } from './sqlite-query.js';
 import { toEventRow } from './event-row.js';
+import { SqliteLookups } from './sqlite-lookups.js';
+import { type Dir, FTS, INDEX, LOG, SqliteReader } from './sqlite-reader.js';
 import { COLUMNS, type RawRow } from './sqlite-row.js';
 import { textMatches } from './text-query.js';
 import type { ConnectionAt, EventRow, GroupKey, Page } from './types.js';
-
-const INDEX = 'idx.events_v3';
-const LOG = 'main.log_v3';
-const FTS = 'idx.events_fts_v3';
 
 const E_COLUMNS = COLUMNS.split(', ')
   .map((c) => `e.${c}`)
@@ -50,84 +48,26 @@ const HOUR_NS = 3_600_000_000_000n;
 /** More hour buckets than this (about 14 months) are grouped by one SQL GROUP BY instead. */
 const MAX_HOUR_BUCKETS = 10_000;
 
-/** The `who` lookups: the newest connection-open on one leg of an endpoint. */
-const OPEN_BY = {
-  client: "action = 'connection-open' AND src_ip = ? AND src_port = ? AND ts <= ?",
-  upstream: "action = 'connection-open' AND up_local_ip = ? AND up_local_port = ? AND ts <= ?",
-} as const;
-
-type Dir = 'ASC' | 'DESC';
-
 export class SqliteSearch {
-  private readonly db: Database.Database;
-  /** False when the index file is missing (a read-only open): everything is tail. */
-  private readonly hasIndex: boolean;
-  private readonly cache = new Map<string, Database.Statement>();
+  private readonly r: SqliteReader;
+  private readonly lookups: SqliteLookups;
 
   constructor(db: Database.Database, hasIndex: boolean) {
-    this.db = db;
-    this.hasIndex = hasIndex;
-  }
-
-  private stmt(sql: string): Database.Statement {
-    let s = this.cache.get(sql);
-    if (s === undefined) {
-      if (this.cache.size >= 256) this.cache.clear();
-      s = this.db.prepare(sql);
-      this.cache.set(sql, s);
-    }
-    return s;
+    this.r = new SqliteReader(db, hasIndex);
+    this.lookups = new SqliteLookups(this.r);
   }
 
   /** Records before this sequence are in the index. */
   upto(): number {
-    if (!this.hasIndex) return 0;
-    const v = this.stmt("SELECT value FROM idx.index_meta WHERE key = 'indexed_upto'")
-      .pluck()
-      .get() as string | undefined;
-    return v === undefined ? 0 : Number(v);
-  }
-
-  private end(): number {
-    const v = this.stmt(`SELECT MAX(seq) FROM ${LOG}`).pluck().get() as bigint | null;
-    return v === null ? 0 : Number(v) + 1;
-  }
-
-  /** Full rows for the given sequences, from the log, in `dir` order. */
-  private rowsOf(seqs: readonly (bigint | number)[], dir: Dir): RawRow[] {
-    if (seqs.length === 0) return [];
-    return this.stmt(
-      `SELECT ${COLUMNS} FROM ${LOG} WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq ${dir}`,
-    ).all(JSON.stringify(seqs.map(Number))) as RawRow[];
-  }
-
-  private rowAt(seq: bigint | number | undefined | null): EventRow | null {
-    if (seq === undefined || seq === null) return null;
-    const r = this.stmt(`SELECT ${COLUMNS} FROM ${LOG} WHERE seq = ?`).get(seq) as
-      RawRow | undefined;
-    return r ? toEventRow(r) : null;
-  }
-
-  /** The first sequence whose timestamp is at or after `ns` (time and sequence grow together). */
-  private seqAt(ns: bigint, upto: number): number | null {
-    if (upto > 0) {
-      const v = this.stmt(`SELECT seq FROM ${INDEX} WHERE ts >= ? ORDER BY ts LIMIT 1`)
-        .pluck()
-        .get(ns) as bigint | undefined;
-      if (v !== undefined) return Number(v);
-    }
-    const t = this.stmt(`SELECT seq FROM ${LOG} WHERE seq >= ? AND ts >= ? ORDER BY seq LIMIT 1`)
-      .pluck()
-      .get(upto, ns) as bigint | undefined;
-    return t === undefined ? null : Number(t);
+    return this.r.upto();
   }
 
   /** The time window as a sequence range. */
   private rangeOf(f: EventFilter, upto: number): SeqRange {
     let lo = 0;
     let hi: number | null = null;
-    if (f.sinceNs !== undefined) lo = this.seqAt(f.sinceNs, upto) ?? this.end();
-    if (f.untilNs !== undefined) hi = this.seqAt(f.untilNs, upto);
+    if (f.sinceNs !== undefined) lo = this.r.seqAt(f.sinceNs, upto) ?? this.r.end();
+    if (f.untilNs !== undefined) hi = this.r.seqAt(f.untilNs, upto);
     return { lo, hi };
   }
 
@@ -148,7 +88,7 @@ export class SqliteSearch {
 
   /** The filter's plan, and where the index stands. */
   private planOf(f: EventFilter): { p: QueryPlan; upto: number } {
-    const upto = this.upto();
+    const upto = this.r.upto();
     return { p: compilePlan(f, this.rangeOf(f, upto), this.flowConnections(upto)), upto };
   }
 
@@ -194,9 +134,9 @@ export class SqliteSearch {
   private tailRows(p: QueryPlan, dir: Dir, limit?: number): RawRow[] {
     const fw = this.fromWhere(p, LOG);
     const lim = p.text === null && limit !== undefined ? ` LIMIT ${limit}` : '';
-    const rows = this.stmt(`SELECT ${E_COLUMNS} ${fw.sql} ORDER BY e.seq ${dir}${lim}`).all(
-      ...fw.params,
-    ) as RawRow[];
+    const rows = this.r
+      .stmt(`SELECT ${E_COLUMNS} ${fw.sql} ORDER BY e.seq ${dir}${lim}`)
+      .all(...fw.params) as RawRow[];
     const text = p.text;
     const matched = text === null ? rows : rows.filter((r) => textMatches(text, r.text));
     return limit === undefined ? matched : matched.slice(0, limit);
@@ -218,8 +158,9 @@ export class SqliteSearch {
       if (which === 'indexed' && indexed) {
         const q = this.searchSql(indexed, dir, need);
         raw.push(
-          ...this.rowsOf(
-            this.stmt(q.sql)
+          ...this.r.rowsOf(
+            this.r
+              .stmt(q.sql)
               .pluck()
               .all(...q.params) as bigint[],
             dir,
@@ -266,7 +207,7 @@ export class SqliteSearch {
     if (isEmpty(p.range)) return 0;
     if (p.base.length === 0 && p.branches.length === 0 && p.text === null) {
       // Sequences are gapless: a bare time window is counted from its two ends.
-      const end = this.end();
+      const end = this.r.end();
       return Math.max(0, Math.min(p.range.hi ?? end, end) - p.range.lo);
     }
     const { indexed, tail } = this.split(p, upto);
@@ -276,7 +217,8 @@ export class SqliteSearch {
   private countIndexed(p: QueryPlan): number {
     const fw = this.fromWhere(p, INDEX);
     return Number(
-      this.stmt(`SELECT COUNT(*) ${fw.sql}`)
+      this.r
+        .stmt(`SELECT COUNT(*) ${fw.sql}`)
         .pluck()
         .get(...fw.params) as bigint,
     );
@@ -286,7 +228,8 @@ export class SqliteSearch {
     if (p.text !== null) return this.tailRows(p, 'ASC').length;
     const fw = this.fromWhere(p, LOG);
     return Number(
-      this.stmt(`SELECT COUNT(*) ${fw.sql}`)
+      this.r
+        .stmt(`SELECT COUNT(*) ${fw.sql}`)
         .pluck()
         .get(...fw.params) as bigint,
     );
@@ -318,9 +261,11 @@ export class SqliteSearch {
     table: typeof INDEX | typeof LOG,
   ): { key: string; count: number }[] {
     const fw = this.fromWhere(p, table);
-    const rows = this.stmt(
-      `SELECT ${GROUP_EXPR[key]} AS k, COUNT(*) AS n ${fw.sql} GROUP BY k ORDER BY n DESC, k LIMIT 10000`,
-    ).all(...fw.params) as { k: string | bigint; n: bigint }[];
+    const rows = this.r
+      .stmt(
+        `SELECT ${GROUP_EXPR[key]} AS k, COUNT(*) AS n ${fw.sql} GROUP BY k ORDER BY n DESC, k LIMIT 10000`,
+      )
+      .all(...fw.params) as { k: string | bigint; n: bigint }[];
     return rows.map((r) => ({ key: String(r.k), count: Number(r.n) }));
   }
 
@@ -332,10 +277,10 @@ export class SqliteSearch {
   private groupByHour(f: EventFilter): { key: string; count: number }[] {
     const { p: whole, upto } = this.planOf(f);
     if (isEmpty(whole.range)) return [];
-    const end = this.end();
+    const end = this.r.end();
     const lastSeq = Math.min(whole.range.hi ?? end, end) - 1;
-    const first = this.rowTs(whole.range.lo);
-    const last = this.rowTs(lastSeq);
+    const first = this.r.rowTs(whole.range.lo);
+    const last = this.r.rowTs(lastSeq);
     if (first === null || last === null) return [];
     const startHour = (first / HOUR_NS) * HOUR_NS;
     const buckets = Number((last - startHour) / HOUR_NS) + 1;
@@ -344,7 +289,7 @@ export class SqliteSearch {
     let lo = whole.range.lo;
     for (let i = 0; i < buckets; i++) {
       const boundary = startHour + BigInt(i + 1) * HOUR_NS;
-      const next = Math.min(this.seqAt(boundary, upto) ?? end, lastSeq + 1);
+      const next = Math.min(this.r.seqAt(boundary, upto) ?? end, lastSeq + 1);
       if (next > lo) {
         const n = this.countPlan({ ...whole, range: { lo, hi: next } }, upto);
         if (n > 0) out.push({ key: hourKey(boundary - HOUR_NS), count: n });
@@ -366,9 +311,9 @@ export class SqliteSearch {
     for (const s of split) {
       if (isEmpty(s.range) || (s.table === INDEX && upto === 0)) continue;
       const fw = this.fromWhere({ ...p, range: s.range }, s.table);
-      const rows = this.stmt(
-        `SELECT e.ts / ${HOUR_NS} AS h, COUNT(*) AS n ${fw.sql} GROUP BY h ORDER BY h`,
-      ).all(...fw.params) as { h: bigint; n: bigint }[];
+      const rows = this.r
+        .stmt(`SELECT e.ts / ${HOUR_NS} AS h, COUNT(*) AS n ${fw.sql} GROUP BY h ORDER BY h`)
+        .all(...fw.params) as { h: bigint; n: bigint }[];
       for (const r of rows) counts.set(BigInt(r.h), (counts.get(BigInt(r.h)) ?? 0) + Number(r.n));
     }
     return [...counts]
@@ -376,79 +321,21 @@ export class SqliteSearch {
       .map(([h, count]) => ({ key: hourKey(h * HOUR_NS), count }));
   }
 
-  private rowTs(seq: number): bigint | null {
-    const v = this.stmt(`SELECT ts FROM ${LOG} WHERE seq = ?`).pluck().get(seq) as
-      bigint | undefined;
-    return v === undefined ? null : BigInt(v);
-  }
-
-  /** The newest sequence matching `where` (tail first, then the index). */
-  private newest(
-    where: string,
-    params: readonly unknown[],
-    orderBy: 'ts' | 'seq',
-  ): bigint | undefined {
-    const upto = this.upto();
-    const t = this.stmt(
-      `SELECT seq FROM ${LOG} WHERE seq >= ? AND ${where} ORDER BY seq DESC LIMIT 1`,
-    )
-      .pluck()
-      .get(upto, ...params) as bigint | undefined;
-    if (t !== undefined || upto === 0) return t;
-    return this.stmt(`SELECT seq FROM ${INDEX} WHERE ${where} ORDER BY ${orderBy} DESC LIMIT 1`)
-      .pluck()
-      .get(...params) as bigint | undefined;
-  }
-
-  /** The oldest sequence matching `where` (the index first, then the tail). */
-  private oldest(where: string, params: readonly unknown[]): bigint | undefined {
-    const upto = this.upto();
-    if (upto > 0) {
-      const i = this.stmt(`SELECT MIN(seq) FROM ${INDEX} WHERE ${where}`)
-        .pluck()
-        .get(...params) as bigint | null;
-      if (i !== null) return i;
-    }
-    const t = this.stmt(`SELECT MIN(seq) FROM ${LOG} WHERE seq >= ? AND ${where}`)
-      .pluck()
-      .get(upto, ...params) as bigint | null;
-    return t ?? undefined;
-  }
-
   connectionAt(ip: string, port: number, atNs: bigint): ConnectionAt | null {
-    const candidates: { leg: 'client' | 'upstream'; row: EventRow }[] = [];
-    for (const leg of ['client', 'upstream'] as const) {
-      const row = this.rowAt(this.newest(OPEN_BY[leg], [ip, port, atNs], 'ts'));
-      if (row) candidates.push({ leg, row });
-    }
-    candidates.sort((a, b) => (a.row.timestampNs > b.row.timestampNs ? -1 : 1));
-    for (const c of candidates) {
-      // A refused connection-open held the endpoint only for its own instant.
-      if (c.row.outcome === 'failure') {
-        if (c.row.timestampNs === atNs) return { leg: c.leg, open: c.row, close: null };
-        continue;
-      }
-      const close = c.row.connectionId ? this.ends(c.row.connectionId).close : null;
-      if (close === null || close.timestampNs >= atNs) return { leg: c.leg, open: c.row, close };
-    }
-    return null;
+    return this.lookups.connectionAt(ip, port, atNs);
   }
 
   ends(connectionId: string): { open: EventRow | null; close: EventRow | null } {
-    return {
-      open: this.rowAt(this.oldest("conn = ? AND action = 'connection-open'", [connectionId])),
-      close: this.rowAt(this.oldest("conn = ? AND action = 'connection-close'", [connectionId])),
-    };
+    return this.lookups.ends(connectionId);
   }
 
   firstSequenceOfSource(sourceIp: string): number | null {
-    const v = this.oldest('src_ip = ?', [sourceIp]);
-    return v === undefined ? null : Number(v);
+    return this.lookups.firstSequenceOfSource(sourceIp);
   }
 
   /** A record by its id. */
   byId(id: string): EventRow | null {
-    return this.rowAt(this.oldest('id = ?', [id]));
+    return this.lookups.byId(id);
   }
 
   /** The query plan SQLite chooses for a search's indexed part (tests check index use). */
@@ -459,32 +346,12 @@ export class SqliteSearch {
       'DESC',
       101,
     );
-    return this.plan(q.sql, q.params);
+    return this.r.plan(q.sql, q.params);
   }
 
   /** The query plans of the `who` lookups on the index. */
   explainWho(): string[] {
-    return [
-      ...this.plan(`SELECT seq FROM ${INDEX} WHERE ${OPEN_BY.client} ORDER BY ts DESC LIMIT 1`, [
-        '1.2.3.4',
-        1,
-        0,
-      ]),
-      ...this.plan(`SELECT seq FROM ${INDEX} WHERE ${OPEN_BY.upstream} ORDER BY ts DESC LIMIT 1`, [
-        '1.2.3.4',
-        1,
-        0,
-      ]),
-      ...this.plan(`SELECT MIN(seq) FROM ${INDEX} WHERE conn = ? AND action = 'connection-close'`, [
-        'c',
-      ]),
-    ];
-  }
-
-  private plan(sql: string, params: readonly unknown[]): string[] {
-    return (
-      this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]
-    ).map((r) => r.detail);
+    return this.lookups.explainWho();
   }
 }
 
