@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../../src/audit/canonical.js';
-import { Recorder } from '../../../src/audit/recorder.js';
 import {
   type EventFilter,
   type EventRow,
@@ -19,7 +18,8 @@ import {
 import { eventRow } from '../../helpers/event-row.js';
 import { backends } from './backends.js';
 import { CASES } from './cases.js';
-import { C6, buildDataset, context, type Dataset } from './dataset.js';
+import { buildDataset, type Dataset } from './dataset.js';
+import { expectNewestTextFoundAtOnce } from './newest-text.js';
 
 const HOUR_NS = 3_600_000_000_000n;
 
@@ -267,27 +267,7 @@ describe.each(b.list)('$name store: the generated data set', (backend) => {
 
 describe.each(b.list)('$name store: writes after the data set', (backend) => {
   it('a new record is found by text at once, in both orders and across pages', () => {
-    const d = buildDataset(backend.fresh());
-    const rec = new Recorder(d.store, { mode: 'async', flushMs: 1000, observer: 'node-a' });
-    rec.append(
-      {
-        event: { action: 'db-query', category: ['database'], type: ['access'] },
-        db: { query: { text: 'SELECT 1 FROM orders' } },
-      },
-      context(C6),
-    );
-    expect(rec.flush()).toBe(true);
-    const newest = d.store.search({ text: 'orders', limit: 3 });
-    expect(newest.rows.map((r) => r.sequence)).toEqual([25, 22, 14]);
-    expect(
-      d.store
-        .search({ text: 'orders', limit: 3, after: newest.next ?? 0 })
-        .rows.map((r) => r.sequence),
-    ).toEqual([12, 2]);
-    expect(
-      d.store.search({ text: 'orders', order: 'oldest', after: 20 }).rows.map((r) => r.sequence),
-    ).toEqual([22, 25]);
-    expect(d.store.count({ text: 'orders' })).toBe(5);
+    expectNewestTextFoundAtOnce(buildDataset(backend.fresh()));
   });
 
   it('pruned bodies: leaf hashes and indexed columns stay, text and body go', () => {

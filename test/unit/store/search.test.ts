@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../../src/audit/canonical.js';
 import { type EventFilter, SqliteStore } from '../../../src/store/index.js';
-import { Recorder } from '../../../src/audit/recorder.js';
 import { CASES } from './cases.js';
-import { C6, buildDataset, context, type Dataset } from './dataset.js';
+import { buildDataset, type Dataset } from './dataset.js';
+import { expectNewestTextFoundAtOnce } from './newest-text.js';
 
 let ds: Dataset;
 beforeAll(() => {
@@ -46,26 +46,7 @@ describe('FTS index and in-memory tail', () => {
   it('a page that spans the indexed records and the newer tail', () => {
     const d = buildDataset();
     d.store.indexNow();
-    const rec = new Recorder(d.store, { mode: 'async', flushMs: 1000, observer: 'node-a' });
-    rec.append(
-      {
-        event: { action: 'db-query', category: ['database'], type: ['access'] },
-        db: { query: { text: 'SELECT 1 FROM orders' } },
-      },
-      context(C6),
-    );
-    rec.flush();
-    const newest = d.store.search({ text: 'orders', limit: 3 });
-    expect(newest.rows.map((r) => r.sequence)).toEqual([25, 22, 14]);
-    expect(
-      d.store
-        .search({ text: 'orders', limit: 3, after: newest.next ?? 0 })
-        .rows.map((r) => r.sequence),
-    ).toEqual([12, 2]);
-    expect(
-      d.store.search({ text: 'orders', order: 'oldest', after: 20 }).rows.map((r) => r.sequence),
-    ).toEqual([22, 25]);
-    expect(d.store.count({ text: 'orders' })).toBe(5);
+    expectNewestTextFoundAtOnce(d);
     d.store.close();
   });
 });
