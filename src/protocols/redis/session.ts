@@ -17,7 +17,9 @@ import { commandKeys, resolveCommand } from './commands.js';
 import { HeadPlan, MAX_HEAD_ARGS, MAX_HEAD_BYTES } from './head-plan.js';
 import type { CommandKeys } from './keys.js';
 import type { CommandHead, Reply } from './messages.js';
-import { isPubsubKind, Subscriptions, type PubsubKind } from './pubsub.js';
+import { CommandRelay, type CommandVerdict } from './command-relay.js';
+import { argLower, NO_EFFECT, owedReplies, type Effect, type Pending } from './pending.js';
+import { Subscriptions, type PubsubKind } from './pubsub.js';
 import { commandRecord, MAX_VALUES, replyRecord } from './records.js';
 import { RespParser } from './resp-parser.js';
 import {
@@ -31,36 +33,6 @@ import {
 
 /** Bytes copied of each argument (keys, values, state arguments). */
 const VALUE_BYTES = 1024;
-
-/** What a successful reply changes about the connection. */
-type Effect =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'hello'; readonly version: number | undefined; readonly user?: string }
-  | { readonly kind: 'auth'; readonly user: string }
-  | { readonly kind: 'monitor' }
-  | { readonly kind: 'reset' };
-
-/** One command still owed a reply (or a denial waiting for its turn in the reply order). */
-interface Pending {
-  readonly commandId: string;
-  readonly command: string;
-  readonly started: bigint;
-  /** Replies still owed; undefined: one per current subscription (argument-less UNSUBSCRIBE). */
-  remaining: number | undefined;
-  readonly pubsub: PubsubKind | undefined;
-  readonly effect: Effect;
-  /** Our own `-NOPERM` bytes, sent when every earlier reply has been forwarded. */
-  readonly denial: Buffer | undefined;
-  /**
-   * An EXEC sent upstream as DISCARD: its reply is swallowed and these bytes (`-EXECABORT`)
-   * answer the client instead; `reason` names the denial that doomed the transaction.
-   */
-  readonly replacement?: { readonly bytes: Buffer; readonly reason: string };
-  error: Reply | undefined;
-  last: Reply | undefined;
-}
-
-const NO_EFFECT: Effect = { kind: 'none' };
 
 /**
  * Refuses a command before policy is asked (e.g. a second sign-in behind listener
@@ -76,14 +48,8 @@ class RedisSession implements ProtocolSession {
   private readonly subscriptions = new Subscriptions();
   private closed = false;
   private finished = false;
-
-  // Client direction: the chunk being read, what of it is handled, the allowed run not yet sent.
-  private clientChunk: Buffer = Buffer.alloc(0);
-  private clientFrom = 0;
-  private runStart = -1;
-  /** Copies of an undecided command's bytes from earlier chunks. */
-  private held: Buffer[] = [];
-  private current: 'between' | 'forward' | 'drop' = 'between';
+  /** Client direction: whole commands forwarded or dropped (command-relay.ts). */
+  private readonly relay: CommandRelay;
 
   // Server direction.
   private serverChunk: Buffer = Buffer.alloc(0);
@@ -106,6 +72,7 @@ class RedisSession implements ProtocolSession {
     private readonly guard?: CommandGuard,
   ) {
     this.ctx = ctx;
+    this.relay = new CommandRelay((bytes) => ctx.toUpstream(bytes), DISCARD_COMMAND);
     const maxBulkBytes = ctx.options.maxMessageBytes;
     const extra = ctx.options.extra;
     const maxElements = typeof extra['maxElements'] === 'number' ? extra['maxElements'] : undefined;
@@ -140,26 +107,17 @@ class RedisSession implements ProtocolSession {
 
   onClientData(chunk: Buffer): void {
     if (this.closed) return;
-    this.clientChunk = chunk;
-    this.clientFrom = 0;
-    this.runStart = this.current === 'forward' ? 0 : -1;
+    this.relay.begin(chunk);
     try {
       this.commands.push(chunk);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
-      this.flushRun();
+      this.relay.flush();
       this.protocolFailure(err, true);
       return;
     }
     if (this.closed) return;
-    if (this.current === 'forward') {
-      this.clientFrom = chunk.length;
-      this.flushRun();
-    } else if (this.current === 'between') {
-      this.flushRun();
-      if (this.clientFrom < chunk.length)
-        this.held.push(Buffer.from(chunk.subarray(this.clientFrom)));
-    }
+    this.relay.done();
   }
 
   onServerData(chunk: Buffer): void {
@@ -193,50 +151,20 @@ class RedisSession implements ProtocolSession {
 
   // ---- client side ----
 
-  private flushRun(): void {
-    if (this.runStart >= 0 && this.clientFrom > this.runStart) {
-      this.ctx.toUpstream(this.clientChunk.subarray(this.runStart, this.clientFrom));
-    }
-    this.runStart = -1;
-  }
-
   private onCommandHead(head: CommandHead, at: number): void {
     if (this.closed) return;
-    const verdict = this.handleCommand(head);
-    if (verdict === 'discard') {
-      // The EXEC of a doomed transaction: DISCARD goes upstream in its place.
-      this.flushRun();
-      if (this.held.length > 0) this.held = [];
-      this.ctx.toUpstream(DISCARD_COMMAND);
-      this.current = 'drop';
-    } else if (verdict === 'forward') {
-      if (this.held.length > 0) {
-        this.flushRun();
-        this.held.push(this.clientChunk.subarray(this.clientFrom, at));
-        this.ctx.toUpstream(Buffer.concat(this.held));
-        this.held = [];
-        this.runStart = at;
-      } else if (this.runStart < 0) this.runStart = this.clientFrom;
-      this.current = 'forward';
-    } else {
-      this.flushRun();
-      this.held = [];
-      this.current = 'drop';
-    }
-    this.clientFrom = at;
+    this.relay.head(this.handleCommand(head), at);
   }
 
   private onCommandEnd(at: number): void {
-    if (this.current === 'drop') this.runStart = -1;
-    this.clientFrom = at;
-    this.current = 'between';
+    this.relay.end(at);
   }
 
   /**
    * Records the command, asks policy, updates connection state: forward it, drop it (denied),
    * or send DISCARD in its place (the EXEC of a transaction with a denied command).
    */
-  private handleCommand(head: CommandHead): 'forward' | 'drop' | 'discard' {
+  private handleCommand(head: CommandHead): CommandVerdict {
     const resolved = resolveCommand(head.args, head.argc);
     const command = resolved.name;
     const keys = commandKeys(resolved, head.args, head.argc, VALUE_BYTES);
@@ -294,19 +222,16 @@ class RedisSession implements ProtocolSession {
     started: bigint,
     replacement?: Pending['replacement'],
   ): void {
-    const arg = (i: number): string => (head.args[i]?.toString('latin1') ?? '').toLowerCase();
     let replies = !this.monitor || command === 'reset';
     if (this.replyMode === 'off') replies = false;
     if (this.replyMode === 'skip-next') {
       replies = false;
       this.replyMode = 'on';
     }
-    let effect: Effect = NO_EFFECT;
-    let count: number | undefined = 1;
-    let pubsub: PubsubKind | undefined;
+    const owed = owedReplies(command, head, this.inMulti);
     if (command === 'client|reply' && !this.inMulti) {
       // CLIENT REPLY OFF / SKIP are not answered; ON is — CLIENT REPLY docs.
-      const mode = arg(2);
+      const mode = argLower(head, 2);
       this.replyMode = mode === 'off' ? 'off' : mode === 'skip' ? 'skip-next' : 'on';
       replies = mode === 'on';
     } else if (command === 'multi') {
@@ -319,29 +244,20 @@ class RedisSession implements ProtocolSession {
       this.inMulti = false;
       this.multiDenied = undefined;
       this.replyMode = 'on';
-      effect = { kind: 'reset' };
-    } else if (command === 'monitor') effect = { kind: 'monitor' };
-    else if (command === 'auth') {
-      // AUTH password means the default user; AUTH username password names it.
-      const user = head.argc === 2 ? 'default' : head.args[1]?.toString('utf8');
-      effect = user === undefined ? NO_EFFECT : { kind: 'auth', user };
-    } else if (command === 'hello') {
-      const asked = head.argc >= 2 ? Number(arg(1)) : NaN;
-      const version = Number.isInteger(asked) ? asked : undefined;
-      if (version === 3) this.replies.resp3 = true;
-      const authAt = head.args.findIndex(
-        (a, i) => i >= 2 && a.toString('latin1').toLowerCase() === 'auth',
-      );
-      const user = authAt > 0 ? head.args[authAt + 1]?.toString('utf8') : undefined;
-      effect = { kind: 'hello', version, ...(user === undefined ? {} : { user }) };
-    } else if (isPubsubKind(command) && !this.inMulti) {
-      pubsub = command;
-      // One confirmation per channel; none named on UNSUBSCRIBE-like: one per subscription.
-      const channels = head.argc - 1;
-      count = channels > 0 ? channels : command.endsWith('unsubscribe') ? undefined : 1;
     }
+    // HELLO 3 switches the reply parser at once: the HELLO reply itself is RESP3.
+    if (owed.effect.kind === 'hello' && owed.effect.version === 3) this.replies.resp3 = true;
     if (replies) {
-      this.enqueue(commandId, command, started, count, pubsub, effect, undefined, replacement);
+      this.enqueue(
+        commandId,
+        command,
+        started,
+        owed.count,
+        owed.pubsub,
+        owed.effect,
+        undefined,
+        replacement,
+      );
     }
   }
 
