@@ -1,9 +1,11 @@
 /**
  * One record as the central store keeps it: its node, sequence and leaf, the body, and
- * the filter columns derived from the body (the same fields the embedded store indexes).
- * The collector derives them here because a shipped record is only (node, seq, body, leaf).
+ * the filter columns derived from the body (the same fields the embedded store indexes;
+ * the derived ones by the embedded store's own deriveColumns). The collector derives them
+ * here because a shipped record is only (node, seq, body, leaf).
  */
 import { parseTimestampNs } from '../audit/clock.js';
+import { type DerivedColumns, deriveColumns } from '../store/index.js';
 
 export interface CentralRow {
   readonly node: string;
@@ -39,6 +41,17 @@ export interface CentralRow {
 
 type Obj = Record<string, unknown>;
 
+const NOTHING_DERIVED: DerivedColumns = {
+  upstreamCommunityId: null,
+  rule: null,
+  policyVersion: null,
+  dbNamespace: null,
+  operation: null,
+  statementClass: null,
+  status: null,
+  node: null,
+};
+
 function obj(v: unknown): Obj | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
 }
@@ -55,12 +68,6 @@ function str(v: unknown): string | null {
 
 function port(v: unknown): number | null {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535 ? v : null;
-}
-
-function scalarText(v: unknown): string | null {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return null;
 }
 
 /** The parsed body, or undefined when it is not a JSON object. */
@@ -86,10 +93,8 @@ export function centralRow(args: {
 }): CentralRow {
   const b = args.parsed;
   const ts = str(at(b, '@timestamp'));
-  const op =
-    str(at(b, 'db', 'operation')) ??
-    str(at(b, 'redis', 'command')) ??
-    str(at(b, 'http', 'request', 'method'));
+  // The embedded store's own derivation, so that a filter finds the same records here.
+  const d = b === undefined ? NOTHING_DERIVED : deriveColumns(b);
   const redisCommand = str(at(b, 'redis', 'command'));
   const redisKey = str(at(b, 'redis', 'key'));
   const text =
@@ -119,16 +124,13 @@ export function centralRow(args: {
     upstreamPort: port(at(b, 'upstream', 'port')),
     user: str(at(b, 'user', 'name')),
     communityId: str(at(b, 'network', 'community_id')),
-    upstreamCommunityId: str(at(b, 'upstream', 'community_id')),
-    rule: str(at(b, 'rule', 'id')),
-    policyVersion: str(at(b, 'policy', 'version')),
-    dbNamespace: str(at(b, 'db', 'namespace')),
-    operation: op?.toUpperCase() ?? null,
-    statementClass: str(at(b, 'db', 'query', 'class')),
-    status:
-      scalarText(at(b, 'db', 'response', 'status_code')) ??
-      scalarText(at(b, 'http', 'response', 'status_code')) ??
-      scalarText(at(b, 'redis', 'reply', 'error', 'code')),
+    upstreamCommunityId: d.upstreamCommunityId,
+    rule: d.rule,
+    policyVersion: d.policyVersion,
+    dbNamespace: d.dbNamespace,
+    operation: d.operation,
+    statementClass: d.statementClass,
+    status: d.status,
     module: str(at(b, 'event', 'module')),
     text,
     body: args.body,
