@@ -24,6 +24,10 @@ export interface RawRecord extends RecordColumns {
   leaf: Buffer;
 }
 
+// A literal of fixed shape, like the local stores' toEventRow (src/store/event-row.ts) rather
+// than built on it: a CentralRow has the shipping node and `module` where an EventRow has the
+// observer node, and a spread of shared parts costs several times more per row (verify reads
+// every record of a node).
 export function fromRaw(r: RawRecord): CentralRow {
   return {
     node: r.node,
