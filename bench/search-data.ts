@@ -2,8 +2,9 @@
  * Synthetic audit records with a realistic spread for the search benchmark: listeners of
  * every protocol, a few hundred users, a few thousand client addresses, connections that
  * open, log in, run statements (each with its outcome record) and close, over 30 days.
- * Records go straight into SqliteStore.insertEvent in transactions of 10k (the Recorder's
- * own cost is measured elsewhere); bodies are canonical JSON shaped like real records.
+ * `generate` puts them straight into SqliteStore.insertEvent in transactions of 10k (the
+ * Recorder's own cost is measured elsewhere); `records` yields them for other stores (the
+ * central one: bench/central-search.ts). Bodies are canonical JSON shaped like real records.
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../src/audit/canonical.js';
@@ -88,13 +89,32 @@ export const SOURCES = Array.from(
   (_, i) => `10.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`,
 );
 
-export interface GenerateOptions {
+export interface RecordOptions {
   readonly rows: number;
+  /** Sequence of the first record (0). */
+  readonly firstSequence?: number;
+  /** Rng seed (one per node gives each node its own traffic). */
+  readonly seed?: number;
+  /** `observer.id` of every record ('node-a'). */
+  readonly observer?: string;
+  /** Leading hex digits of the event ids ('0193'; give each node its own). */
+  readonly idPrefix?: string;
+  /** Prefix of the connection ids ('c-'; connection ids are unique across nodes). */
+  readonly connPrefix?: string;
   /** Epoch ns of the first record. */
   readonly startNs: bigint;
   /** Span the records cover. */
   readonly spanNs: bigint;
+}
+
+export interface GenerateOptions extends RecordOptions {
   readonly onProgress?: (rows: number) => void;
+}
+
+/** One generated record: its embedded-store row and the record object its body encodes. */
+export interface GeneratedRecord {
+  readonly row: EventRow;
+  readonly record: JsonObject;
 }
 
 /** What the benchmark needs to pick realistic queries afterwards. */
@@ -104,12 +124,9 @@ export interface Generated {
 }
 
 export function generate(store: SqliteStore, o: GenerateOptions): Generated {
-  const rng = new Rng();
-  const step = o.spanNs / BigInt(o.rows);
-  let seq = store.nextSequence();
-  let ts = o.startNs;
-  let connN = 0;
   let batch: EventRow[] = [];
+  let seq = store.nextSequence();
+  let endNs = o.startNs;
   const flush = (): void => {
     const rows = batch;
     batch = [];
@@ -118,6 +135,27 @@ export function generate(store: SqliteStore, o: GenerateOptions): Generated {
     });
     o.onProgress?.(seq);
   };
+  for (const { row } of records({ ...o, firstSequence: seq })) {
+    batch.push(row);
+    seq = row.sequence + 1;
+    endNs = row.timestampNs;
+    if (batch.length >= 10_000) flush();
+  }
+  if (batch.length > 0) flush();
+  return { rows: o.rows, endNs };
+}
+
+/** `o.rows` records in sequence order from `o.firstSequence`, deterministic for a seed. */
+export function* records(o: RecordOptions): Generator<GeneratedRecord> {
+  const rng = new Rng(o.seed);
+  const step = o.spanNs / BigInt(o.rows);
+  const observer = o.observer ?? 'node-a';
+  const idPrefix = o.idPrefix ?? '0193';
+  const connPrefix = o.connPrefix ?? 'c-';
+  let seq = o.firstSequence ?? 0;
+  let ts = o.startNs;
+  let connN = 0;
+  let out: GeneratedRecord[] = [];
   const push = (
     c: Conn,
     event: JsonObject,
@@ -126,16 +164,16 @@ export function generate(store: SqliteStore, o: GenerateOptions): Generated {
     user: string | null,
   ): void => {
     ts += step / 2n + BigInt(rng.int(Number(step)));
-    const id = `0193${seq.toString(16).padStart(28, '0')}`;
+    const id = `${idPrefix}${seq.toString(16).padStart(32 - idPrefix.length, '0')}`;
     const record: JsonObject = {
       ...c.fields,
       ...extra,
       '@timestamp': new Date(Number(ts / 1_000_000n)).toISOString(),
       event: { ...event, id, sequence: seq, kind: 'event' },
-      observer: { hostname: 'bench', id: 'node-a' },
+      observer: { hostname: 'bench', id: observer },
     };
     const body = canonicalJson(record);
-    batch.push({
+    const row: EventRow = {
       sequence: seq,
       timestampNs: ts,
       id,
@@ -156,9 +194,9 @@ export function generate(store: SqliteStore, o: GenerateOptions): Generated {
       text,
       body,
       leafHash: createHash('sha256').update(body).digest(),
-    });
+    };
+    out.push({ row, record });
     seq++;
-    if (batch.length >= 10_000) flush();
   };
   const end = seq + o.rows;
   while (seq < end) {
@@ -166,7 +204,7 @@ export function generate(store: SqliteStore, o: GenerateOptions): Generated {
     const srcIp = rng.skewed(SOURCES);
     const user = rng.skewed(USERS);
     const c = conn(
-      `c-${(connN++).toString(36)}`,
+      `${connPrefix}${(connN++).toString(36)}`,
       l,
       srcIp,
       32768 + rng.int(28000),
@@ -186,7 +224,11 @@ export function generate(store: SqliteStore, o: GenerateOptions): Generated {
       null,
       null,
     );
-    if (refused) continue;
+    if (refused) {
+      yield* out;
+      out = [];
+      continue;
+    }
     const actions = 1 + Math.floor(-Math.log(1 - rng.next()) * 15);
     for (let i = 0; i < actions && seq < end; i++) {
       const n = rng.int(100_000);
@@ -308,9 +350,9 @@ export function generate(store: SqliteStore, o: GenerateOptions): Generated {
         null,
         null,
       );
+    yield* out;
+    out = [];
   }
-  if (batch.length > 0) flush();
-  return { rows: o.rows, endNs: ts };
 }
 
 interface Conn {
