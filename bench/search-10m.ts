@@ -158,6 +158,8 @@ measure('--count --action db-query --since 1d', 10, () =>
   reader.count({ actions: ['db-query'], sinceNs: endNs - DAY }),
 );
 reader.close();
-if (!keep) for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
-for (const f of ['', '-wal', '-shm'])
-  rmSync(path.replace(/\.db$/, '.index.db') + f, { force: true });
+if (!keep) {
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
+  for (const f of ['', '-wal', '-shm'])
+    rmSync(path.replace(/\.db$/, '.index.db') + f, { force: true });
+}
