@@ -11,6 +11,7 @@
  */
 import type { EventInput } from '../../audit/event.js';
 import { errorMessage, ProtocolError } from '../../errors.js';
+import { BACKLOG_EXCEEDED, SignInBacklog } from '../sign-in-backlog.js';
 import type { GatewayAuth, ProtocolSession, SessionContext } from '../session.js';
 import {
   authMoreDataPacket,
@@ -77,7 +78,7 @@ class MysqlGatewayAuthSession implements ProtocolSession {
   private fields: LoginFields | null = null;
   private database: string | undefined;
   /** Client bytes that arrived while the sign-in was checked or the target login ran. */
-  private backlog: Buffer[] = [];
+  private readonly backlog = new SignInBacklog();
 
   constructor(
     private readonly ctx: SessionContext,
@@ -98,7 +99,7 @@ class MysqlGatewayAuthSession implements ProtocolSession {
         return;
       case 'verifying':
       case 'upstream':
-        this.backlog.push(Buffer.from(chunk));
+        if (!this.backlog.push(chunk)) this.protocolFailure(BACKLOG_EXCEEDED);
         return;
       case 'closed':
         return;
@@ -115,7 +116,7 @@ class MysqlGatewayAuthSession implements ProtocolSession {
         if (this.phase === 'hello' || this.phase === 'auth') continue;
         if (this.phase === 'verifying' || this.phase === 'upstream') {
           const rest = this.reader.takeRest();
-          if (rest.length > 0) this.backlog.push(Buffer.from(rest));
+          if (!this.backlog.push(rest)) this.protocolFailure(BACKLOG_EXCEEDED);
         }
         break;
       }
@@ -331,9 +332,7 @@ class MysqlGatewayAuthSession implements ProtocolSession {
     this.relay = true;
     rest[3] = (this.clientSeq + 1) & 0xff;
     inner.onServerData(rest);
-    const backlog = this.backlog;
-    this.backlog = [];
-    for (const b of backlog) if (this.phase === 'open') inner.onClientData(b);
+    for (const b of this.backlog.take()) if (this.phase === 'open') inner.onClientData(b);
   }
 
   private failTarget(reason: string, error?: TargetError): void {

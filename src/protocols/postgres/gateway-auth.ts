@@ -12,6 +12,7 @@
  */
 import type { EventInput } from '../../audit/event.js';
 import { errorMessage, ProtocolError } from '../../errors.js';
+import { BACKLOG_EXCEEDED, SignInBacklog } from '../sign-in-backlog.js';
 import type { GatewayAuth, ProtocolSession, SessionContext } from '../session.js';
 import { decodeStartup } from './frontend-parser.js';
 import {
@@ -71,7 +72,7 @@ class PostgresGatewayAuthSession implements ProtocolSession {
   private protocolVersion = 0;
   private scram: ScramState | null = null;
   /** Client bytes that arrived while the sign-in was checked or the target login ran. */
-  private backlog: Buffer[] = [];
+  private readonly backlog = new SignInBacklog();
 
   constructor(
     private readonly ctx: SessionContext,
@@ -85,7 +86,7 @@ class PostgresGatewayAuthSession implements ProtocolSession {
         return;
       case 'verifying':
       case 'upstream':
-        this.backlog.push(Buffer.from(chunk));
+        if (!this.backlog.push(chunk)) this.protocolFailure(BACKLOG_EXCEEDED);
         return;
       case 'closed':
         return;
@@ -100,7 +101,7 @@ class PostgresGatewayAuthSession implements ProtocolSession {
         if (this.waiting()) {
           // Whatever the client sent past its sign-in waits for the target's login.
           const rest = this.reader.takeRest();
-          if (rest.length > 0) this.backlog.push(Buffer.from(rest));
+          if (!this.backlog.push(rest)) this.protocolFailure(BACKLOG_EXCEEDED);
         }
         break;
       }
@@ -382,9 +383,7 @@ class PostgresGatewayAuthSession implements ProtocolSession {
     const inner = this.inner;
     if (inner === null) return;
     inner.onServerData(rest);
-    const backlog = this.backlog;
-    this.backlog = [];
-    for (const b of backlog) if (this.phase === 'open') inner.onClientData(b);
+    for (const b of this.backlog.take()) if (this.phase === 'open') inner.onClientData(b);
   }
 
   private failTarget(reason: string, error?: ErrorFields): void {

@@ -10,6 +10,7 @@
  */
 import { ProtocolError, errorMessage } from '../../errors.js';
 import type { EventInput } from '../../audit/event.js';
+import { BACKLOG_EXCEEDED, SignInBacklog } from '../sign-in-backlog.js';
 import type { GatewayAuth, ProtocolSession, SessionContext } from '../session.js';
 import type { CommandHead } from './messages.js';
 import { RespParser } from './resp-parser.js';
@@ -41,7 +42,7 @@ class RedisGatewayAuthSession implements ProtocolSession {
   private commands: RespParser;
   private head: CommandHead | undefined;
   /** Client bytes that arrived while a sign-in was being verified. */
-  private backlog: Buffer[] = [];
+  private readonly backlog = new SignInBacklog();
   /** The upstream reply to the gateway's own AUTH is still due. */
   private upstreamLogin: RespParser | null = null;
   private upstreamFailed = false;
@@ -124,7 +125,7 @@ class RedisGatewayAuthSession implements ProtocolSession {
         this.inner.onClientData(chunk);
         return;
       case 'verifying':
-        this.backlog.push(Buffer.from(chunk));
+        if (!this.backlog.push(chunk)) this.backlogExceeded();
         return;
       case 'closed':
         return;
@@ -211,7 +212,10 @@ class RedisGatewayAuthSession implements ProtocolSession {
 
   private verify(user: string | undefined, secret: string, hello: Buffer | null, at: number): void {
     this.phase = 'verifying';
-    if (at < this.chunk.length) this.backlog.push(Buffer.from(this.chunk.subarray(at)));
+    if (at < this.chunk.length && !this.backlog.push(this.chunk.subarray(at))) {
+      this.backlogExceeded();
+      return;
+    }
     void this.auth.signIn(user, secret).then((result) => {
       if (this.phase === 'closed') return;
       if (!result.ok) {
@@ -231,9 +235,13 @@ class RedisGatewayAuthSession implements ProtocolSession {
   }
 
   private replayBacklog(): void {
-    const backlog = this.backlog;
-    this.backlog = [];
-    for (const b of backlog) this.onClientData(b);
+    for (const b of this.backlog.take()) this.onClientData(b);
+  }
+
+  private backlogExceeded(): void {
+    this.phase = 'closed';
+    this.ctx.toClient(Buffer.from(`-ERR Protocol error: ${BACKLOG_EXCEEDED}\r\n`));
+    this.ctx.close('protocol-error', `client: ${BACKLOG_EXCEEDED}`);
   }
 
   onServerData(chunk: Buffer): void {
