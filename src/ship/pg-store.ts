@@ -19,6 +19,7 @@ import {
   encodeCursor,
   joinWhere,
   orderBy,
+  timestamptzText,
 } from './central-query.js';
 import { createPartitions, dayOf, migrate } from './pg-schema.js';
 
@@ -265,22 +266,28 @@ export class CentralStore {
     atNs: bigint,
   ): Promise<{ leg: 'client' | 'upstream'; open: CentralRow; close: CentralRow | null } | null> {
     const at = atNs.toString();
+    // The ts bounds let the planner skip the day partitions that cannot hold the rows
+    // (planning over every partition is most of the cost): no open after `at`, and no close
+    // before its open (a node's clock never goes backwards: audit/clock.ts).
     const r = await this.pool.query<RawRecord & { leg: 'client' | 'upstream' }>(
       `(SELECT ${COLUMNS}, 'client' AS leg FROM records
          WHERE action = 'connection-open' AND src_ip = $1 AND src_port = $2 AND ts_ns <= $3::bigint
+           AND ts <= $4::timestamptz
          ORDER BY ts DESC LIMIT 1)
        UNION ALL
        (SELECT ${COLUMNS}, 'upstream' AS leg FROM records
          WHERE action = 'connection-open' AND up_local_ip = $1 AND up_local_port = $2 AND ts_ns <= $3::bigint
+           AND ts <= $4::timestamptz
          ORDER BY ts DESC LIMIT 1)
        ORDER BY ts_ns DESC LIMIT 1`,
-      [ip, port, at],
+      [ip, port, at, timestamptzText(atNs)],
     );
     const open = r.rows[0];
     if (open === undefined) return null;
     const c = await this.pool.query<RawRecord>(
-      `SELECT ${COLUMNS} FROM records WHERE action = 'connection-close' AND conn = $1 AND node = $2 LIMIT 1`,
-      [open.conn, open.node],
+      `SELECT ${COLUMNS} FROM records WHERE action = 'connection-close' AND conn = $1 AND node = $2
+         AND ts >= $3::timestamptz LIMIT 1`,
+      [open.conn, open.node, timestamptzText(BigInt(open.ts_ns))],
     );
     const close = c.rows[0];
     const closed = close === undefined ? null : fromRaw(close);
