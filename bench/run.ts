@@ -34,6 +34,7 @@ import {
   freePort,
   killAllBackground,
   runBenchmark,
+  runCommand,
   spawnBackground,
   waitForPort,
 } from './util.js';
@@ -43,6 +44,8 @@ const PG_SECONDS = quick ? 3 : 10;
 const REDIS_REQUESTS = quick ? 20_000 : 100_000;
 const MYSQL_QUERIES = quick ? 10_000 : 100_000;
 const CONNECTS = quick ? 1000 : 5000;
+/** Records for the append / verify / search rates (1M and 10M: docs/benchmarks.md sections). */
+const STORE_RECORDS = quick ? 20_000 : 200_000;
 const DOCS = resolve(import.meta.dirname, '..', 'docs', 'benchmarks.md');
 const TSX = ['--import', 'tsx'];
 
@@ -253,6 +256,27 @@ async function main(): Promise<void> {
   for (const b of Object.values(pipes)) await b.stop();
   await holder.stop();
 
+  // The store: append, verify and proof rates, then search latencies, on STORE_RECORDS.
+  log(`store: integrity and search benchmarks at ${STORE_RECORDS} records`);
+  const integrity = await runCommand(
+    process.execPath,
+    [...TSX, resolve(import.meta.dirname, 'integrity.ts'), String(STORE_RECORDS)],
+    { timeoutMs: 1_800_000 },
+  );
+  const search = await runCommand(
+    process.execPath,
+    [...TSX, resolve(import.meta.dirname, 'search-10m.ts'), '--rows', String(STORE_RECORDS)],
+    { timeoutMs: 1_800_000 },
+  );
+  const integrityTable = integrity.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('|'))
+    .join('\n');
+  const searchLines = search.stdout
+    .split('\n')
+    .filter((l) => /p95|store:|generated|built/.test(l))
+    .map((l) => `    ${l}`);
+
   const commands = [
     `pgbench ${pgbenchArgs(0, PG_SECONDS).join(' ').replace('-p 0', '-p <port>')}`,
     `redis-benchmark ${redisBenchmarkArgs(0, 1, REDIS_REQUESTS).join(' ').replace('-p 0', '-p <port>')}   (and -P 16 with ${REDIS_REQUESTS * 4} requests)`,
@@ -273,6 +297,12 @@ async function main(): Promise<void> {
     `Idle connections (the far end is a hold server; ${big < 10_000 ? `${big.toLocaleString('en-US')} is the most two descriptors per connection allow under the open-file limit of ${limit}` : '10,000 connections'}):`,
     '',
     memoryTable(memory),
+    '',
+    `The store at ${STORE_RECORDS.toLocaleString('en-US')} records (\`bench/integrity.ts\`, \`bench/search-10m.ts\`; 1M and 10M figures in the sections below):`,
+    '',
+    integrityTable,
+    '',
+    ...searchLines,
     '',
     'Loads, exactly:',
     '',
