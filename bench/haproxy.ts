@@ -2,7 +2,7 @@
  * HAProxy (the Debian package) as the reference proxy: one `mode tcp` frontend/backend pair
  * per relayed service, generated into a temporary directory and run in the foreground.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Background } from './util.js';
@@ -46,6 +46,10 @@ export function haproxyConfig(relays: readonly Relay[], maxconn: number): string
 }
 
 export async function startHaproxy(relays: readonly Relay[], fdLimit: number): Promise<Background> {
+  if (!existsSync(HAPROXY))
+    throw new Error(
+      `${HAPROXY} not found: install Debian's haproxy (.ci/run does) to run the side-by-side benchmark`,
+    );
   const dir = mkdtempSync(join(tmpdir(), 'pw-bench-haproxy-'));
   const file = join(dir, 'haproxy.cfg');
   writeFileSync(file, haproxyConfig(relays, Math.floor((fdLimit - 100) / 2)));
