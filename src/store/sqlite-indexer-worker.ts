@@ -12,6 +12,8 @@ export interface IndexerWorkerData {
   readonly logPath: string;
   readonly indexPath: string;
   readonly pollMs: number;
+  /** Set to 1 (and notified) once the worker has closed its connection after a stop. */
+  readonly stopped: Int32Array;
 }
 
 const data = workerData as IndexerWorkerData;
@@ -48,6 +50,8 @@ parentPort?.on('message', (m: { type: string }) => {
     stopped = true;
     if (timer) clearTimeout(timer);
     db.close();
+    Atomics.store(data.stopped, 0, 1);
+    Atomics.notify(data.stopped, 0);
     parentPort?.close();
   } else if (m.type === 'poke' && timer !== undefined && !stopped) {
     clearTimeout(timer);

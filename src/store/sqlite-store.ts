@@ -46,6 +46,8 @@ const INLINE_BATCH = 512;
 const INLINE_MAX_LAG_MS = 1000;
 /** How often the worker looks for new records when it has caught up. */
 const WORKER_POLL_MS = 100;
+/** Longest close() waits for the index worker to finish its batch and close. */
+const STOP_WAIT_MS = 5000;
 
 export interface SqliteStoreOptions {
   readonly fsync?: boolean;
@@ -77,6 +79,7 @@ export class SqliteStore implements Store {
   private readonly reader: SqliteSearch;
   private readonly indexer: IndexStatus['indexer'];
   private worker: Worker | null = null;
+  private workerStopped: Int32Array | null = null;
   private workerStarts = 0;
   private lastIndexError: string | null = null;
   private closed = false;
@@ -155,7 +158,13 @@ export class SqliteStore implements Store {
 
   /** The index builder's thread (its script sits next to this module: src/worker-script.ts). */
   private startWorker(): void {
-    const workerData = { logPath: this.path, indexPath: this.indexPath, pollMs: WORKER_POLL_MS };
+    this.workerStopped = new Int32Array(new SharedArrayBuffer(4));
+    const workerData = {
+      logPath: this.path,
+      indexPath: this.indexPath,
+      pollMs: WORKER_POLL_MS,
+      stopped: this.workerStopped,
+    };
     const worker = new Worker(workerScript(import.meta.url, 'sqlite-indexer-worker'), {
       eval: true,
       workerData,
@@ -169,6 +178,7 @@ export class SqliteStore implements Store {
       this.lastIndexError = errorMessage(err);
     });
     worker.on('exit', () => {
+      if (this.workerStopped) Atomics.store(this.workerStopped, 0, 1);
       if (this.worker !== worker) return;
       this.worker = null;
       // An unexpected exit: start again after a pause (searches read the log meanwhile).
@@ -434,9 +444,12 @@ export class SqliteStore implements Store {
     this.closed = true;
     const worker = this.worker;
     this.worker = null;
-    // The worker finishes its batch and closes its connection; an interrupted batch is
-    // rolled back and redone by the next writer (the index is derived from the log).
+    // The worker finishes its batch and closes its connection (SQLite then removes the
+    // index's -wal/-shm files); wait for that, briefly, so that a caller removing the data
+    // dir right after close() does not race it. A batch still running after the wait (a
+    // bulk build) is rolled back when the process ends and redone by the next writer.
     worker?.postMessage({ type: 'stop' });
+    if (worker && this.workerStopped) Atomics.wait(this.workerStopped, 0, 0, STOP_WAIT_MS);
     if (this.db.open) this.db.close();
   }
 }

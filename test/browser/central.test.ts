@@ -71,7 +71,7 @@ describe('dashboard over the central store', () => {
     await expect
       .poll(async () => new Set(await nodesShown()))
       .toEqual(new Set(['east-1', 'west-1']));
-  });
+  }, 90_000);
 
   it('Overview lists the nodes; gateway-only pages are not offered', async () => {
     await page.goto(`${base}#/overview`);
@@ -80,5 +80,5 @@ describe('dashboard over the central store', () => {
     await nodes.getByText('west-1').waitFor();
     expect(await page.locator('nav a', { hasText: 'Policies' }).count()).toBe(0);
     expect(await page.locator('nav a', { hasText: 'Inventory' }).count()).toBe(0);
-  });
+  }, 90_000);
 });

@@ -46,8 +46,8 @@ describe('log and index', () => {
     const expected = answers(reference.store);
     const end = reference.store.nextSequence();
     for (let upto = 0; upto <= end; upto += 3) {
-      const d = buildDataset(join(dir, `split-${upto}.db`));
       // No worker here: this test moves the index by hand.
+      const d = buildDataset(new SqliteStore(join(dir, `split-${upto}.db`), { indexer: 'none' }));
       d.store.close();
       const store = new SqliteStore(join(dir, `split-${upto}.db`), { indexer: 'none' });
       store.indexSome(upto);
