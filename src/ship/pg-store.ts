@@ -47,7 +47,13 @@ export class CentralStore {
 
   /** Connects and applies missing migrations. */
   static async open(url: string, options: { readonly max?: number } = {}): Promise<CentralStore> {
-    const pool = new pg.Pool({ connectionString: url, max: options.max ?? 4 });
+    // No JIT: over 30 day partitions a page's estimated cost passes jit_above_cost and
+    // compiling took 300-950 ms, more than the query (an `options` in the URL still wins).
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 4,
+      options: '-c jit=off',
+    });
     pool.on('error', () => undefined); // an idle client lost its server: the next query says so
     const store = new CentralStore(pool);
     try {
