@@ -188,6 +188,13 @@ export class Collector {
     const nodes = [...byNode.keys()].sort();
     const settled: { msg: JsMsg; outcome: IngestOutcome }[] = [];
     try {
+      // The day partitions these records need are created before the batch's transaction:
+      // created from inside it (on another connection), a new partition would wait for the
+      // transaction's own lock on `records` while the transaction waits for it — a hang at
+      // the first record of each new day.
+      await this.store.ensurePartitions(
+        [...byNode.values()].flatMap((g) => g.records.map((r) => r.value.timestampNs)),
+      );
       await this.store.transaction(async (tx) => {
         settled.length = 0;
         for (const node of nodes) {
