@@ -6,15 +6,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { formatTimestampNs } from '../../audit/clock.js';
-import { parseDurationMs } from '../../config/index.js';
 import { PortwardenError } from '../../errors.js';
 import { CENTRAL_GROUP_KEYS, type CentralFilter, type CentralGroupKey } from '../../ship/index.js';
-import { parseTimeParam } from '../filters.js';
 import { isDenied } from '../records.js';
+import { STATS_QUERY_PROPERTIES, parseStatsWindow } from '../stats-window.js';
 import { centralFilterSchema, parseCentralQuery } from './filters.js';
 import type { CentralApiContext } from './source.js';
 
-const MAX_BUCKETS = 2000;
 const MAX_DENIAL_ROWS = 200_000;
 const DECISION_ACTIONS = ['connection-open', 'db-query', 'redis-command', 'http-request'];
 
@@ -33,14 +31,7 @@ export function centralStatsRoutes(app: FastifyInstance, ctx: CentralApiContext)
         querystring: {
           type: 'object',
           properties: {
-            since: { type: 'string', description: 'window start (default 1h)' },
-            until: { type: 'string', description: 'window end (default now)' },
-            interval: {
-              type: 'string',
-              description: 'bucket width like 1m (default: window / 60)',
-            },
-            action: { type: 'string', description: 'actions counted (default connection-open)' },
-            listener: { type: 'string', description: 'only this listener' },
+            ...STATS_QUERY_PROPERTIES,
             node: { type: 'string', description: 'only this node' },
           },
         },
@@ -48,29 +39,12 @@ export function centralStatsRoutes(app: FastifyInstance, ctx: CentralApiContext)
     },
     async (req) => {
       const q = req.query;
-      const nowNs = BigInt(Date.now()) * 1_000_000n;
-      const untilNs = q.until !== undefined ? parseTimeParam('until', q.until) : nowNs;
-      const sinceNs =
-        q.since !== undefined ? parseTimeParam('since', q.since) : untilNs - 3_600_000_000_000n;
-      if (untilNs <= sinceNs) throw bad('until must be after since');
-      const spanMs = Number((untilNs - sinceNs) / 1_000_000n);
-      let intervalMs = Math.max(1000, Math.ceil(spanMs / 60));
-      if (q.interval !== undefined) {
-        const ms = parseDurationMs(q.interval);
-        if (ms === null || ms < 1000)
-          throw bad(
-            `interval: expected a duration of 1s or more, got ${JSON.stringify(q.interval)}`,
-          );
-        intervalMs = ms;
-      }
-      const count = Math.ceil(spanMs / intervalMs);
-      if (count > MAX_BUCKETS) throw bad(`interval: ${count} buckets is more than ${MAX_BUCKETS}`);
+      const { sinceNs, untilNs, intervalMs, intervalNs, count } = parseStatsWindow(q);
       const { limit: _l, ...base } = parseCentralQuery({
         ...(q.listener !== undefined ? { listener: q.listener } : {}),
         ...(q.node !== undefined ? { node: q.node } : {}),
         action: q.action ?? 'connection-open',
       });
-      const intervalNs = BigInt(intervalMs) * 1_000_000n;
       const window = { sinceNs, untilNs };
       const series = new Map<string, { listener: string; outcome: string; counts: number[] }>();
       for (const b of await ctx.source.buckets({ ...base, ...window }, sinceNs, intervalNs)) {

@@ -5,15 +5,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { formatTimestampNs } from '../../audit/clock.js';
-import { parseDurationMs } from '../../config/index.js';
-import { PortwardenError } from '../../errors.js';
 import type { EventFilter, EventRow, Store } from '../../store/index.js';
 import type { ApiContext } from '../context.js';
-import { parseFilterQuery, parseTimeParam } from '../filters.js';
+import { parseFilterQuery } from '../filters.js';
 import { isDenied } from '../records.js';
+import { STATS_QUERY_PROPERTIES, parseStatsWindow } from '../stats-window.js';
 
 const MAX_ROWS = 200_000;
-const MAX_BUCKETS = 2000;
 
 function eachRow(store: Store, filter: EventFilter, fn: (r: EventRow) => void): boolean {
   let after: number | undefined;
@@ -44,46 +42,18 @@ export function statsRoutes(app: FastifyInstance, ctx: ApiContext): void {
         querystring: {
           type: 'object',
           properties: {
-            since: { type: 'string', description: 'window start (default 1h)' },
-            until: { type: 'string', description: 'window end (default now)' },
-            interval: {
-              type: 'string',
-              description: 'bucket width like 1m (default: window / 60)',
-            },
-            action: { type: 'string', description: 'actions counted (default connection-open)' },
-            listener: { type: 'string', description: 'only this listener' },
+            ...STATS_QUERY_PROPERTIES,
           },
         },
       },
     },
     (req) => {
       const q = req.query;
-      const nowNs = BigInt(Date.now()) * 1_000_000n;
-      const untilNs = q.until !== undefined ? parseTimeParam('until', q.until) : nowNs;
-      const sinceNs =
-        q.since !== undefined ? parseTimeParam('since', q.since) : untilNs - 3_600_000_000_000n;
-      if (untilNs <= sinceNs)
-        throw new PortwardenError('PW_ERR_QUERY', { detail: 'until must be after since' });
-      const spanMs = Number((untilNs - sinceNs) / 1_000_000n);
-      let intervalMs = Math.max(1000, Math.ceil(spanMs / 60));
-      if (q.interval !== undefined) {
-        const ms = parseDurationMs(q.interval);
-        if (ms === null || ms < 1000)
-          throw new PortwardenError('PW_ERR_QUERY', {
-            detail: `interval: expected a duration of 1s or more, got ${JSON.stringify(q.interval)}`,
-          });
-        intervalMs = ms;
-      }
-      const count = Math.ceil(spanMs / intervalMs);
-      if (count > MAX_BUCKETS)
-        throw new PortwardenError('PW_ERR_QUERY', {
-          detail: `interval: ${count} buckets is more than ${MAX_BUCKETS}`,
-        });
+      const { sinceNs, untilNs, intervalMs, intervalNs, count } = parseStatsWindow(q);
       const base = parseFilterQuery({
         ...(q.listener !== undefined ? { listener: q.listener } : {}),
         action: q.action ?? 'connection-open',
       });
-      const intervalNs = BigInt(intervalMs) * 1_000_000n;
       const bucketOf = (r: EventRow): number => Number((r.timestampNs - sinceNs) / intervalNs);
       const series = new Map<string, { listener: string; outcome: string; counts: number[] }>();
       const window = { sinceNs, untilNs };
