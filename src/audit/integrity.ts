@@ -51,3 +51,5 @@ export {
 } from './bundle.js';
 export type { BundleOptions, BundleResult, ConsistencyBundle, ProofBundle } from './bundle.js';
 export { verifyInWorker, type VerifyKey } from './verify-in-worker.js';
+export { defaultVerifyThreads, verifyLogParallel } from './verify-parallel.js';
+export type { ParallelVerifyOptions } from './verify-parallel.js';

@@ -208,6 +208,17 @@ function checkRecord(
 }
 
 /**
+ * Whether the record at position `pos` passes every per-record check of `checkRecord` (the
+ * parallel verifier's fast path; a false sends it back to `verifyLog` for the diagnosis).
+ */
+export function recordIsSound(r: LogRecord, pos: number): boolean {
+  if (r.sequence !== pos || r.leafHash.length !== HASH_SIZE) return false;
+  if (r.body === null) return true;
+  if (!leafHash(r.body).equals(r.leafHash)) return false;
+  return bodySequenceIs(r.body, pos) || bodySequence(r.body) === pos;
+}
+
+/**
  * Names what happened when the record at `pos` claims sequence `found`: an earlier sequence
  * again means a record was inserted; a later one means `pos` was deleted, unless `pos`
  * still turns up further on (then the records were reordered). Reads ahead only on failure.

@@ -1,8 +1,8 @@
 /** `portwarden verify` — recompute every leaf and root, check every signature. */
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { readNodeKey, storeLogSource } from '../../audit/store-log.js';
-import { verifyLog } from '../../audit/integrity.js';
+import { readNodeKey } from '../../audit/store-log.js';
+import { defaultVerifyThreads, verifyLogParallel } from '../../audit/integrity.js';
 import { dataDirFromOptions, openStoreForReading, runCommand, usage } from '../io.js';
 import { verifyBundleFile } from './proof.js';
 
@@ -11,6 +11,7 @@ interface VerifyFlags {
   readonly fromCheckpoint?: string;
   readonly key?: string[];
   readonly json?: boolean;
+  readonly threads?: string;
 }
 
 export function verifyCommand(): Command {
@@ -26,19 +27,25 @@ export function verifyCommand(): Command {
       'verifier key(s) to trust (default: the node key of the data dir)',
     )
     .option('--json', 'print the result as JSON')
+    .option(
+      '--threads <n>',
+      'worker threads reading and hashing the log in parallel (embedded store; 1 = one thread)',
+      String(defaultVerifyThreads()),
+    )
     .addHelpText(
       'after',
       `
 Examples:
   portwarden verify
   portwarden verify --from-checkpoint 12
+  portwarden verify --threads 4
   portwarden verify --bundle bundle.json --key 'gw-1+1a2b3c4d+AfA…'
 
 Exit codes: 0 intact, 1 tampered (the first affected sequence is named), 2 error.
 `,
     )
     .action((flags: VerifyFlags, command: Command) =>
-      runCommand(() => {
+      runCommand(async () => {
         if (flags.bundle)
           return verifyBundleFile(flags.bundle, flags.key ?? [], flags.json ?? false);
         const dataDir = dataDirFromOptions(command);
@@ -47,6 +54,9 @@ Exit codes: 0 intact, 1 tampered (the first affected sequence is named), 2 error
         const from = flags.fromCheckpoint === undefined ? undefined : Number(flags.fromCheckpoint);
         if (from !== undefined && (!Number.isInteger(from) || from < 0))
           throw usage('--from-checkpoint takes a checkpoint number from 0');
+        const threads = Number(flags.threads ?? defaultVerifyThreads());
+        if (!Number.isInteger(threads) || threads < 1 || threads > 64)
+          throw usage('--threads takes a number from 1 to 64');
         const bar = process.stderr.isTTY
           ? new cliProgress.SingleBar(
               { format: 'verify [{bar}] {percentage}% {value}/{total} records' },
@@ -55,15 +65,14 @@ Exit codes: 0 intact, 1 tampered (the first affected sequence is named), 2 error
           : null;
         try {
           bar?.start(store.nextSequence(), 0);
-          const source = storeLogSource(store);
-          const result = verifyLog(source, {
+          const result = await verifyLogParallel(store, {
+            threads,
             verifierKeys: [...(flags.key ?? []), key.verifierKey],
             origin: key.name,
             ...(from !== undefined ? { fromCheckpoint: from } : {}),
             onProgress: (done) => bar?.update(done),
           });
           bar?.stop();
-          source.release();
           if (flags.json) process.stdout.write(JSON.stringify(result) + '\n');
           if (!result.ok) {
             if (!flags.json)

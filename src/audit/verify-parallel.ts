@@ -1,0 +1,188 @@
+/**
+ * `verifyLog` on several cores, for the embedded store's log file. The log is cut into
+ * ranges of whole chunks (2^16 leaves); one worker thread per range reads its records on
+ * its own read-only connection, checks each exactly as `verifyLog` does, and returns the
+ * root of every complete chunk and, at each checkpoint size inside its range, the fold of
+ * the partial chunk's frontier. This thread checks every checkpoint signature and
+ * composes each checkpoint's root from those pieces: the chunk roots are the leaves of the
+ * upper part of the same RFC 6962 tree, so the composed root is the tree's root.
+ *
+ * Only a clean log takes this path to the end. Any doubt — a record that fails a check, a
+ * gap, a checkpoint that does not open or whose root differs, fewer records than the store
+ * counts — runs the sequential `verifyLog`, which names the first affected sequence with
+ * its usual diagnosis. Small logs and `fromCheckpoint` go straight to it.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { PortwardenError } from '../errors.js';
+import type { Store } from '../store/index.js';
+import { workerScript } from '../worker-script.js';
+import { openCheckpoint } from './checkpoint.js';
+import { EMPTY_ROOT, nodeHash } from './merkle.js';
+import { parseVerifierKey } from './note.js';
+import { storeLogSource } from './store-log.js';
+import { Frontier } from './tree.js';
+import type { RangeResult } from './verify-range.js';
+import type { RangeWorkerData } from './verify-range-worker.js';
+import { verifyLog, type VerifyOptions, type VerifyResult } from './verify.js';
+
+export interface ParallelVerifyOptions extends VerifyOptions {
+  /** Worker threads (default: the cores available, at most 8). 1 = sequential. */
+  readonly threads?: number;
+  /** log2 of the chunk size (default 16); tests use small chunks. */
+  readonly chunkLevel?: number;
+  /** Told why the sequential `verifyLog` decides instead (small log, doubt found, …). */
+  readonly onSequential?: (reason: string) => void;
+}
+
+/** The store to verify: its log file path (`:memory:` and other stores verify sequentially). */
+export interface VerifiableStore extends Store {
+  readonly path?: string;
+}
+
+/** Default worker count: the cores, at most 8. */
+export function defaultVerifyThreads(): number {
+  return Math.max(1, Math.min(8, availableParallelism()));
+}
+
+export async function verifyLogParallel(
+  store: VerifiableStore,
+  options: ParallelVerifyOptions,
+): Promise<VerifyResult> {
+  const threads = options.threads ?? defaultVerifyThreads();
+  const chunkLevel = options.chunkLevel ?? 16;
+  const chunk = 2 ** chunkLevel;
+  const total = store.nextSequence();
+  const path = store.path;
+  const sequential = (reason: string): VerifyResult => {
+    options.onSequential?.(reason);
+    const source = storeLogSource(store);
+    try {
+      return verifyLog(source, options);
+    } finally {
+      source.release();
+    }
+  };
+  if (
+    threads < 2 ||
+    path === undefined ||
+    path === ':memory:' ||
+    options.fromCheckpoint !== undefined ||
+    total < 2 * chunk
+  ) {
+    return sequential(
+      'not parallel: one thread, not a log file, a start checkpoint or a small log',
+    );
+  }
+
+  // Every checkpoint must open with a trusted key and the sizes must not go back.
+  const verifiers = options.verifierKeys.map(parseVerifierKey);
+  const checkpoints: { size: number; root: Buffer }[] = [];
+  for (const c of store.checkpoints()) {
+    const opened = openCheckpoint(c.note, verifiers, options.origin);
+    const prev = checkpoints[checkpoints.length - 1];
+    if (!opened.ok) return sequential(`checkpoint does not open: ${opened.detail}`);
+    if (prev !== undefined && opened.size < prev.size)
+      return sequential('checkpoint sizes go back');
+    checkpoints.push({ size: opened.size, root: opened.root });
+  }
+
+  const chunks = Math.ceil(total / chunk);
+  const workers = Math.min(threads, chunks);
+  const bounds: number[] = [];
+  for (let i = 0; i < workers; i++) bounds.push(Math.floor((chunks * i) / workers) * chunk);
+  let done = 0;
+  const progress = (n: number): void => {
+    done += n;
+    options.onProgress?.(Math.min(done, total), total);
+  };
+  const results = await Promise.all(
+    bounds.map((from, i) => {
+      const to = i + 1 < bounds.length ? (bounds[i + 1] ?? null) : null;
+      const sizes = checkpoints
+        .map((c) => c.size)
+        .filter((s) => s > from && (to === null || s <= to));
+      return runRange({ path, from, to, chunkLevel, checkpointSizes: sizes }, progress);
+    }),
+  );
+  const last = results[results.length - 1];
+  if (results.some((r) => !r.sound)) return sequential('a range has a record that fails a check');
+  const end = last?.end ?? 0;
+  if (end < total) return sequential('fewer records than the store counts');
+  if (checkpoints.some((c) => c.size > end))
+    return sequential('a checkpoint covers missing records');
+
+  // Compose each checkpoint's root from the chunk roots and its partial chunk.
+  const upper = new Frontier();
+  const roots = results.flatMap((r) => r.chunkRoots);
+  const partials = new Map(results.flatMap((r) => r.partials.map((p) => [p.size, p.hash])));
+  let next = 0;
+  for (const c of checkpoints) {
+    const whole = Math.floor(c.size / chunk);
+    while (upper.size < whole) {
+      const root = roots[next++];
+      if (root === undefined) return sequential('a chunk root is missing');
+      upper.append(root);
+    }
+    let r = c.size % chunk === 0 ? undefined : partials.get(c.size);
+    if (c.size % chunk !== 0 && r === undefined) return sequential('a partial chunk is missing');
+    for (let level = 0; level < 64; level++) {
+      const n = upper.node(level);
+      if (n !== undefined) r = r === undefined ? n : nodeHash(n, r);
+    }
+    if (!(r ?? EMPTY_ROOT).equals(c.root)) return sequential(`root at size ${c.size} differs`);
+  }
+  const prunedFrom = results.find((r) => r.prunedFrom >= 0)?.prunedFrom ?? -1;
+  const prunedTo = results.findLast((r) => r.prunedTo >= 0)?.prunedTo ?? -1;
+  options.onProgress?.(end, total);
+  return {
+    ok: true,
+    size: end,
+    checkpoints: checkpoints.length,
+    pruned: prunedFrom < 0 ? null : { from: prunedFrom, to: prunedTo },
+  };
+}
+
+type RangeMessage =
+  | { type: 'progress'; done: number }
+  | { type: 'result'; result: RangeResult }
+  | { type: 'error'; message: string };
+
+function runRange(data: RangeWorkerData, onProgress: (n: number) => void): Promise<RangeResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(workerScript(import.meta.url, 'verify-range-worker'), {
+      eval: true,
+      workerData: data,
+    });
+    let settled = false;
+    const settle = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      fn();
+    };
+    worker.on('message', (m: RangeMessage) => {
+      if (m.type === 'progress') onProgress(m.done);
+      else if (m.type === 'result') settle(() => resolve(revive(m.result)));
+      else
+        settle(() =>
+          reject(new PortwardenError('PW_ERR_STORE', { detail: `verify: ${m.message}` })),
+        );
+    });
+    worker.once('error', (err) => settle(() => reject(err)));
+    worker.once('exit', (code) =>
+      settle(() =>
+        reject(new PortwardenError('PW_ERR_STORE', { detail: `verify worker exited (${code})` })),
+      ),
+    );
+  });
+}
+
+/** Buffers come back from a worker as plain Uint8Arrays. */
+function revive(r: RangeResult): RangeResult {
+  const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+  return {
+    ...r,
+    chunkRoots: r.chunkRoots.map(buf),
+    partials: r.partials.map((p) => ({ size: p.size, hash: buf(p.hash) })),
+  };
+}

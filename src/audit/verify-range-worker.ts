@@ -1,0 +1,31 @@
+/**
+ * A parallel verify's worker thread (verify-parallel.ts): opens the log read-only, checks
+ * one range with `checkRange`, posts progress and then the result, and ends.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SqliteStore } from '../store/index.js';
+import { checkRange, type RangeTask } from './verify-range.js';
+
+export interface RangeWorkerData extends RangeTask {
+  readonly path: string;
+}
+
+const data = workerData as RangeWorkerData;
+const store = new SqliteStore(data.path, { readonly: true });
+try {
+  const records = store.iterateLeaves(data.from);
+  let reported = 0;
+  const result = checkRange(records, data, (done) => {
+    parentPort?.postMessage({ type: 'progress', done: done - reported });
+    reported = done;
+  });
+  records.return?.();
+  parentPort?.postMessage({ type: 'result', result });
+} catch (err) {
+  parentPort?.postMessage({
+    type: 'error',
+    message: err instanceof Error ? err.message : String(err),
+  });
+} finally {
+  store.close();
+}

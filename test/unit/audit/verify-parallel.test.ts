@@ -1,0 +1,220 @@
+// The parallel verify of the embedded store: on a sound log it composes every checkpoint's
+// root from the workers' chunk roots and partial frontiers and agrees with verifyLog; on
+// every kind of tampering (including one only the roots reveal) it gives verifyLog's verdict.
+import Database from 'better-sqlite3';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Checkpointer } from '../../../src/audit/checkpointer.js';
+import {
+  leafHash,
+  loadOrCreateNodeKey,
+  verifyLog,
+  verifyLogParallel,
+} from '../../../src/audit/integrity.js';
+import { storeLogSource } from '../../../src/audit/store-log.js';
+import { Recorder } from '../../../src/audit/recorder.js';
+import { SqliteStore } from '../../../src/store/index.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+type Key = ReturnType<typeof loadOrCreateNodeKey>;
+
+/** A log of `records` records with a checkpoint after each size in `checkpointsAt`. */
+function makeLog(records: number, checkpointsAt: readonly number[]): { dir: string; key: Key } {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-verify-parallel-'));
+  dirs.push(dir);
+  const store = new SqliteStore(join(dir, 'portwarden.db'), { indexer: 'none' });
+  const key = loadOrCreateNodeKey(dir, 'node-p');
+  const checkpointer = new Checkpointer(store, key, 'node-p', dir);
+  const recorder = new Recorder(store, {
+    mode: 'async',
+    flushMs: 1000,
+    observer: 'node-p',
+    onLeaf: checkpointer.onLeaf,
+    onRollback: checkpointer.onRollback,
+  });
+  checkpointer.attach(recorder);
+  const at = new Set(checkpointsAt);
+  for (let i = 0; i < records; i++) {
+    recorder.append({
+      event: { action: 'db-query', category: ['database'], type: ['access'] },
+      db: { query: { text: `SELECT ${i}` } },
+    });
+    if (at.has(i)) {
+      recorder.flush();
+      checkpointer.checkpointNow();
+    }
+  }
+  recorder.flush();
+  checkpointer.checkpointNow();
+  recorder.flush();
+  store.close();
+  return { dir, key };
+}
+
+function copyOf(dir: string, edit?: (db: Database.Database) => void): string {
+  const copy = mkdtempSync(join(tmpdir(), 'pw-verify-parallel-case-'));
+  dirs.push(copy);
+  cpSync(dir, copy, { recursive: true });
+  if (edit) {
+    const db = new Database(join(copy, 'portwarden.db'));
+    edit(db);
+    db.close();
+  }
+  return copy;
+}
+
+async function both(dir: string, key: Key, chunkLevel: number, threads = 3) {
+  const store = new SqliteStore(join(dir, 'portwarden.db'), { readonly: true });
+  try {
+    const options = { verifierKeys: [key.verifierKey], origin: key.name };
+    const source = storeLogSource(store);
+    const sequential = verifyLog(source, options);
+    source.release();
+    const progress: number[] = [];
+    const fellBack: string[] = [];
+    const parallel = await verifyLogParallel(store, {
+      ...options,
+      threads,
+      chunkLevel,
+      onProgress: (done) => progress.push(done),
+      onSequential: (why) => fellBack.push(why),
+    });
+    return { sequential, parallel, progress, fellBack, size: store.nextSequence() };
+  } finally {
+    store.close();
+  }
+}
+
+describe('verifyLogParallel', () => {
+  // 8-leaf chunks; checkpoints on and off chunk boundaries, one at a range boundary.
+  const base = makeLog(300, [0, 6, 7, 15, 63, 64, 100, 151, 200, 255]);
+
+  it('agrees with verifyLog on a sound log and reports progress to the end', async () => {
+    const r = await both(base.dir, base.key, 3);
+    expect(r.parallel.ok).toBe(true);
+    expect(r.fellBack).toEqual([]);
+    expect(r.parallel).toEqual(r.sequential);
+    if (r.parallel.ok) expect(r.parallel.checkpoints).toBeGreaterThanOrEqual(11);
+    expect(r.progress[r.progress.length - 1]).toBe(r.size);
+  });
+
+  it('agrees for any thread count and chunk size', async () => {
+    for (const [threads, level] of [
+      [2, 2],
+      [4, 4],
+      [8, 1],
+      [5, 5],
+    ] as const) {
+      const r = await both(base.dir, base.key, level, threads);
+      expect(r.parallel).toEqual(r.sequential);
+      expect(r.parallel.ok).toBe(true);
+      expect(r.fellBack).toEqual([]);
+    }
+  });
+
+  const cases: [string, (db: Database.Database) => void][] = [
+    [
+      'an edited body',
+      (db) => db.prepare("UPDATE log_v3 SET body = body || ' ' WHERE seq = 77").run(),
+    ],
+    ['a deleted record', (db) => db.prepare('DELETE FROM log_v3 WHERE seq = 130').run()],
+    [
+      'two swapped records',
+      (db) => {
+        const a = db.prepare('SELECT body, leaf FROM log_v3 WHERE seq = 40').get() as {
+          body: string;
+          leaf: Buffer;
+        };
+        const b = db.prepare('SELECT body, leaf FROM log_v3 WHERE seq = 41').get() as {
+          body: string;
+          leaf: Buffer;
+        };
+        const set = db.prepare('UPDATE log_v3 SET body = ?, leaf = ? WHERE seq = ?');
+        set.run(b.body, b.leaf, 40);
+        set.run(a.body, a.leaf, 41);
+      },
+    ],
+    ['a truncated tail', (db) => db.prepare('DELETE FROM log_v3 WHERE seq >= 250').run()],
+    [
+      // Body and leaf rewritten together: every record check passes, only the roots tell.
+      'a rewritten body with its leaf recomputed',
+      (db) => {
+        const row = db.prepare('SELECT body FROM log_v3 WHERE seq = 90').get() as { body: string };
+        const body = row.body.replace('SELECT ', 'SELECT 1');
+        expect(body).not.toBe(row.body);
+        db.prepare('UPDATE log_v3 SET body = ?, leaf = ? WHERE seq = 90').run(body, leafHash(body));
+      },
+    ],
+    [
+      'a forged checkpoint',
+      (db) =>
+        db
+          .prepare(
+            "UPDATE checkpoints_v1 SET note = replace(note, '—', '-') WHERE size = (SELECT size FROM checkpoints_v1 ORDER BY size LIMIT 1 OFFSET 4)",
+          )
+          .run(),
+    ],
+    [
+      'a checkpoint root edited',
+      (db) => {
+        const c = db
+          .prepare('SELECT note FROM checkpoints_v1 ORDER BY size LIMIT 1 OFFSET 5')
+          .get() as {
+          note: string;
+        };
+        const lines = c.note.split('\n');
+        lines[2] = Buffer.alloc(32, 7).toString('base64');
+        db.prepare('UPDATE checkpoints_v1 SET note = ? WHERE note = ?').run(
+          lines.join('\n'),
+          c.note,
+        );
+      },
+    ],
+  ];
+  for (const [name, edit] of cases) {
+    it(`gives verifyLog's verdict for ${name}`, async () => {
+      const r = await both(copyOf(base.dir, edit), base.key, 3);
+      expect(r.sequential.ok).toBe(false);
+      if (name.startsWith('a rewritten') && !r.sequential.ok)
+        expect(r.sequential.kind).toBe('root-mismatch');
+      expect(r.fellBack).toHaveLength(1);
+      expect(r.parallel).toEqual(r.sequential);
+    });
+  }
+
+  it('reports the pruned range as verifyLog does', async () => {
+    const dir = copyOf(base.dir, (db) =>
+      db.prepare('UPDATE log_v3 SET body = NULL, text = NULL WHERE seq BETWEEN 20 AND 180').run(),
+    );
+    const r = await both(dir, base.key, 3);
+    expect(r.parallel.ok).toBe(true);
+    expect(r.parallel).toEqual(r.sequential);
+    expect(r.fellBack).toEqual([]);
+    if (r.parallel.ok) expect(r.parallel.pruned).toEqual({ from: 20, to: 180 });
+  });
+
+  it('agrees with verifyLog for random sizes, checkpoints, chunks and threads', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 160 }),
+        fc.array(fc.integer({ min: 0, max: 159 }), { maxLength: 12 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 2, max: 6 }),
+        async (records, at, level, threads) => {
+          const log = makeLog(records, at);
+          const r = await both(log.dir, log.key, level, threads);
+          expect(r.parallel.ok).toBe(true);
+          expect(r.parallel).toEqual(r.sequential);
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+});
