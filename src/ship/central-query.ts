@@ -104,11 +104,33 @@ function tsParam(ns: bigint, p: Params): string {
   return p.add(timestamptzText(ns), 'timestamptz');
 }
 
-/** The conjuncts of `f` over `records` (unaliased), its cursor included. */
-export function centralWhere(f: CentralFilter, p: Params): string[] {
+/** A flow's connections of one node (central-conns.ts). */
+export interface FlowConns {
+  readonly node: string;
+  readonly conns: readonly string[];
+}
+
+/**
+ * The conjuncts of `f` over `records` (unaliased), its cursor included. `flow`, when given,
+ * is the flow of `f.communityId` already read from the connections table: its connection
+ * ids become constants, so no subquery is planned over every partition.
+ */
+export function centralWhere(f: CentralFilter, p: Params, flow?: readonly FlowConns[]): string[] {
   const w = equalities(f, p);
   w.push(...equality('outcome', f.outcome, p), ...equality('module', f.module, p));
-  if (f.communityId !== undefined) {
+  if (f.communityId !== undefined && flow !== undefined) {
+    if (flow.length === 0) w.push('false');
+    else {
+      // conn = ANY(all) for each partition's (conn, ts) index; the node of each id checked.
+      w.push(`conn = ANY(${p.add([...new Set(flow.flatMap((x) => x.conns))], 'text[]')})`);
+      const [only] = flow;
+      if (flow.length === 1 && only !== undefined) w.push(`node = ${p.add(only.node)}`);
+      else
+        w.push(
+          `(${flow.map((x) => `(node = ${p.add(x.node)} AND conn = ANY(${p.add(x.conns, 'text[]')}))`).join(' OR ')})`,
+        );
+    }
+  } else if (f.communityId !== undefined) {
     const id = p.add(pgText(f.communityId));
     const opens = `FROM records WHERE action = 'connection-open' AND (community_id = ${id} OR up_community_id = ${id})`;
     // Connection ids are a node's own: a flow is the (node, connection) pairs it opened.

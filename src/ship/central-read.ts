@@ -8,9 +8,10 @@
  */
 import type { VerifyResult } from '../audit/integrity.js';
 import { verifyCentralNode } from './central-verify.js';
-import { type CentralFilter, Params, centralWhere, joinWhere } from './central-query.js';
+import { type CentralFilter, Params, joinWhere } from './central-query.js';
 import type { CentralRow } from './central-row.js';
 import { COLUMNS, type RawRecord, fromRaw } from './central-records.js';
+import { rollupGroupBy, rollupHasKey, rollupPlan } from './central-rollup.js';
 import type { Finding } from './central-tx.js';
 import type { CentralPage, CentralStore, NodeSummary } from './pg-store.js';
 
@@ -65,21 +66,32 @@ export class CentralReader {
     return this.store.count(filter);
   }
 
-  /** Records per value of `key` (the most first, at most `limit`); a missing value is '-'. */
+  /**
+   * Records per value of `key` (the most first, at most `limit`); a missing value is '-'.
+   * From the hourly rollup when the key and the filter allow (central-rollup.ts).
+   */
   async groupBy(
     filter: CentralFilter,
     key: CentralGroupKey,
     limit = 100,
   ): Promise<{ key: string; count: number }[]> {
-    const p = new Params();
     const { after: _a, ...f } = filter;
     const col = CENTRAL_GROUP_KEYS[key];
-    const r = await this.store.pool.query<{ k: string | null; n: string }>(
-      `SELECT ${col} AS k, count(*) AS n FROM records ${joinWhere(centralWhere(f, p))}
-       GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${p.add(Math.min(Math.max(limit, 1), 10_000))}`,
-      p.values,
-    );
-    return r.rows.map((x) => ({ key: x.k ?? '-', count: Number(x.n) }));
+    const n = Math.min(Math.max(limit, 1), 10_000);
+    const plan = rollupHasKey(key) ? rollupPlan(f) : null;
+    let rows: { k: string | null; n: string }[];
+    if (plan !== null) rows = await rollupGroupBy(this.store.pool, plan, key, col, n);
+    else {
+      const p = new Params();
+      const where = await this.store.where(f, p);
+      const r = await this.store.pool.query<{ k: string | null; n: string }>(
+        `SELECT ${col} AS k, count(*) AS n FROM records ${joinWhere(where)}
+         GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${p.add(n)}`,
+        p.values,
+      );
+      rows = r.rows;
+    }
+    return rows.map((x) => ({ key: x.k ?? '-', count: Number(x.n) }));
   }
 
   /** Counts per `intervalNs` bucket from `sinceNs`, per listener and outcome. */
@@ -99,7 +111,7 @@ export class CentralReader {
       n: string;
     }>(
       `SELECT (ts_ns - ${since}) / ${interval} AS b, listener, outcome, count(*) AS n
-       FROM records ${joinWhere(centralWhere(f, p))} GROUP BY 1, 2, 3`,
+       FROM records ${joinWhere(await this.store.where(f, p))} GROUP BY 1, 2, 3`,
       p.values,
     );
     return r.rows.map((x) => ({
@@ -123,7 +135,7 @@ export class CentralReader {
   ): Promise<CentralRow[]> {
     const p = new Params();
     const { after: _a, order: _o, limit: _l, ...f } = filter;
-    const where = centralWhere({ ...f, node }, p);
+    const where = await this.store.where({ ...f, node }, p);
     where.push(`seq >= ${p.add(from, 'bigint')}`, `seq < ${p.add(to, 'bigint')}`);
     const r = await this.store.pool.query<RawRecord>(
       `SELECT ${COLUMNS} FROM records ${joinWhere(where)} ORDER BY seq LIMIT ${p.add(limit)}`,

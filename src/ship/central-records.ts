@@ -7,6 +7,7 @@
 import type { RecordColumns } from '../store/index.js';
 import { pgText, wordsColumn } from '../store/pg/index.js';
 import type { CentralRow } from './central-row.js';
+import { CONNECTION_COLUMNS, HOUR_OF_TS, connectionRows } from './pg-schema.js';
 
 export const COLUMNS =
   'node, seq, ts_ns, id, action, outcome, listener, conn, src_ip, src_port, dst_ip, dst_port, up_local_ip, up_local_port, up_ip, up_port, user_name, community_id, up_community_id, rule, policy_version, db_namespace, operation, class, status, module, text, body, leaf';
@@ -65,14 +66,38 @@ export function fromRaw(r: RawRecord): CentralRow {
 const INSERT_TYPES = `${ARRAY_TYPES}, text[], text[]`.split(', ');
 /** Columns before `body` hold text PostgreSQL must get without NUL (the body is JSON-escaped). */
 const BODY = COLUMNS.split(', ').indexOf('body');
-const INSERT_SQL = `INSERT INTO records (${COLUMNS}, words, tsv, ts)
+// The rows actually inserted (a redelivered record is not) feed the hourly rollup and the
+// connections table in the same statement, so both stay exact under redelivery; their
+// upserts go in key order (two writers never wait on each other in a cycle).
+const INSERT_SQL = `WITH ins AS (
+  INSERT INTO records (${COLUMNS}, words, tsv, ts)
   SELECT ${COLUMNS.split(', ')
     .map((c) => `u.${c}`)
     .join(', ')}, u.words,
     CASE WHEN u.lexemes IS NULL THEN NULL ELSE array_to_tsvector(string_to_array(u.lexemes, ' ')) END,
     timestamptz 'epoch' + (u.ts_ns / 1000) * interval '1 microsecond'
   FROM unnest(${INSERT_TYPES.map((t, i) => `$${i + 1}::${t}`).join(', ')}) AS u(${COLUMNS}, words, lexemes)
-  ON CONFLICT DO NOTHING`;
+  ON CONFLICT DO NOTHING
+  RETURNING node, seq, ts, ts_ns, action, outcome, listener, conn, src_ip, src_port, up_local_ip,
+    up_local_port, community_id, up_community_id
+), hours AS (
+  INSERT INTO record_hours AS h (hour, node, listener, action, outcome, n)
+  SELECT ${HOUR_OF_TS}, node, listener, action, outcome, count(*) FROM ins
+  GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+  ON CONFLICT (hour, node, listener, action, outcome) DO UPDATE SET n = h.n + EXCLUDED.n
+), conns AS (
+  INSERT INTO connections AS c (${CONNECTION_COLUMNS})
+  SELECT * FROM (${connectionRows('ins')}) x ORDER BY node, conn
+  ON CONFLICT (node, conn) DO UPDATE SET
+    ${CONNECTION_COLUMNS.split(', ')
+      .slice(2)
+      .map((col) => {
+        const first = col.startsWith('close_') ? 'close_seq' : 'open_seq';
+        return `${col} = CASE WHEN c.${first} IS NULL THEN EXCLUDED.${col} ELSE c.${col} END`;
+      })
+      .join(',\n    ')}
+)
+SELECT count(*)::int AS n FROM ins`;
 
 /** One INSERT of `rows` (a row already stored is left as it is): its SQL and column arrays. */
 export function insertStatement(rows: readonly CentralRow[]): {

@@ -23,6 +23,28 @@ import {
   timestamptzDay,
 } from '../store/index.js';
 
+/** The hour of a record's `ts` (UTC, whatever the session's time zone). */
+export const HOUR_OF_TS = "date_bin('1 hour', ts, timestamptz 'epoch')";
+
+export const CONNECTION_COLUMNS =
+  'node, conn, open_seq, open_ts, open_ts_ns, src_ip, src_port, up_local_ip, up_local_port, community_id, up_community_id, close_seq, close_ts, close_ts_ns';
+
+/**
+ * One `connections` row per (node, conn) of the connection-open and connection-close rows
+ * of `source` (a table or CTE with the records' columns): the first open and first close.
+ */
+export function connectionRows(source: string): string {
+  return `SELECT node, conn, o.seq, o.ts, o.ts_ns, o.src_ip, o.src_port, o.up_local_ip, o.up_local_port,
+      o.community_id, o.up_community_id, c.seq, c.ts, c.ts_ns
+    FROM (SELECT DISTINCT ON (node, conn) node, conn, seq, ts, ts_ns, src_ip, src_port, up_local_ip,
+            up_local_port, community_id, up_community_id
+          FROM ${source} WHERE action = 'connection-open' AND conn IS NOT NULL
+          ORDER BY node, conn, seq) o
+    FULL JOIN (SELECT DISTINCT ON (node, conn) node, conn, seq, ts, ts_ns
+          FROM ${source} WHERE action = 'connection-close' AND conn IS NOT NULL
+          ORDER BY node, conn, seq) c USING (node, conn)`;
+}
+
 const RECORD_INDEXES: readonly [string, string][] = [
   ['ts', '(ts)'],
   ['id', '(id)'],
@@ -151,6 +173,53 @@ CREATE INDEX records_untokenized ON records (ts) WHERE tsv IS NULL AND words IS 
 CREATE INDEX records_unworded ON records (ts) WHERE words IS NULL AND text IS NOT NULL;
 CREATE INDEX records_node_ts ON records (node, ts);
 CREATE INDEX records_policy_version ON records (policy_version, ts) WHERE policy_version IS NOT NULL;
+`,
+  },
+  {
+    version: 3,
+    description: 'hourly rollup and connections, kept by the collector, backfilled from records',
+    // Kept in the collector's insert (central-records.ts: only rows actually inserted count,
+    // so a redelivered record changes nothing) and read by central-rollup.ts and
+    // central-conns.ts. NULLS NOT DISTINCT (PostgreSQL 15): a record without a listener,
+    // action or outcome has one rollup row per hour like any other key.
+    sql: `
+CREATE TABLE record_hours (
+  hour timestamptz NOT NULL,
+  node text NOT NULL,
+  listener text,
+  action text,
+  outcome text,
+  n bigint NOT NULL,
+  CONSTRAINT record_hours_key UNIQUE NULLS NOT DISTINCT (hour, node, listener, action, outcome)
+);
+CREATE TABLE connections (
+  node text NOT NULL,
+  conn text NOT NULL,
+  open_seq bigint,
+  open_ts timestamptz,
+  open_ts_ns bigint,
+  src_ip text,
+  src_port integer,
+  up_local_ip text,
+  up_local_port integer,
+  community_id text,
+  up_community_id text,
+  close_seq bigint,
+  close_ts timestamptz,
+  close_ts_ns bigint,
+  PRIMARY KEY (node, conn)
+);
+INSERT INTO record_hours (hour, node, listener, action, outcome, n)
+  SELECT ${HOUR_OF_TS}, node, listener, action, outcome, count(*)
+  FROM records GROUP BY 1, 2, 3, 4, 5;
+INSERT INTO connections (${CONNECTION_COLUMNS})
+  ${connectionRows('records')};
+CREATE INDEX connections_client ON connections (src_ip, src_port, open_ts_ns) WHERE open_seq IS NOT NULL;
+CREATE INDEX connections_upstream ON connections (up_local_ip, up_local_port, open_ts_ns) WHERE open_seq IS NOT NULL;
+CREATE INDEX connections_community ON connections (community_id) WHERE community_id IS NOT NULL;
+CREATE INDEX connections_up_community ON connections (up_community_id) WHERE up_community_id IS NOT NULL;
+ANALYZE record_hours;
+ANALYZE connections;
 `,
   },
 ];

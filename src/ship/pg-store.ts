@@ -8,7 +8,9 @@
 import pg from 'pg';
 import { PortwardenError, errorMessage } from '../errors.js';
 import { wordsColumn } from '../store/pg/index.js';
+import { connectionAtRows, flowOf } from './central-conns.js';
 import { COLUMNS, type RawRecord, fromRaw } from './central-records.js';
+import { rollupCount, rollupPlan } from './central-rollup.js';
 import type { CentralRow } from './central-row.js';
 import { CentralTx, type Finding, type NodeState } from './central-tx.js';
 import {
@@ -19,7 +21,6 @@ import {
   encodeCursor,
   joinWhere,
   orderBy,
-  timestamptzText,
 } from './central-query.js';
 import { createPartitions, dayOf, migrate } from './pg-schema.js';
 
@@ -122,7 +123,7 @@ export class CentralStore {
   /** One keyset page in the central order (time, node, sequence); see central-query.ts. */
   async searchPage(filter: CentralFilter): Promise<CentralPage> {
     const p = new Params();
-    const where = centralWhere(filter, p);
+    const where = await this.where(filter, p);
     const limit = Math.min(Math.max(Math.round(filter.limit ?? 100), 1), MAX_CENTRAL_PAGE);
     const r = await this.pool.query<RawRecord>(
       `SELECT ${COLUMNS} FROM records ${joinWhere(where)} ${orderBy(filter.order)} LIMIT ${p.add(limit + 1)}`,
@@ -137,12 +138,27 @@ export class CentralStore {
     return { rows, next };
   }
 
-  /** Records matching `filter` (its cursor, order and limit ignored). */
+  /**
+   * The conjuncts of `filter` (centralWhere), a community id first read as its
+   * connections from the connections table.
+   */
+  async where(filter: CentralFilter, p: Params): Promise<string[]> {
+    const flow =
+      filter.communityId === undefined ? undefined : await flowOf(this.pool, filter.communityId);
+    return centralWhere(filter, p, flow);
+  }
+
+  /**
+   * Records matching `filter` (its cursor, order and limit ignored): from the hourly rollup
+   * when the filter is a time window and rollup keys only (central-rollup.ts).
+   */
   async count(filter: CentralFilter): Promise<number> {
-    const p = new Params();
     const { after: _a, ...f } = filter;
+    const plan = rollupPlan(f);
+    if (plan !== null) return rollupCount(this.pool, plan);
+    const p = new Params();
     const r = await this.pool.query<{ n: string }>(
-      `SELECT count(*) AS n FROM records ${joinWhere(centralWhere(f, p))}`,
+      `SELECT count(*) AS n FROM records ${joinWhere(await this.where(f, p))}`,
       p.values,
     );
     return Number(r.rows[0]?.n ?? 0);
@@ -264,40 +280,18 @@ export class CentralStore {
 
   /**
    * The connection that held `ip:port` on its client or upstream leg at `atNs`, on any node:
-   * the newest connection-open at or before `atNs`, with its close if recorded.
+   * the newest connection-open at or before `atNs`, with its close if recorded (through
+   * the connections table: central-conns.ts).
    */
   async connectionAt(
     ip: string,
     port: number,
     atNs: bigint,
   ): Promise<{ leg: 'client' | 'upstream'; open: CentralRow; close: CentralRow | null } | null> {
-    const at = atNs.toString();
-    // The ts bounds let the planner skip the day partitions that cannot hold the rows
-    // (planning over every partition is most of the cost): no open after `at`, and no close
-    // before its open (a node's clock never goes backwards: audit/clock.ts).
-    const r = await this.pool.query<RawRecord & { leg: 'client' | 'upstream' }>(
-      `(SELECT ${COLUMNS}, 'client' AS leg FROM records
-         WHERE action = 'connection-open' AND src_ip = $1 AND src_port = $2 AND ts_ns <= $3::bigint
-           AND ts <= $4::timestamptz
-         ORDER BY ts DESC LIMIT 1)
-       UNION ALL
-       (SELECT ${COLUMNS}, 'upstream' AS leg FROM records
-         WHERE action = 'connection-open' AND up_local_ip = $1 AND up_local_port = $2 AND ts_ns <= $3::bigint
-           AND ts <= $4::timestamptz
-         ORDER BY ts DESC LIMIT 1)
-       ORDER BY ts_ns DESC LIMIT 1`,
-      [ip, port, at, timestamptzText(atNs)],
-    );
-    const open = r.rows[0];
-    if (open === undefined) return null;
-    const c = await this.pool.query<RawRecord>(
-      `SELECT ${COLUMNS} FROM records WHERE action = 'connection-close' AND conn = $1 AND node = $2
-         AND ts >= $3::timestamptz LIMIT 1`,
-      [open.conn, open.node, timestamptzText(BigInt(open.ts_ns))],
-    );
-    const close = c.rows[0];
-    const closed = close === undefined ? null : fromRaw(close);
+    const hit = await connectionAtRows(this.pool, ip, port, atNs);
+    if (hit === null) return null;
+    const closed = hit.close === null ? null : fromRaw(hit.close);
     if (closed !== null && closed.timestampNs < atNs) return null;
-    return { leg: open.leg, open: fromRaw(open), close: closed };
+    return { leg: hit.leg, open: fromRaw(hit.open), close: closed };
   }
 }
