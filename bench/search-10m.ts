@@ -3,10 +3,14 @@
  * SQLite store, then measures p50/p95 of typical searches, `who`, one month of
  * `--group-by hour`, counts, and store bytes per record.
  *
- *   node --import tsx bench/search-10m.ts [--rows N] [--db FILE] [--keep]
+ *   node --import tsx bench/search-10m.ts [--rows N] [--db FILE] [--keep] [--cold]
+ *
+ * `--cold` drops the store's files from the page cache (posix_fadvise DONTNEED, through
+ * python3) before every timed run, so each search reads what it needs from the disk.
  *
  * An existing --db with exactly N records is reused (generation of 10M takes a while).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { SqliteStore, type EventFilter } from '../src/store/index.js';
 import { SOURCES, USERS, Rng, generate } from './search-data.js';
@@ -23,16 +27,29 @@ const DAY = 86_400_000_000_000n;
 const endWall = BigInt(Date.UTC(2026, 10, 1)) * 1_000_000n;
 const startNs = endWall - 30n * DAY;
 
-function fileBytes(p: string): number {
-  let n = 0;
-  for (const f of [
+const cold = process.argv.includes('--cold');
+
+function storeFiles(p: string): string[] {
+  return [
     p,
     `${p}-wal`,
     p.replace(/\.db$/, '.index.db'),
     p.replace(/\.db$/, '.index.db-wal'),
-  ])
-    if (existsSync(f)) n += statSync(f).size;
+  ].filter((f) => existsSync(f));
+}
+
+function fileBytes(p: string): number {
+  let n = 0;
+  for (const f of storeFiles(p)) n += statSync(f).size;
   return n;
+}
+
+/** Drop the store's files from the page cache (clean pages only; no privileges needed). */
+function evict(p: string): void {
+  const code =
+    'import os,sys\nfor f in sys.argv[1:]:\n fd=os.open(f,os.O_RDONLY)\n os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED)\n os.close(fd)';
+  const r = spawnSync('python3', ['-c', code, ...storeFiles(p)]);
+  if (r.status !== 0) throw new Error(`--cold needs python3: ${r.stderr?.toString() ?? ''}`);
 }
 
 let store = new SqliteStore(path);
@@ -80,6 +97,7 @@ function measure(name: string, runs: number, fn: (i: number) => unknown): void {
   fn(0); // warm the statement cache and the pages this query touches first
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
+    if (cold) evict(path);
     const t = performance.now();
     fn(i + 1);
     times.push(performance.now() - t);
