@@ -11,6 +11,7 @@ import { wordsColumn } from '../store/pg/index.js';
 import { connectionAtRows, flowOf } from './central-conns.js';
 import { COLUMNS, type RawRecord, fromRaw } from './central-records.js';
 import { rollupCount, rollupPlan } from './central-rollup.js';
+import { textPageRows } from './central-text.js';
 import type { CentralRow } from './central-row.js';
 import { CentralTx, type Finding, type NodeState } from './central-tx.js';
 import {
@@ -122,17 +123,23 @@ export class CentralStore {
 
   /** One keyset page in the central order (time, node, sequence); see central-query.ts. */
   async searchPage(filter: CentralFilter): Promise<CentralPage> {
-    const p = new Params();
-    const where = await this.where(filter, p);
     const limit = Math.min(Math.max(Math.round(filter.limit ?? 100), 1), MAX_CENTRAL_PAGE);
-    const r = await this.pool.query<RawRecord>(
-      `SELECT ${COLUMNS} FROM records ${joinWhere(where)} ${orderBy(filter.order)} LIMIT ${p.add(limit + 1)}`,
-      p.values,
-    );
-    const rows = r.rows.slice(0, limit).map(fromRaw);
+    const flow =
+      filter.communityId === undefined ? undefined : await flowOf(this.pool, filter.communityId);
+    // Text: a few day partitions at a time, newest first (central-text.ts).
+    let raw = await textPageRows(this.pool, filter, flow, limit + 1);
+    if (raw === null) {
+      const p = new Params();
+      const r = await this.pool.query<RawRecord>(
+        `SELECT ${COLUMNS} FROM records ${joinWhere(centralWhere(filter, p, flow))} ${orderBy(filter.order)} LIMIT ${p.add(limit + 1)}`,
+        p.values,
+      );
+      raw = r.rows;
+    }
+    const rows = raw.slice(0, limit).map(fromRaw);
     const last = rows[rows.length - 1];
     const next =
-      r.rows.length > limit && last !== undefined
+      raw.length > limit && last !== undefined
         ? encodeCursor({ tsNs: last.timestampNs, node: last.node, seq: last.sequence })
         : null;
     return { rows, next };

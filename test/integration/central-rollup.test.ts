@@ -360,6 +360,49 @@ describe('central connections table', () => {
   });
 });
 
+describe('central text pages', () => {
+  it('reads day partitions newest (or oldest) first and pages exactly as one query over records', async () => {
+    // Rows whose words are too long for a tsvector have words and no tsv: found by LIKE.
+    const u = await store.pool.query(
+      "UPDATE records SET tsv = NULL WHERE text = 'select 2' AND seq % 4 = 0",
+    );
+    expect(u.rowCount).toBeGreaterThan(10);
+    const H = (n: number): bigint => T0 + BigInt(n) * HOUR;
+    const filters: CentralFilter[] = [
+      { text: 'select 2' },
+      { text: 'select 2', order: 'oldest' },
+      { text: 'SELECT 2', listener: 'cache' },
+      { text: 'select', node: 'gw-2', sinceNs: H(10) + 5n, untilNs: H(40) },
+      { text: 'select 3', order: 'oldest', untilNs: H(26) },
+      { text: 'sel*', actions: ['redis-command'] },
+      { text: 'select 9' },
+    ];
+    for (const f of filters) {
+      const p = new Params();
+      const dir = f.order === 'oldest' ? 'ASC' : 'DESC';
+      const want = await store.pool.query<{ node: string; seq: string }>(
+        `SELECT node, seq FROM records ${joinWhere(centralWhere(f, p))}
+         ORDER BY ts_ns ${dir}, node ${dir}, seq ${dir}`,
+        p.values,
+      );
+      for (const size of [7, 10_000]) {
+        const got: string[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await store.searchPage({ ...f, limit: size, ...(after ? { after } : {}) });
+          got.push(...page.rows.map((x) => `${x.node}:${x.sequence}`));
+          if (page.next === null) break;
+          after = page.next;
+        }
+        expect(got, `${f.text} ${f.order ?? ''} ${f.listener ?? ''} by ${size}`).toEqual(
+          want.rows.map((x) => `${x.node}:${x.seq}`),
+        );
+      }
+      if (f.text !== 'select 9') expect(want.rows.length).toBeGreaterThan(20);
+    }
+  });
+});
+
 describe('migration 3 on an existing store', () => {
   it('backfills the rollup and the connections exactly as the collector kept them', async () => {
     const snapshot = async () => ({
