@@ -1,50 +1,19 @@
 // verify of the embedded store in a worker thread: the same verdicts as verifyLog inline,
 // while the calling thread stays free.
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Checkpointer } from '../../../src/audit/checkpointer.js';
-import { loadOrCreateNodeKey, verifyInWorker } from '../../../src/audit/integrity.js';
-import { Recorder } from '../../../src/audit/recorder.js';
+import { verifyInWorker } from '../../../src/audit/integrity.js';
 import { SqliteStore } from '../../../src/store/index.js';
+import { type NodeKey, makeSignedStore } from '../../helpers/signed-store.js';
 
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function makeLog(records: number): { path: string; key: ReturnType<typeof loadOrCreateNodeKey> } {
-  const dir = mkdtempSync(join(tmpdir(), 'pw-verify-worker-'));
-  dirs.push(dir);
-  const path = join(dir, 'portwarden.db');
-  const store = new SqliteStore(path, { indexer: 'none' });
-  const key = loadOrCreateNodeKey(dir, 'node-w');
-  const checkpointer = new Checkpointer(store, key, 'node-w', dir);
-  const recorder = new Recorder(store, {
-    mode: 'async',
-    flushMs: 1000,
-    observer: 'node-w',
-    onLeaf: checkpointer.onLeaf,
-    onRollback: checkpointer.onRollback,
-  });
-  checkpointer.attach(recorder);
-  for (let i = 0; i < records; i++) {
-    recorder.append({
-      event: { action: 'db-query', category: ['database'], type: ['access'] },
-      db: { query: { text: `SELECT ${i}` } },
-    });
-    if (i % 100 === 99) {
-      recorder.flush();
-      checkpointer.checkpointNow();
-    }
-  }
-  recorder.flush();
-  checkpointer.checkpointNow();
-  recorder.flush();
-  store.close();
-  return { path, key };
+function makeLog(records: number): { path: string; key: NodeKey } {
+  return makeSignedStore(dirs, records, (i) => i % 100 === 99, 'node-w');
 }
 
 describe('verifyInWorker', () => {

@@ -7,55 +7,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Checkpointer } from '../../../src/audit/checkpointer.js';
-import {
-  leafHash,
-  loadOrCreateNodeKey,
-  verifyLog,
-  verifyLogParallel,
-} from '../../../src/audit/integrity.js';
+import { leafHash, verifyLog, verifyLogParallel } from '../../../src/audit/integrity.js';
 import { storeLogSource } from '../../../src/audit/store-log.js';
-import { Recorder } from '../../../src/audit/recorder.js';
 import { SqliteStore } from '../../../src/store/index.js';
+import { type NodeKey, makeSignedStore } from '../../helpers/signed-store.js';
 
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-type Key = ReturnType<typeof loadOrCreateNodeKey>;
+type Key = NodeKey;
 
-/** A log of `records` records with a checkpoint after each size in `checkpointsAt`. */
+/** A log of `records` records with a checkpoint after each record index in `checkpointsAt`. */
 function makeLog(records: number, checkpointsAt: readonly number[]): { dir: string; key: Key } {
-  const dir = mkdtempSync(join(tmpdir(), 'pw-verify-parallel-'));
-  dirs.push(dir);
-  const store = new SqliteStore(join(dir, 'portwarden.db'), { indexer: 'none' });
-  const key = loadOrCreateNodeKey(dir, 'node-p');
-  const checkpointer = new Checkpointer(store, key, 'node-p', dir);
-  const recorder = new Recorder(store, {
-    mode: 'async',
-    flushMs: 1000,
-    observer: 'node-p',
-    onLeaf: checkpointer.onLeaf,
-    onRollback: checkpointer.onRollback,
-  });
-  checkpointer.attach(recorder);
   const at = new Set(checkpointsAt);
-  for (let i = 0; i < records; i++) {
-    recorder.append({
-      event: { action: 'db-query', category: ['database'], type: ['access'] },
-      db: { query: { text: `SELECT ${i}` } },
-    });
-    if (at.has(i)) {
-      recorder.flush();
-      checkpointer.checkpointNow();
-    }
-  }
-  recorder.flush();
-  checkpointer.checkpointNow();
-  recorder.flush();
-  store.close();
-  return { dir, key };
+  return makeSignedStore(dirs, records, (i) => at.has(i), 'node-p');
 }
 
 function copyOf(dir: string, edit?: (db: Database.Database) => void): string {
