@@ -6,7 +6,11 @@
  *
  * A large backlog (a migrated store, a deleted index, a bulk load) is built the fast way:
  * drop the secondary indexes, copy everything, rebuild the FTS table and create the
- * indexes again — sorted builds instead of millions of random B-tree inserts.
+ * indexes again — sorted builds instead of millions of random B-tree inserts. The copy is
+ * committed in chunks (`bulk_to` / `bulk_upto` in index_meta record where it stands), so
+ * the index file's WAL stays small, a stop request is answered between chunks, and a
+ * restart continues where the build was. `indexed_upto` moves only when the indexes
+ * exist again: until then searches read those records from the log.
  */
 import type Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
@@ -21,6 +25,16 @@ import {
 export const INDEX_BATCH = 4096;
 /** A backlog larger than this (and than what is indexed) is built with sorted index builds. */
 const BULK_THRESHOLD = 200_000;
+/** Records copied per transaction of a bulk build. */
+const BULK_CHUNK = 500_000;
+
+/** When a backlog is built the bulk way, and in what chunks (tests make them small). */
+export interface BulkOptions {
+  readonly threshold: number;
+  readonly chunk: number;
+}
+
+const BULK: BulkOptions = { threshold: BULK_THRESHOLD, chunk: BULK_CHUNK };
 
 /** The attached index schema's name on every connection. */
 export const IDX = 'idx';
@@ -44,19 +58,22 @@ export function attachIndexForWriter(db: Database.Database, indexPath: string): 
   attachIndex(db, indexPath);
   if (indexPath !== ':memory:') db.pragma(`${IDX}.journal_mode = WAL`);
   db.pragma(`${IDX}.synchronous = NORMAL`);
-  db.exec(indexSchemaSql(IDX));
+  db.exec(indexSchemaSql(IDX, false));
   const logId = logIdentity(db);
   const upto = indexedUpto(db);
   const end = logEnd(db);
   if (readIndexMeta(db, 'log_id') !== logId || upto > end) {
     db.transaction(() => {
       db.exec(
-        `DELETE FROM ${IDX}.events_v3; INSERT INTO ${IDX}.events_fts_v3 (events_fts_v3) VALUES ('delete-all');`,
+        `DELETE FROM ${IDX}.events_v3; INSERT INTO ${IDX}.events_fts_v3 (events_fts_v3) VALUES ('delete-all');
+        DELETE FROM ${IDX}.index_meta WHERE key IN ('bulk_to', 'bulk_upto');`,
       );
       writeIndexMeta(db, 'log_id', logId);
       writeIndexMeta(db, 'indexed_upto', '0');
     })();
   }
+  // A bulk build under way creates its indexes last, sorted.
+  if (readIndexMeta(db, 'bulk_to') === undefined) db.exec(indexDefinitionsSql(IDX));
 }
 
 /** The log's identity (created once): an index built from another log is not reused. */
@@ -95,34 +112,81 @@ export interface IndexProgress {
 }
 
 /**
- * Index the next batch (at most `max` records). Returns where the index stands and where
- * the log ended when the batch began; `upto === end` means caught up.
+ * Index the next batch (at most `max` records), or the next chunk of a bulk build. Returns
+ * where the index stands and where the log ended when the batch began; `upto === end`
+ * means caught up.
  */
-export function indexBatch(db: Database.Database, max = INDEX_BATCH): IndexProgress {
+export function indexBatch(
+  db: Database.Database,
+  max = INDEX_BATCH,
+  bulk: BulkOptions = BULK,
+): IndexProgress {
   let out: IndexProgress = { upto: 0, end: 0 };
   db.transaction(() => {
     const upto = indexedUpto(db);
     const end = logEnd(db);
+    const bulkTo = readIndexMeta(db, 'bulk_to');
+    if (bulkTo !== undefined) {
+      out = bulkStep(db, upto, Number(bulkTo), end, bulk.chunk);
+      return;
+    }
     if (end <= upto) {
       out = { upto, end };
       return;
     }
     const backlog = end - upto;
-    const bulk = backlog > BULK_THRESHOLD && backlog > upto;
-    const hi = bulk ? end : Math.min(end, upto + max);
-    if (bulk)
+    if (backlog > bulk.threshold && backlog > upto) {
       for (const [name] of INDEX_DEFINITIONS) db.exec(`DROP INDEX IF EXISTS ${IDX}.${name}`);
-    db.prepare(
-      `INSERT INTO ${IDX}.events_v3 (${INDEXED_COLUMNS}) SELECT ${INDEXED_COLUMNS} FROM main.log_v3 WHERE seq >= ? AND seq < ?`,
-    ).run(upto, hi);
-    db.prepare(
-      `INSERT INTO ${IDX}.events_fts_v3 (rowid, text) SELECT seq, text FROM ${IDX}.events_v3 WHERE seq >= ? AND seq < ? AND text IS NOT NULL`,
-    ).run(upto, hi);
-    if (bulk) db.exec(indexDefinitionsSql(IDX));
+      writeIndexMeta(db, 'bulk_to', String(end));
+      writeIndexMeta(db, 'bulk_upto', String(upto));
+      out = { upto, end };
+      return;
+    }
+    const hi = Math.min(end, upto + max);
+    copyRows(db, upto, hi);
     writeIndexMeta(db, 'indexed_upto', String(hi));
     out = { upto: hi, end };
   })();
   return out;
+}
+
+/** Copy records [lo, hi) of the log into the index table and its FTS table. */
+function copyRows(db: Database.Database, lo: number, hi: number): void {
+  db.prepare(
+    `INSERT INTO ${IDX}.events_v3 (${INDEXED_COLUMNS}) SELECT ${INDEXED_COLUMNS} FROM main.log_v3 WHERE seq >= ? AND seq < ?`,
+  ).run(lo, hi);
+  db.prepare(
+    `INSERT INTO ${IDX}.events_fts_v3 (rowid, text) SELECT seq, text FROM ${IDX}.events_v3 WHERE seq >= ? AND seq < ? AND text IS NOT NULL`,
+  ).run(lo, hi);
+}
+
+/** One step of a bulk build: the next chunk, or, once copied, the indexes and `indexed_upto`. */
+function bulkStep(
+  db: Database.Database,
+  upto: number,
+  bulkTo: number,
+  end: number,
+  chunk: number,
+): IndexProgress {
+  const done = Number(readIndexMeta(db, 'bulk_upto') ?? upto);
+  if (done < bulkTo) {
+    const hi = Math.min(bulkTo, done + chunk);
+    copyRows(db, done, hi);
+    writeIndexMeta(db, 'bulk_upto', String(hi));
+    return { upto, end };
+  }
+  // One sorted index build per transaction, then the records become searchable here.
+  const existing = new Set(
+    db.prepare(`SELECT name FROM ${IDX}.sqlite_master WHERE type = 'index'`).pluck().all(),
+  );
+  const missing = INDEX_DEFINITIONS.find(([name]) => !existing.has(name));
+  if (missing !== undefined) {
+    db.exec(`CREATE INDEX IF NOT EXISTS ${IDX}.${missing[0]} ON events_v3 ${missing[1]}`);
+    return { upto, end };
+  }
+  writeIndexMeta(db, 'indexed_upto', String(bulkTo));
+  db.prepare(`DELETE FROM ${IDX}.index_meta WHERE key IN ('bulk_to', 'bulk_upto')`).run();
+  return { upto: bulkTo, end };
 }
 
 /** Index everything the log holds now. */

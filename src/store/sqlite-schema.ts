@@ -120,12 +120,15 @@ export function indexDefinitionsSql(s: string): string {
   ).join('\n');
 }
 
-/** The index file, attached as schema `s`. */
-export function indexSchemaSql(s: string): string {
+/**
+ * The index file, attached as schema `s`: its tables, and its secondary indexes unless a
+ * bulk build (which creates them last, sorted) is under way.
+ */
+export function indexSchemaSql(s: string, withIndexes = true): string {
   return `
 CREATE TABLE IF NOT EXISTS ${s}.index_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ${s}.events_v3 (${COLUMN_DEFS});
-${indexDefinitionsSql(s)}
+${withIndexes ? indexDefinitionsSql(s) : ''}
 CREATE VIRTUAL TABLE IF NOT EXISTS ${s}.events_fts_v3 USING fts5(
   text, content = 'events_v3', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2',
   columnsize = 0

@@ -9,6 +9,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recorder } from '../../../src/audit/recorder.js';
 import { type EventFilter, SqliteStore } from '../../../src/store/index.js';
+import {
+  attachIndexForWriter,
+  indexBatch,
+  indexPathOf,
+} from '../../../src/store/sqlite-indexer.js';
+import { INDEX_DEFINITIONS } from '../../../src/store/sqlite-schema.js';
 import { until } from '../../helpers/wait.js';
 import { C1, C6, buildDataset, context } from './dataset.js';
 
@@ -106,6 +112,62 @@ describe('log and index', () => {
     expect(writer.indexStatus().indexedUpto).toBe(writer.nextSequence());
     expect(answers(writer)).toEqual(expected);
     writer.close();
+  });
+
+  it('a bulk build commits in chunks, answers stay right meanwhile, and a restart resumes it', () => {
+    const reference = buildDataset();
+    reference.store.indexNow();
+    const expected = answers(reference.store);
+    reference.store.close();
+    const path = join(dir, 'bulk.db');
+    buildDataset(new SqliteStore(path, { indexer: 'none' })).store.close();
+    const small = { threshold: 2, chunk: 3 };
+    const open = (): Database.Database => {
+      const db = new Database(path);
+      attachIndexForWriter(db, indexPathOf(path));
+      return db;
+    };
+    const meta = (db: Database.Database, key: string): unknown =>
+      db.prepare('SELECT value FROM idx.index_meta WHERE key = ?').pluck().get(key);
+    const indexes = (db: Database.Database): number =>
+      Number(
+        db
+          .prepare(
+            "SELECT COUNT(*) FROM idx.sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
+          )
+          .pluck()
+          .get(),
+      );
+    let db = open();
+    const first = indexBatch(db, 4096, small);
+    expect(first.upto).toBe(0);
+    expect(meta(db, 'bulk_to')).toBe(String(first.end));
+    expect(indexes(db)).toBe(0);
+    let steps = 1;
+    let p = first;
+    while (p.upto < p.end) {
+      // Mid-build, a reader answers from the log; halfway, the writer "crashes" and restarts.
+      const reader = new SqliteStore(path, { readonly: true });
+      expect(reader.indexStatus().indexedUpto).toBe(0);
+      expect(answers(reader)).toEqual(expected);
+      reader.close();
+      if (steps === 4) {
+        db.close();
+        db = open();
+      }
+      p = indexBatch(db, 4096, small);
+      steps++;
+    }
+    // The start, a chunk per 3 records, one step per index, the step that makes them count.
+    expect(steps).toBe(2 + Math.ceil(first.end / 3) + INDEX_DEFINITIONS.length);
+    expect(meta(db, 'bulk_to')).toBeUndefined();
+    expect(meta(db, 'indexed_upto')).toBe(String(first.end));
+    expect(indexes(db)).toBe(INDEX_DEFINITIONS.length);
+    db.close();
+    const store = new SqliteStore(path, { readonly: true });
+    expect(store.indexStatus().indexedUpto).toBe(first.end);
+    expect(answers(store)).toEqual(expected);
+    store.close();
   });
 
   it('an index built from another log is thrown away and rebuilt from this one', () => {
