@@ -110,6 +110,8 @@ beforeAll(async () => {
   myAdmin = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
   await myAdmin.query(`CREATE USER IF NOT EXISTS '${APP_USER}'@'%' IDENTIFIED BY '${APP_PASS}'`);
   await myAdmin.query(`ALTER USER '${APP_USER}'@'%' IDENTIFIED BY '${APP_PASS}'`);
+  // On a fresh server this file may run before the other identity tests that grant it too.
+  await myAdmin.query(`GRANT SELECT ON test.* TO '${APP_USER}'@'%'`);
   process.env[PG_PASS_ENV] = ROLE_PASS;
   process.env[MY_PASS_ENV] = APP_PASS;
   ca = await testCa();
