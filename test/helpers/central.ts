@@ -26,7 +26,8 @@ export interface TestCentral {
   stop(): Promise<void>;
 }
 
-async function admin(sql: string): Promise<void> {
+/** One statement as the local PostgreSQL superuser (create and drop test databases). */
+export async function admin(sql: string): Promise<void> {
   const c = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
   await c.connect();
   try {

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
-import pg from 'pg';
+import { admin } from '../helpers/central.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import { formatTimestampNs } from '../../src/audit/clock.js';
@@ -34,16 +34,6 @@ const MIDNIGHT = BigInt(Date.UTC(2031, 2, 15)) * MS;
 let store: CentralStore;
 let collector: Collector | undefined;
 let nc: NatsConnection;
-
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 /** A node's chain: `times` in order, one record each (genuine body, sequence and leaf). */
 function records(node: string, times: readonly bigint[]) {

@@ -9,7 +9,7 @@
  * answers of the queries over `records` they replaced; and the migration's backfill of an
  * existing store must build exactly what the collector kept.
  */
-import pg from 'pg';
+import { admin } from '../helpers/central.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CentralReader,
@@ -34,16 +34,6 @@ const OUTCOMES = ['success', 'failure', null];
 let store: CentralStore;
 let reader: CentralReader;
 const all: CentralRow[] = [];
-
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 /** A deterministic generator (mulberry32). */
 function rng(seed: number): () => number {
