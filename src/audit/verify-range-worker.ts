@@ -13,13 +13,12 @@ export interface RangeWorkerData extends RangeTask {
 const data = workerData as RangeWorkerData;
 const store = new SqliteStore(data.path, { readonly: true });
 try {
-  const records = store.iterateLeaves(data.from);
   let reported = 0;
-  const result = checkRange(records, data, (done) => {
+  // checkRange's for…of closes the iterator when it stops early.
+  const result = checkRange(store.iterateLeaves(data.from), data, (done) => {
     parentPort?.postMessage({ type: 'progress', done: done - reported });
     reported = done;
   });
-  records.return?.();
   parentPort?.postMessage({ type: 'result', result });
 } catch (err) {
   parentPort?.postMessage({

@@ -181,26 +181,10 @@ function checkRecord(
   rest: Iterator<LogRecord>,
 ): Failure | null {
   const pos = state.pos;
-  if (r.sequence !== pos) {
-    return misplaced(pos, r.sequence, 'stored sequence', rest, (x) => x.sequence);
-  }
-  if (r.leafHash.length !== HASH_SIZE) return fail('edited', pos, 'stored leaf hash is malformed');
+  if (!recordIsSound(r, pos)) return diagnose(r, pos, rest);
   if (r.body === null) {
     if (state.prunedFrom < 0) state.prunedFrom = pos;
     state.prunedTo = pos;
-  } else {
-    if (!leafHash(r.body).equals(r.leafHash)) {
-      return fail('edited', pos, 'body does not match its leaf hash');
-    }
-    if (!bodySequenceIs(r.body, pos)) {
-      const claimed = bodySequence(r.body);
-      if (claimed === null) return fail('edited', pos, 'body has no numeric event.sequence');
-      if (claimed !== pos) {
-        return misplaced(pos, claimed, 'event.sequence in the body', rest, (x) =>
-          x.body === null ? null : bodySequence(x.body),
-        );
-      }
-    }
   }
   frontier.append(r.leafHash);
   state.pos = pos + 1;
@@ -208,14 +192,32 @@ function checkRecord(
 }
 
 /**
- * Whether the record at position `pos` passes every per-record check of `checkRecord` (the
- * parallel verifier's fast path; a false sends it back to `verifyLog` for the diagnosis).
+ * Whether the record at position `pos` passes every per-record check: its stored sequence,
+ * its leaf hash's size, and unless pruned, its body against the leaf and its
+ * `event.sequence`. One predicate for `verifyLog` and the parallel verifier's ranges
+ * (verify-range.ts), so the fast path can only say ok where this one does.
  */
 export function recordIsSound(r: LogRecord, pos: number): boolean {
   if (r.sequence !== pos || r.leafHash.length !== HASH_SIZE) return false;
   if (r.body === null) return true;
   if (!leafHash(r.body).equals(r.leafHash)) return false;
   return bodySequenceIs(r.body, pos) || bodySequence(r.body) === pos;
+}
+
+/** Names the first check the record at `pos` fails (`recordIsSound` said it fails one). */
+function diagnose(r: LogRecord, pos: number, rest: Iterator<LogRecord>): Failure {
+  if (r.sequence !== pos) {
+    return misplaced(pos, r.sequence, 'stored sequence', rest, (x) => x.sequence);
+  }
+  if (r.leafHash.length !== HASH_SIZE) return fail('edited', pos, 'stored leaf hash is malformed');
+  if (r.body !== null && !leafHash(r.body).equals(r.leafHash)) {
+    return fail('edited', pos, 'body does not match its leaf hash');
+  }
+  const claimed = r.body === null ? null : bodySequence(r.body);
+  if (claimed === null) return fail('edited', pos, 'body has no numeric event.sequence');
+  return misplaced(pos, claimed, 'event.sequence in the body', rest, (x) =>
+    x.body === null ? null : bodySequence(x.body),
+  );
 }
 
 /**
