@@ -19,12 +19,12 @@
  * texts fast again but rare ones ~60 ms and `audit_trail where --listener reports-db`
  * ~120 ms (that walk cost ~8 µs a row), so it was not kept.
  *
- * The meaning is the text clause's (src/store/pg/query.ts): when its form is not the one
- * split here (a query without words is a plain substring), the caller runs its single
- * query instead (null).
+ * The meaning is the text clause's (src/store/pg/query.ts `textBranches`): a query without
+ * words (a plain substring) has no branches, and the caller runs its single query instead
+ * (null).
  */
 import type pg from 'pg';
-import { textClause } from '../store/pg/index.js';
+import { textBranches } from '../store/pg/index.js';
 import {
   type CentralFilter,
   type FlowConns,
@@ -37,8 +37,6 @@ import {
 } from './central-query.js';
 import { COLUMNS, type RawRecord } from './central-records.js';
 
-const SPLIT =
-  /^\((tsv @@ \$\d+::tsquery) OR \(tsv IS NULL AND words IS NOT NULL\)\) AND (words LIKE \$\d+)$/;
 const DAY_NS = 86_400_000_000_000n;
 const PARTITION = /^records_p(\d{4})(\d{2})(\d{2})$/;
 
@@ -58,8 +56,8 @@ async function partitionDays(pool: pg.Pool): Promise<bigint[] | null> {
 }
 
 /**
- * Up to `want` rows of `filter` (which has text) in page order, or null when the text
- * clause is not of the split form.
+ * Up to `want` rows of `filter` (which has text) in page order, or null when the text has
+ * no words to split on.
  */
 export async function textPageRows(
   pool: pg.Pool,
@@ -69,7 +67,7 @@ export async function textPageRows(
 ): Promise<RawRecord[] | null> {
   const { text, ...rest } = filter;
   if (text === undefined || text === '') return null;
-  if (SPLIT.exec(textClause(text, new Params())) === null) return null;
+  if (textBranches(text, new Params()) === null) return null;
   const days = await partitionDays(pool);
   if (days === null) return null;
 
@@ -96,8 +94,8 @@ export async function textPageRows(
     const last = chunk.reduce((a, b) => (b > a ? b : a));
     const p = new Params();
     const where = centralWhere(rest, p, flow);
-    const m = SPLIT.exec(textClause(text, p));
-    if (m === null) return null;
+    const b = textBranches(text, p);
+    if (b === null) return null;
     where.push(
       `ts >= ${p.add(timestamptzText(first), 'timestamptz')}`,
       `ts < ${p.add(timestamptzText(last + DAY_NS), 'timestamptz')}`,
@@ -107,8 +105,8 @@ export async function textPageRows(
     const branch = (clause: string): string =>
       `(SELECT ${COLUMNS}, ts FROM records ${joinWhere([...where, clause])} ${order} LIMIT ${n})`;
     const r = await pool.query<RawRecord>(
-      `SELECT ${COLUMNS} FROM (${branch(`${m[1]} AND ${m[2]}`)}
-         UNION ALL ${branch(`tsv IS NULL AND words IS NOT NULL AND ${m[2]}`)}) u
+      `SELECT ${COLUMNS} FROM (${branch(`${b.tokenized} AND ${b.adjacent}`)}
+         UNION ALL ${branch(`${b.untokenized} AND ${b.adjacent}`)}) u
        ${order} LIMIT ${n}`,
       p.values,
     );

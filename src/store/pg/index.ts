@@ -15,4 +15,12 @@ export {
 export type { Migration } from './ddl.js';
 export { SyncBridge, serveBridge, bridgeData, bridgeWorkerScript } from './sync-bridge.js';
 export { searchWords, lexeme, wordsColumn, pgText } from './row.js';
-export { Params, anyPort, equalities, equality, joinWhere, textClause } from './query.js';
+export {
+  Params,
+  anyPort,
+  equalities,
+  equality,
+  joinWhere,
+  textBranches,
+  textClause,
+} from './query.js';

@@ -105,17 +105,37 @@ export function whereOf(f: EventFilter, p: Params): string[] {
  * the same `text`, `words` and `tsv` columns.
  */
 export function textClause(text: string, p: Params, alias = ''): string {
-  const want = searchWords(text);
-  if (want.length === 0) {
+  const b = textBranches(text, p, alias);
+  if (b === null) {
     return `${alias}text LIKE ${p.add(`%${pgText(text).replace(/[\\%_]/g, (c) => `\\${c}`)}%`)} ESCAPE '\\'`;
   }
+  return `(${b.tokenized} OR (${b.untokenized})) AND ${b.adjacent}`;
+}
+
+/**
+ * The parts of `textClause` for text that has words (null when it has none): rows whose
+ * `tsv` holds every word, rows with words but no tsvector (too long for one), and the
+ * order-and-adjacency check both need. The central store reads the two kinds of rows in
+ * separate subqueries (src/ship/central-text.ts), each estimated and indexed on its own.
+ */
+export function textBranches(
+  text: string,
+  p: Params,
+  alias = '',
+): { tokenized: string; untokenized: string; adjacent: string } | null {
+  const want = searchWords(text);
+  if (want.length === 0) return null;
   const prefix = /\*\s*$/.test(text);
   const terms = want.map((w, i) => {
     const quoted = `'${lexeme(w)}'`;
     return prefix && i === want.length - 1 ? `${quoted}:*` : quoted;
   });
   const pattern = `% ${want.join(' ')}${prefix ? '' : ' '}%`;
-  return `(${alias}tsv @@ ${p.add(terms.join(' & '), 'tsquery')} OR (${alias}tsv IS NULL AND ${alias}words IS NOT NULL)) AND ${alias}words LIKE ${p.add(pattern)}`;
+  return {
+    tokenized: `${alias}tsv @@ ${p.add(terms.join(' & '), 'tsquery')}`,
+    untokenized: `${alias}tsv IS NULL AND ${alias}words IS NOT NULL`,
+    adjacent: `${alias}words LIKE ${p.add(pattern)}`,
+  };
 }
 
 /** An int4 column can hold it. */
