@@ -15,10 +15,19 @@ export const EMPTY_ROOT: Buffer = createHash('sha256').digest();
 const nodeScratch = Buffer.alloc(1 + 2 * HASH_SIZE);
 nodeScratch[0] = 0x01;
 
+/**
+ * A digest as a Buffer. `hash(…, 'buffer')` gives each digest its own ArrayBuffer, which
+ * costs more than the hashing (0.86 µs a call here against 0.26 µs for a string digest);
+ * a latin1 digest copied into a Buffer takes its 32 bytes from Node's shared pool (0.47 µs).
+ */
+function digest(data: string | Uint8Array): Buffer {
+  return Buffer.from(hash('sha256', data, 'latin1'), 'latin1');
+}
+
 /** Leaf hash = SHA-256(0x00 ‖ data); a string is hashed as its UTF-8 bytes — RFC 9162 §2.1.1. */
 export function leafHash(data: string | Uint8Array): Buffer {
   // U+0000 encodes as the single byte 0x00 in UTF-8, so the prefix can ride on the string.
-  if (typeof data === 'string') return hash('sha256', '\u0000' + data, 'buffer');
+  if (typeof data === 'string') return digest('\u0000' + data);
   return createHash('sha256').update(LEAF_PREFIX).update(data).digest();
 }
 
@@ -28,7 +37,7 @@ const LEAF_PREFIX = Buffer.from([0x00]);
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   nodeScratch.set(left, 1);
   nodeScratch.set(right, 1 + HASH_SIZE);
-  return hash('sha256', nodeScratch, 'buffer');
+  return digest(nodeScratch);
 }
 
 /** Outcome of checking one proof: why it failed, when it did. */
