@@ -5,6 +5,7 @@ export type {
   Store,
   EventRow,
   CheckpointRow,
+  LeafHexRow,
   LeafRow,
   Page,
   GroupKey,

@@ -36,6 +36,7 @@ import type {
   ConnectionAt,
   EventRow,
   GroupKey,
+  LeafHexRow,
   LeafRow,
   Page,
   Store,
@@ -222,6 +223,11 @@ export class SqliteStore implements Store {
       leaves: ro('SELECT seq, body, leaf FROM log_v3 WHERE seq >= ? ORDER BY seq')
         .raw(true)
         .safeIntegers(false),
+      leavesHex: ro(
+        'SELECT seq, body, lower(hex(leaf)) FROM log_v3 WHERE seq >= ? AND seq < ? ORDER BY seq',
+      )
+        .raw(true)
+        .safeIntegers(false),
       getNode: ro('SELECT hash FROM tree_v1 WHERE level = ? AND idx = ?').pluck(),
       leafAt: ro('SELECT leaf FROM log_v3 WHERE seq = ?').pluck(),
       putNode: db.prepare('INSERT OR REPLACE INTO tree_v1 (level, idx, hash) VALUES (?, ?, ?)'),
@@ -337,6 +343,10 @@ export class SqliteStore implements Store {
       [number, string | null, Buffer]
     >)
       yield { sequence: seq, body, leafHash: leaf };
+  }
+
+  leafRowsHex(from: number, to: number): LeafHexRow[] {
+    return this.stmts.leavesHex.all(from, to) as LeafHexRow[];
   }
 
   search(filter: EventFilter): Page {

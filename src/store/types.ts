@@ -54,6 +54,12 @@ export interface LeafRow {
   readonly leafHash: Buffer;
 }
 
+/**
+ * One record as the parallel verify reads it: sequence, body (null when pruned) and the
+ * stored leaf hash as lowercase hex — a string costs less to read and compare than a Buffer.
+ */
+export type LeafHexRow = [sequence: number, body: string | null, leafHex: string];
+
 export interface CheckpointRow {
   readonly size: number;
   readonly timestampNs: bigint;
@@ -82,6 +88,8 @@ export interface Store {
   iterate(from?: number, to?: number): IterableIterator<EventRow>;
   /** Sequence, body and leaf hash only, from `from` on (verify; optional, faster than iterate). */
   iterateLeaves?(from: number): IterableIterator<LeafRow>;
+  /** The records with sequence in [from, to), in order, leaf as hex (verify's batches). */
+  leafRowsHex?(from: number, to: number): LeafHexRow[];
   search(filter: EventFilter): Page;
   count(filter: EventFilter): number;
   groupBy(filter: EventFilter, key: GroupKey): { key: string; count: number }[];
