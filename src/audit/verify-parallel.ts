@@ -1,7 +1,9 @@
 /**
- * `verifyLog` on several cores, for the embedded store's log file. The log is cut into
- * ranges of whole chunks (2^16 leaves); one worker thread per range reads its records on
- * its own read-only connection, checks each exactly as `verifyLog` does, and returns the
+ * `verifyLog`'s fast path, on several cores for the embedded store's log file. The log is
+ * cut into ranges of whole chunks (2^16 leaves); one worker thread per range reads its
+ * records in batches on its own read-only connection (with one thread, or a log too small
+ * to share, this thread reads the one range itself), checks each exactly as `verifyLog`
+ * does — on hex hashes, which cost far less than Buffers (hex-tree.ts) — and returns the
  * root of every complete chunk and, at each checkpoint size inside its range, the fold of
  * the partial chunk's frontier. This thread checks every checkpoint signature and
  * composes each checkpoint's root from those pieces: the chunk roots are the leaves of the
@@ -10,7 +12,8 @@
  * Only a clean log takes this path to the end. Any doubt — a record that fails a check, a
  * gap, a checkpoint that does not open or whose root differs, fewer records than the store
  * counts — runs the sequential `verifyLog`, which names the first affected sequence with
- * its usual diagnosis. Small logs and `fromCheckpoint` go straight to it.
+ * its usual diagnosis. `fromCheckpoint`, and stores that cannot read batches of hex leaves
+ * (PostgreSQL), go straight to it.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -22,7 +25,7 @@ import { EMPTY_ROOT, nodeHash } from './merkle.js';
 import { parseVerifierKey } from './note.js';
 import { storeLogSource } from './store-log.js';
 import { Frontier } from './tree.js';
-import type { RangeResult } from './verify-range.js';
+import { checkRange, type RangeResult } from './verify-range.js';
 import type { RangeWorkerData } from './verify-range-worker.js';
 import { verifyLog, type VerifyOptions, type VerifyResult } from './verify.js';
 
@@ -31,6 +34,8 @@ export interface ParallelVerifyOptions extends VerifyOptions {
   readonly threads?: number;
   /** log2 of the chunk size (default 16); tests use small chunks. */
   readonly chunkLevel?: number;
+  /** Records per read (default 4096); tests use small batches. */
+  readonly batch?: number;
   /** Told why the sequential `verifyLog` decides instead (small log, doubt found, …). */
   readonly onSequential?: (reason: string) => void;
 }
@@ -63,17 +68,12 @@ export async function verifyLogParallel(
       source.release();
     }
   };
-  if (
-    threads < 2 ||
-    path === undefined ||
-    path === ':memory:' ||
-    options.fromCheckpoint !== undefined ||
-    total < 2 * chunk
-  ) {
-    return sequential(
-      'not parallel: one thread, not a log file, a start checkpoint or a small log',
-    );
+  const read = store.leafRowsHex?.bind(store);
+  if (read === undefined || options.fromCheckpoint !== undefined) {
+    return sequential('not the fast path: a start checkpoint, or a store without batch reads');
   }
+  // Worker threads for a log file big enough to share; otherwise the same check on this thread.
+  const parallel = threads >= 2 && path !== undefined && path !== ':memory:' && total >= 2 * chunk;
 
   // Every checkpoint must open with a trusted key and the sizes must not go back.
   const verifiers = options.verifierKeys.map(parseVerifierKey);
@@ -88,7 +88,7 @@ export async function verifyLogParallel(
   }
 
   const chunks = Math.ceil(total / chunk);
-  const workers = Math.min(threads, chunks);
+  const workers = parallel ? Math.min(threads, chunks) : 1;
   const bounds: number[] = [];
   for (let i = 0; i < workers; i++) bounds.push(Math.floor((chunks * i) / workers) * chunk);
   let done = 0;
@@ -102,7 +102,10 @@ export async function verifyLogParallel(
       const sizes = checkpoints
         .map((c) => c.size)
         .filter((s) => s > from && (to === null || s <= to));
-      return runRange({ path, from, to, chunkLevel, checkpointSizes: sizes }, progress);
+      const task = { from, to, chunkLevel, checkpointSizes: sizes, batch: options.batch };
+      return parallel && path !== undefined
+        ? runRange({ ...task, path }, progress)
+        : Promise.resolve(checkRange(read, task, progress));
     }),
   );
   const last = results[results.length - 1];

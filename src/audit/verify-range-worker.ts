@@ -14,11 +14,14 @@ const data = workerData as RangeWorkerData;
 const store = new SqliteStore(data.path, { readonly: true });
 try {
   let reported = 0;
-  // checkRange's for…of closes the iterator when it stops early.
-  const result = checkRange(store.iterateLeaves(data.from), data, (done) => {
-    parentPort?.postMessage({ type: 'progress', done: done - reported });
-    reported = done;
-  });
+  const result = checkRange(
+    (from, to) => store.leafRowsHex(from, to),
+    data,
+    (done) => {
+      parentPort?.postMessage({ type: 'progress', done: done - reported });
+      reported = done;
+    },
+  );
   parentPort?.postMessage({ type: 'result', result });
 } catch (err) {
   parentPort?.postMessage({

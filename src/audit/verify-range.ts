@@ -9,8 +9,15 @@
  * `verifyLog`, which names the tampering. So the fast path can only say ok where the
  * sequential one would.
  */
-import { Frontier } from './tree.js';
-import { recordIsSound, type LogRecord } from './verify.js';
+import type { LeafHexRow } from '../store/index.js';
+import { HASH_HEX_LENGTH, HexFrontier, leafHashHex } from './hex-tree.js';
+import { bodySequenceOk } from './verify.js';
+
+/** Reads the records with sequence in [from, to), in storage order (Store.leafRowsHex). */
+export type ReadLeaves = (from: number, to: number) => LeafHexRow[];
+
+/** Records read per batch: one statement per batch rather than one iterator step per row. */
+export const DEFAULT_BATCH = 4096;
 
 export interface RangeTask {
   /** First position, a multiple of 2^chunkLevel. */
@@ -20,6 +27,8 @@ export interface RangeTask {
   readonly chunkLevel: number;
   /** Checkpoint sizes in (from, to], ascending. */
   readonly checkpointSizes: readonly number[];
+  /** Records per read (default DEFAULT_BATCH; tests use small batches). */
+  readonly batch?: number;
 }
 
 export interface RangeResult {
@@ -36,49 +45,66 @@ export interface RangeResult {
   readonly prunedTo: number;
 }
 
-/** Checks `records` (the log from `task.from` on) for one range. */
+/**
+ * `recordIsSound` (verify.ts) on a hex row: the stored sequence, the leaf's size, and unless
+ * pruned, the body against the leaf and its `event.sequence`.
+ */
+export function hexRecordIsSound(row: LeafHexRow, pos: number): boolean {
+  const [sequence, body, leafHex] = row;
+  if (sequence !== pos || leafHex.length !== HASH_HEX_LENGTH) return false;
+  if (body === null) return true;
+  return leafHashHex(body) === leafHex && bodySequenceOk(body, pos);
+}
+
+/** Checks the log from `task.from` on, read in batches through `read`, for one range. */
 export function checkRange(
-  records: Iterable<LogRecord>,
+  read: ReadLeaves,
   task: RangeTask,
   onProgress?: (done: number) => void,
 ): RangeResult {
   const chunk = 2 ** task.chunkLevel;
   const chunkRoots: Buffer[] = [];
   const partials: { size: number; hash: Buffer }[] = [];
-  let frontier = new Frontier();
+  let frontier = new HexFrontier();
   let pos = task.from;
   let prunedFrom = -1;
   let prunedTo = -1;
   let nextCheckpoint = 0;
   let sound = true;
   const sizes = task.checkpointSizes;
-  for (const r of records) {
-    if (task.to !== null && pos >= task.to) break;
-    if (!recordIsSound(r, pos)) {
-      sound = false;
-      break;
-    }
-    if (r.body === null) {
-      if (prunedFrom < 0) prunedFrom = pos;
-      prunedTo = pos;
-    }
-    frontier.append(r.leafHash);
-    pos++;
-    if (frontier.size === chunk) {
-      chunkRoots.push(frontier.root());
-      frontier = new Frontier();
-    }
-    while (nextCheckpoint < sizes.length && (sizes[nextCheckpoint] ?? 0) <= pos) {
-      const size = sizes[nextCheckpoint++] ?? 0;
-      if (size !== pos) {
-        sound = false; // sizes out of order, or a size the records skipped
-        break;
+  const batch = task.batch ?? DEFAULT_BATCH;
+  // A gap shows as a row whose sequence is not the next position, or as an empty batch.
+  reading: for (;;) {
+    const limit = task.to === null ? pos + batch : Math.min(task.to, pos + batch);
+    if (limit <= pos) break;
+    const rows = read(pos, limit);
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      if (!hexRecordIsSound(row, pos)) {
+        sound = false;
+        break reading;
       }
-      const folded = frontier.foldBelow(task.chunkLevel);
-      if (folded !== undefined) partials.push({ size, hash: folded });
+      if (row[1] === null) {
+        if (prunedFrom < 0) prunedFrom = pos;
+        prunedTo = pos;
+      }
+      frontier.append(row[2]);
+      pos++;
+      if (frontier.size === chunk) {
+        chunkRoots.push(Buffer.from(frontier.root() ?? '', 'hex'));
+        frontier = new HexFrontier();
+      }
+      while (nextCheckpoint < sizes.length && (sizes[nextCheckpoint] ?? 0) <= pos) {
+        const size = sizes[nextCheckpoint++] ?? 0;
+        if (size !== pos) {
+          sound = false; // sizes out of order, or a size the records skipped
+          break reading;
+        }
+        const folded = frontier.foldBelow(task.chunkLevel);
+        if (folded !== undefined) partials.push({ size, hash: Buffer.from(folded, 'hex') });
+      }
+      if ((pos - task.from) % 65_536 === 0) onProgress?.(pos - task.from);
     }
-    if (!sound) break;
-    if ((pos - task.from) % 65_536 === 0) onProgress?.(pos - task.from);
   }
   if (task.to !== null && pos !== task.to) sound = false;
   if (nextCheckpoint < sizes.length) sound = false;

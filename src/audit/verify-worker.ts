@@ -1,11 +1,12 @@
 /**
- * `verifyLog` in a worker thread (verify-in-worker.ts): it opens the log read-only, checks
- * it, posts the result and ends, so a gateway's event loop keeps forwarding meanwhile.
+ * A whole-log verify in a worker thread (verify-in-worker.ts): it opens the log read-only,
+ * checks it on this one thread (the fast path of verify-parallel.ts, `verifyLog` on any
+ * doubt), posts the result and ends, so a gateway's event loop keeps forwarding meanwhile
+ * and the other cores stay with the gateway.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore } from '../store/index.js';
-import { storeLogSource } from './store-log.js';
-import { verifyLog } from './verify.js';
+import { verifyLogParallel } from './verify-parallel.js';
 
 export interface VerifyWorkerData {
   readonly path: string;
@@ -15,13 +16,15 @@ export interface VerifyWorkerData {
 
 const data = workerData as VerifyWorkerData;
 const store = new SqliteStore(data.path, { readonly: true });
-const source = storeLogSource(store);
 try {
-  const result = verifyLog(source, { verifierKeys: data.verifierKeys, origin: data.origin });
+  const result = await verifyLogParallel(store, {
+    threads: 1,
+    verifierKeys: data.verifierKeys,
+    origin: data.origin,
+  });
   parentPort?.postMessage({ ok: true, result });
 } catch (err) {
   parentPort?.postMessage({ ok: false, message: err instanceof Error ? err.message : String(err) });
 } finally {
-  source.release();
   store.close();
 }

@@ -201,7 +201,12 @@ export function recordIsSound(r: LogRecord, pos: number): boolean {
   if (r.sequence !== pos || r.leafHash.length !== HASH_SIZE) return false;
   if (r.body === null) return true;
   if (!leafHash(r.body).equals(r.leafHash)) return false;
-  return bodySequenceIs(r.body, pos) || bodySequence(r.body) === pos;
+  return bodySequenceOk(r.body, pos);
+}
+
+/** Whether a body's `event.sequence` is `pos` (the fast scan, then a parse if in doubt). */
+export function bodySequenceOk(body: string, pos: number): boolean {
+  return bodySequenceIs(body, pos) || bodySequence(body) === pos;
 }
 
 /** Names the first check the record at `pos` fails (`recordIsSound` said it fails one). */

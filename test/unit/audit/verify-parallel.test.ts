@@ -37,7 +37,7 @@ function copyOf(dir: string, edit?: (db: Database.Database) => void): string {
   return copy;
 }
 
-async function both(dir: string, key: Key, chunkLevel: number, threads = 3) {
+async function both(dir: string, key: Key, chunkLevel: number, threads = 3, batch?: number) {
   const store = new SqliteStore(join(dir, 'portwarden.db'), { readonly: true });
   try {
     const options = { verifierKeys: [key.verifierKey], origin: key.name };
@@ -50,6 +50,7 @@ async function both(dir: string, key: Key, chunkLevel: number, threads = 3) {
       ...options,
       threads,
       chunkLevel,
+      ...(batch === undefined ? {} : { batch }),
       onProgress: (done) => progress.push(done),
       onSequential: (why) => fellBack.push(why),
     });
@@ -72,14 +73,16 @@ describe('verifyLogParallel', () => {
     expect(r.progress[r.progress.length - 1]).toBe(r.size);
   });
 
-  it('agrees for any thread count and chunk size', async () => {
-    for (const [threads, level] of [
-      [2, 2],
-      [4, 4],
-      [8, 1],
-      [5, 5],
+  it('agrees for any thread count, chunk size and batch size', async () => {
+    for (const [threads, level, batch] of [
+      [2, 2, undefined],
+      [4, 4, 7],
+      [8, 1, 1],
+      [5, 5, 64],
+      [1, 3, undefined],
+      [1, 16, 13],
     ] as const) {
-      const r = await both(base.dir, base.key, level, threads);
+      const r = await both(base.dir, base.key, level, threads, batch);
       expect(r.parallel).toEqual(r.sequential);
       expect(r.parallel.ok).toBe(true);
       expect(r.fellBack).toEqual([]);
@@ -146,25 +149,51 @@ describe('verifyLogParallel', () => {
     ],
   ];
   for (const [name, edit] of cases) {
-    it(`gives verifyLog's verdict for ${name}`, async () => {
-      const r = await both(copyOf(base.dir, edit), base.key, 3);
-      expect(r.sequential.ok).toBe(false);
-      if (name.startsWith('a rewritten') && !r.sequential.ok)
-        expect(r.sequential.kind).toBe('root-mismatch');
-      expect(r.fellBack).toHaveLength(1);
-      expect(r.parallel).toEqual(r.sequential);
+    it(`gives verifyLog's verdict for ${name}, with workers or on one thread`, async () => {
+      const dir = copyOf(base.dir, edit);
+      // Batches of 10 put the edits at seq 40/41, 77, 90 and 130 on and across batch edges.
+      for (const [threads, batch] of [
+        [3, undefined],
+        [3, 10],
+        [1, 10],
+        [1, undefined],
+      ] as const) {
+        const r = await both(dir, base.key, 3, threads, batch);
+        expect(r.sequential.ok).toBe(false);
+        if (name.startsWith('a rewritten') && !r.sequential.ok)
+          expect(r.sequential.kind).toBe('root-mismatch');
+        expect(r.fellBack).toHaveLength(1);
+        expect(r.parallel).toEqual(r.sequential);
+      }
     });
   }
+
+  it('falls back when whole batches are missing, in the middle or at the end', async () => {
+    for (const [where, sql] of [
+      ['middle', 'DELETE FROM log_v3 WHERE seq >= 100 AND seq < 120'],
+      ['end', 'DELETE FROM log_v3 WHERE seq >= 280'],
+    ] as const) {
+      const dir = copyOf(base.dir, (db) => db.prepare(sql).run());
+      for (const threads of [1, 3]) {
+        const r = await both(dir, base.key, 3, threads, 10);
+        expect(r.sequential.ok, where).toBe(false);
+        expect(r.fellBack, where).toHaveLength(1);
+        expect(r.parallel, where).toEqual(r.sequential);
+      }
+    }
+  });
 
   it('reports the pruned range as verifyLog does', async () => {
     const dir = copyOf(base.dir, (db) =>
       db.prepare('UPDATE log_v3 SET body = NULL, text = NULL WHERE seq BETWEEN 20 AND 180').run(),
     );
-    const r = await both(dir, base.key, 3);
-    expect(r.parallel.ok).toBe(true);
-    expect(r.parallel).toEqual(r.sequential);
-    expect(r.fellBack).toEqual([]);
-    if (r.parallel.ok) expect(r.parallel.pruned).toEqual({ from: 20, to: 180 });
+    for (const threads of [3, 1]) {
+      const r = await both(dir, base.key, 3, threads, 16);
+      expect(r.parallel.ok).toBe(true);
+      expect(r.parallel).toEqual(r.sequential);
+      expect(r.fellBack).toEqual([]);
+      if (r.parallel.ok) expect(r.parallel.pruned).toEqual({ from: 20, to: 180 });
+    }
   });
 
   it('agrees with verifyLog for random sizes, checkpoints, chunks and threads', async () => {
@@ -173,10 +202,11 @@ describe('verifyLogParallel', () => {
         fc.integer({ min: 1, max: 160 }),
         fc.array(fc.integer({ min: 0, max: 159 }), { maxLength: 12 }),
         fc.integer({ min: 1, max: 5 }),
-        fc.integer({ min: 2, max: 6 }),
-        async (records, at, level, threads) => {
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 40 }),
+        async (records, at, level, threads, batch) => {
           const log = makeLog(records, at);
-          const r = await both(log.dir, log.key, level, threads);
+          const r = await both(log.dir, log.key, level, threads, batch);
           expect(r.parallel.ok).toBe(true);
           expect(r.parallel).toEqual(r.sequential);
         },
