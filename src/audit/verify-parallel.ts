@@ -16,17 +16,14 @@
  * (PostgreSQL), go straight to it.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { PortwardenError } from '../errors.js';
 import type { Store } from '../store/index.js';
-import { workerScript } from '../worker-script.js';
 import { openCheckpoint } from './checkpoint.js';
 import { EMPTY_ROOT, nodeHash } from './merkle.js';
 import { parseVerifierKey } from './note.js';
 import { storeLogSource } from './store-log.js';
 import { Frontier } from './tree.js';
-import { checkRange, type RangeResult } from './verify-range.js';
-import type { RangeWorkerData } from './verify-range-worker.js';
+import { checkRangesInWorkers } from './verify-pool.js';
+import { checkRange, type RangeTask } from './verify-range.js';
 import { verifyLog, type VerifyOptions, type VerifyResult } from './verify.js';
 
 export interface ParallelVerifyOptions extends VerifyOptions {
@@ -44,6 +41,9 @@ export interface ParallelVerifyOptions extends VerifyOptions {
 export interface VerifiableStore extends Store {
   readonly path?: string;
 }
+
+/** Ranges queued per worker thread. */
+const RANGES_PER_THREAD = 4;
 
 /** Default worker count: the cores, at most 8. */
 export function defaultVerifyThreads(): number {
@@ -87,29 +87,30 @@ export async function verifyLogParallel(
     checkpoints.push({ size: opened.size, root: opened.root });
   }
 
+  // Several ranges a worker, so that every core stays busy to the end (verify-pool.ts).
   const chunks = Math.ceil(total / chunk);
-  const workers = parallel ? Math.min(threads, chunks) : 1;
-  const bounds: number[] = [];
-  for (let i = 0; i < workers; i++) bounds.push(Math.floor((chunks * i) / workers) * chunk);
+  const ranges = parallel ? Math.min(chunks, threads * RANGES_PER_THREAD) : 1;
+  const tasks: RangeTask[] = [];
+  for (let i = 0; i < ranges; i++) {
+    const from = Math.floor((chunks * i) / ranges) * chunk;
+    const to = i + 1 < ranges ? Math.floor((chunks * (i + 1)) / ranges) * chunk : null;
+    const checkpointSizes = checkpoints
+      .map((c) => c.size)
+      .filter((s) => s > from && (to === null || s <= to));
+    tasks.push({ from, to, chunkLevel, checkpointSizes, batch: options.batch });
+  }
   let done = 0;
   const progress = (n: number): void => {
     done += n;
     options.onProgress?.(Math.min(done, total), total);
   };
-  const results = await Promise.all(
-    bounds.map((from, i) => {
-      const to = i + 1 < bounds.length ? (bounds[i + 1] ?? null) : null;
-      const sizes = checkpoints
-        .map((c) => c.size)
-        .filter((s) => s > from && (to === null || s <= to));
-      const task = { from, to, chunkLevel, checkpointSizes: sizes, batch: options.batch };
-      return parallel && path !== undefined
-        ? runRange({ ...task, path }, progress)
-        : Promise.resolve(checkRange(read, task, progress));
-    }),
-  );
+  const results =
+    parallel && path !== undefined
+      ? await checkRangesInWorkers(path, tasks, threads, progress)
+      : tasks.map((task) => checkRange(read, task, progress));
+  if (results.length < tasks.length || results.some((r) => !r.sound))
+    return sequential('a range has a record that fails a check');
   const last = results[results.length - 1];
-  if (results.some((r) => !r.sound)) return sequential('a range has a record that fails a check');
   const end = last?.end ?? 0;
   if (end < total) return sequential('fewer records than the store counts');
   if (checkpoints.some((c) => c.size > end))
@@ -143,49 +144,5 @@ export async function verifyLogParallel(
     size: end,
     checkpoints: checkpoints.length,
     pruned: prunedFrom < 0 ? null : { from: prunedFrom, to: prunedTo },
-  };
-}
-
-type RangeMessage =
-  | { type: 'progress'; done: number }
-  | { type: 'result'; result: RangeResult }
-  | { type: 'error'; message: string };
-
-function runRange(data: RangeWorkerData, onProgress: (n: number) => void): Promise<RangeResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(workerScript(import.meta.url, 'verify-range-worker'), {
-      eval: true,
-      workerData: data,
-    });
-    let settled = false;
-    const settle = (fn: () => void): void => {
-      if (settled) return;
-      settled = true;
-      fn();
-    };
-    worker.on('message', (m: RangeMessage) => {
-      if (m.type === 'progress') onProgress(m.done);
-      else if (m.type === 'result') settle(() => resolve(revive(m.result)));
-      else
-        settle(() =>
-          reject(new PortwardenError('PW_ERR_STORE', { detail: `verify: ${m.message}` })),
-        );
-    });
-    worker.once('error', (err) => settle(() => reject(err)));
-    worker.once('exit', (code) =>
-      settle(() =>
-        reject(new PortwardenError('PW_ERR_STORE', { detail: `verify worker exited (${code})` })),
-      ),
-    );
-  });
-}
-
-/** Buffers come back from a worker as plain Uint8Arrays. */
-function revive(r: RangeResult): RangeResult {
-  const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-  return {
-    ...r,
-    chunkRoots: r.chunkRoots.map(buf),
-    partials: r.partials.map((p) => ({ size: p.size, hash: buf(p.hash) })),
   };
 }

@@ -1,33 +1,44 @@
 /**
- * A parallel verify's worker thread (verify-parallel.ts): opens the log read-only, checks
- * one range with `checkRange`, posts progress and then the result, and ends.
+ * A parallel verify's worker thread (verify-pool.ts): opens the log read-only, checks each
+ * range it is sent with `checkRange`, posting progress and then the result, until the pool
+ * terminates it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore } from '../store/index.js';
-import { checkRange, type RangeTask } from './verify-range.js';
+import { checkRange, type RangeResult, type RangeTask } from './verify-range.js';
 
-export interface RangeWorkerData extends RangeTask {
+export interface RangeWorkerData {
   readonly path: string;
 }
 
+export type RangeWorkerMessage =
+  | { type: 'progress'; done: number }
+  | { type: 'result'; result: RangeResult }
+  | { type: 'error'; message: string };
+
 const data = workerData as RangeWorkerData;
-const store = new SqliteStore(data.path, { readonly: true });
+const post = (m: RangeWorkerMessage): void => parentPort?.postMessage(m);
+let store: SqliteStore | null = null;
 try {
-  let reported = 0;
-  const result = checkRange(
-    (from, to) => store.leafRowsHex(from, to),
-    data,
-    (done) => {
-      parentPort?.postMessage({ type: 'progress', done: done - reported });
-      reported = done;
-    },
-  );
-  parentPort?.postMessage({ type: 'result', result });
+  store = new SqliteStore(data.path, { readonly: true });
 } catch (err) {
-  parentPort?.postMessage({
-    type: 'error',
-    message: err instanceof Error ? err.message : String(err),
-  });
-} finally {
-  store.close();
+  post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
 }
+parentPort?.on('message', (m: { type: 'task'; task: RangeTask }) => {
+  if (store === null) return;
+  const log = store;
+  try {
+    let reported = 0;
+    const result = checkRange(
+      (from, to) => log.leafRowsHex(from, to),
+      m.task,
+      (done) => {
+        post({ type: 'progress', done: done - reported });
+        reported = done;
+      },
+    );
+    post({ type: 'result', result });
+  } catch (err) {
+    post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  }
+});
