@@ -19,6 +19,11 @@ export function leafHashHex(body: string): string {
   return hash('sha256', '\u0000' + body, 'hex');
 }
 
+/** The leaf hash of a `leafInput` that already starts with U+0000 (Store.leafRowsHex). */
+export function prefixedLeafHashHex(leafInput: string): string {
+  return hash('sha256', leafInput, 'hex');
+}
+
 /** SHA-256(0x01 ‖ left ‖ right) as hex. */
 export function nodeHashHex(left: string, right: string): string {
   scratch.write(left, 1, HASH_SIZE, 'hex');

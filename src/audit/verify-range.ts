@@ -10,7 +10,7 @@
  * sequential one would.
  */
 import type { LeafHexRow } from '../store/index.js';
-import { HASH_HEX_LENGTH, HexFrontier, leafHashHex } from './hex-tree.js';
+import { HASH_HEX_LENGTH, HexFrontier, prefixedLeafHashHex } from './hex-tree.js';
 import { bodySequenceOk } from './verify.js';
 
 /** Reads the records with sequence in [from, to), in storage order (Store.leafRowsHex). */
@@ -50,10 +50,10 @@ export interface RangeResult {
  * pruned, the body against the leaf and its `event.sequence`.
  */
 export function hexRecordIsSound(row: LeafHexRow, pos: number): boolean {
-  const [sequence, body, leafHex] = row;
+  const [sequence, leafInput, leafHex] = row;
   if (sequence !== pos || leafHex.length !== HASH_HEX_LENGTH) return false;
-  if (body === null) return true;
-  return leafHashHex(body) === leafHex && bodySequenceOk(body, pos);
+  if (leafInput === null) return true;
+  return prefixedLeafHashHex(leafInput) === leafHex && bodySequenceOk(leafInput.slice(1), pos);
 }
 
 /** Checks the log from `task.from` on, read in batches through `read`, for one range. */

@@ -224,7 +224,7 @@ export class SqliteStore implements Store {
         .raw(true)
         .safeIntegers(false),
       leavesHex: ro(
-        'SELECT seq, body, lower(hex(leaf)) FROM log_v3 WHERE seq >= ? AND seq < ? ORDER BY seq',
+        'SELECT seq, char(0) || body, lower(hex(leaf)) FROM log_v3 WHERE seq >= ? AND seq < ? ORDER BY seq',
       )
         .raw(true)
         .safeIntegers(false),

@@ -55,10 +55,12 @@ export interface LeafRow {
 }
 
 /**
- * One record as the parallel verify reads it: sequence, body (null when pruned) and the
- * stored leaf hash as lowercase hex — a string costs less to read and compare than a Buffer.
+ * One record as verify's fast path reads it: its sequence, what its leaf hash covers —
+ * U+0000 followed by the body, null when the body was pruned — and the stored leaf hash as
+ * lowercase hex. The prefix comes from SQLite's copy and a hex string costs less to read and
+ * compare than a Buffer.
  */
-export type LeafHexRow = [sequence: number, body: string | null, leafHex: string];
+export type LeafHexRow = [sequence: number, leafInput: string | null, leafHex: string];
 
 export interface CheckpointRow {
   readonly size: number;

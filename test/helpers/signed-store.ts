@@ -19,7 +19,7 @@ export interface SignedStore {
 }
 
 /**
- * `records` db-query records in a new data dir (its path pushed on `dirs` for clean-up), a
+ * `records` db-query records (some with non-ASCII text) in a new data dir (its path pushed on `dirs` for clean-up), a
  * signed checkpoint after each record index `checkpointAfter` says, and one at the end.
  */
 export function makeSignedStore(
@@ -45,7 +45,8 @@ export function makeSignedStore(
   for (let i = 0; i < records; i++) {
     recorder.append({
       event: { action: 'db-query', category: ['database'], type: ['access'] },
-      db: { query: { text: `SELECT ${i}` } },
+      // Some bodies carry characters of two, three and four UTF-8 bytes.
+      db: { query: { text: i % 7 === 3 ? `SELECT '${i} café ☕ 𝄞'` : `SELECT ${i}` } },
     });
     if (checkpointAfter(i)) {
       recorder.flush();

@@ -2,7 +2,12 @@
 // merkle.ts and the frontier of tree.ts, whatever the body's characters and the tree's size.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HexFrontier, leafHashHex, nodeHashHex } from '../../../src/audit/hex-tree.js';
+import {
+  HexFrontier,
+  leafHashHex,
+  nodeHashHex,
+  prefixedLeafHashHex,
+} from '../../../src/audit/hex-tree.js';
 import { EMPTY_ROOT, leafHash, nodeHash } from '../../../src/audit/merkle.js';
 import { Frontier } from '../../../src/audit/tree.js';
 
@@ -15,6 +20,7 @@ describe('hex tree hashing', () => {
         (body, other) => {
           const leaf = leafHash(body);
           expect(leafHashHex(body)).toBe(leaf.toString('hex'));
+          expect(prefixedLeafHashHex('\u0000' + body)).toBe(leaf.toString('hex'));
           const o = Buffer.from(other);
           expect(nodeHashHex(leaf.toString('hex'), o.toString('hex'))).toBe(
             nodeHash(leaf, o).toString('hex'),
