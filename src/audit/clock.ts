@@ -23,8 +23,25 @@ export class NanoClock {
   }
 }
 
+/** `2026-11-22T10:15:02.` for the last whole second formatted (it changes once a second). */
+let cachedSecond = -1n;
+let cachedPrefix = '';
+/** Year 10000: beyond it toISOString's form changes; such times take the general path. */
+const FAST_LIMIT_NS = 253_402_300_800n * 1_000_000_000n;
+
 /** RFC 3339 UTC with nine fractional digits: 2026-11-22T10:15:02.123456789Z. */
 export function formatTimestampNs(ns: bigint): string {
+  if (ns < 0n || ns >= FAST_LIMIT_NS) return formatAnyTimestampNs(ns);
+  // Every record formats its time: a Date and its ISO text once a second, not per record.
+  const second = ns / 1_000_000_000n;
+  if (second !== cachedSecond) {
+    cachedPrefix = `${new Date(Number(second) * 1000).toISOString().slice(0, 19)}.`;
+    cachedSecond = second;
+  }
+  return `${cachedPrefix}${String(Number(ns - second * 1_000_000_000n)).padStart(9, '0')}Z`;
+}
+
+function formatAnyTimestampNs(ns: bigint): string {
   const ms = ns / 1_000_000n;
   const iso = new Date(Number(ms)).toISOString(); // 2026-11-22T10:15:02.123Z
   const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');

@@ -18,13 +18,26 @@ export interface DerivedColumns {
 
 type Obj = Readonly<Record<string, unknown>>;
 
-function at(record: Obj, ...path: string[]): unknown {
-  let cur: unknown = record;
-  for (const p of path) {
-    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
-    cur = (cur as Obj)[p];
-  }
-  return cur;
+// Fixed-arity accessors: rest parameters allocated an array per call, seventeen per record.
+
+/** `v` as an object whose members can be read (not null, not an array), else undefined. */
+function obj(v: unknown): Obj | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
+}
+
+function at2(record: Obj, a: string, b: string): unknown {
+  return obj(record[a])?.[b];
+}
+
+function at3(record: Obj, a: string, b: string, c: string): unknown {
+  const o = obj(record[a]);
+  return o === undefined ? undefined : obj(o[b])?.[c];
+}
+
+function at4(record: Obj, a: string, b: string, c: string, d: string): unknown {
+  const o = obj(record[a]);
+  const p = o === undefined ? undefined : obj(o[b]);
+  return p === undefined ? undefined : obj(p[c])?.[d];
 }
 
 /** SQLite TEXT affinity: numbers become their text, strings stay, anything else is NULL. */
@@ -35,33 +48,33 @@ function text(v: unknown): string | null {
   return null;
 }
 
-function first(...values: unknown[]): unknown {
-  for (const v of values) if (v !== undefined && v !== null) return v;
+/** The first of the three that is neither undefined nor null (COALESCE). */
+function first(a: unknown, b: unknown, c: unknown): unknown {
+  if (a !== undefined && a !== null) return a;
+  if (b !== undefined && b !== null) return b;
+  if (c !== undefined && c !== null) return c;
   return undefined;
 }
 
 export function deriveColumns(record: Obj): DerivedColumns {
+  const db = obj(record.db);
   const op = text(
-    first(
-      at(record, 'db', 'operation'),
-      at(record, 'redis', 'command'),
-      at(record, 'http', 'request', 'method'),
-    ),
+    first(db?.operation, at2(record, 'redis', 'command'), at3(record, 'http', 'request', 'method')),
   );
   return {
-    upstreamCommunityId: text(at(record, 'upstream', 'community_id')),
-    rule: text(at(record, 'rule', 'id')),
-    policyVersion: text(at(record, 'policy', 'version')),
-    dbNamespace: text(at(record, 'db', 'namespace')),
+    upstreamCommunityId: text(at2(record, 'upstream', 'community_id')),
+    rule: text(at2(record, 'rule', 'id')),
+    policyVersion: text(at2(record, 'policy', 'version')),
+    dbNamespace: text(db?.namespace),
     operation: op === null ? null : op.toUpperCase(),
-    statementClass: text(at(record, 'db', 'query', 'class')),
+    statementClass: text(db === undefined ? undefined : obj(db.query)?.class),
     status: text(
       first(
-        at(record, 'db', 'response', 'status_code'),
-        at(record, 'http', 'response', 'status_code'),
-        at(record, 'redis', 'reply', 'error', 'code'),
+        db === undefined ? undefined : obj(db.response)?.status_code,
+        at3(record, 'http', 'response', 'status_code'),
+        at4(record, 'redis', 'reply', 'error', 'code'),
       ),
     ),
-    node: text(at(record, 'observer', 'id')),
+    node: text(at2(record, 'observer', 'id')),
   };
 }

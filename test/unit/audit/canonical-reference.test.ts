@@ -1,0 +1,133 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, canonicalJsonFlat, deepFreeze } from '../../../src/audit/canonical.js';
+
+/**
+ * RFC 8785 written the obvious way: keys sorted by UTF-16 code units, undefined members
+ * left out, undefined array items as null, strings and numbers as JSON.stringify writes
+ * them. The encoder's caches and shortcuts must never change a byte of its output.
+ */
+function reference(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError('non-finite');
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value))
+    return `[${value.map((v: unknown) => (v === undefined ? 'null' : reference(v))).join(',')}]`;
+  if (typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    const members: string[] = [];
+    for (const key of Object.keys(record).sort(compareUtf16)) {
+      const v = record[key];
+      if (v !== undefined) members.push(`${JSON.stringify(key)}:${reference(v)}`);
+    }
+    return `{${members.join(',')}}`;
+  }
+  throw new TypeError(typeof value);
+}
+
+function compareUtf16(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** Keys that stress the ordering: astral and BMP characters above the surrogates, digits. */
+const key = fc.oneof(
+  fc.string({ maxLength: 6 }),
+  fc.string({ unit: 'binary', maxLength: 4 }),
+  fc.constantFrom('\ud83d\ude00', '\ufb33', '\u20ac', '\u00f6', '\r', '1', '10', '9', '__proto__'),
+  fc.nat({ max: 20 }).map(String),
+);
+
+/** Strings with escapes, lone and paired surrogates, long ones (another quoting path). */
+const text = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'binary' }),
+  fc.string({ unit: 'grapheme' }),
+  fc.constantFrom('\ud800', 'a\udc00b', '"\\', '\u0000\u001f\u007f', '\u2028\u2029'),
+  fc.string({ minLength: 60, maxLength: 120 }),
+);
+
+const number = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }));
+
+/** Arbitrary JSON-like values with undefined members and items, some subtrees frozen. */
+const { value } = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.constantFrom(null, true, false),
+    text,
+    number,
+    fc.array(fc.oneof(tie('value'), fc.constant(undefined)), { maxLength: 5 }),
+    fc
+      .array(fc.tuple(key, fc.oneof(tie('value'), fc.constant(undefined))), { maxLength: 6 })
+      .map(objectOf),
+    // Frozen parts are cached by identity: freeze some, including mixes of frozen and not.
+    tie('value').map((v) => (v !== null && typeof v === 'object' ? Object.freeze(v) : v)),
+    tie('value').map((v) => deepFreeze(v)),
+  ),
+}));
+
+/** An object from entries; `__proto__` stays an own key, as JSON.parse would make it. */
+function objectOf(entries: [string, unknown][]): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of entries)
+    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return o;
+}
+
+describe('canonicalJson against a reference RFC 8785 encoder', () => {
+  it('gives the same text for arbitrary values, frozen or not', () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        const expected = reference(v);
+        expect(canonicalJson(v)).toBe(expected);
+        // Again: the second time frozen parts come from the cache.
+        expect(canonicalJson(v)).toBe(expected);
+        expect(canonicalJsonFlat(v)).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('gives the same text when a frozen part is reused inside different records', () => {
+    fc.assert(
+      fc.property(value, value, fc.array(key, { maxLength: 4 }), (shared, other, keys) => {
+        const part = deepFreeze(shared);
+        const records = keys.map((k, i) =>
+          objectOf([
+            [k, part],
+            [`${k}~${i}`, other],
+          ]),
+        );
+        for (const r of records) expect(canonicalJson(r)).toBe(reference(r));
+      }),
+    );
+  });
+
+  it('does not cache a frozen object whose members are not frozen', () => {
+    const inner = { n: 1 };
+    const outer = Object.freeze({ inner });
+    expect(canonicalJson(outer)).toBe('{"inner":{"n":1}}');
+    inner.n = 2;
+    expect(canonicalJson(outer)).toBe('{"inner":{"n":2}}');
+  });
+
+  it('sorts a key list longer than the insertion-sort cutoff', () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `k${(i * 7919) % 40}`);
+    const o = objectOf(keys.map((k) => [k, k]));
+    expect(canonicalJson(o)).toBe(reference(o));
+  });
+
+  it('refuses what JSON cannot carry', () => {
+    expect(() => canonicalJson({ a: Number.POSITIVE_INFINITY })).toThrow(/non-finite/);
+    expect(() => canonicalJson(Object.freeze([Number.NaN]))).toThrow(/non-finite/);
+    expect(() => canonicalJson({ f: () => 1 })).toThrow(/cannot serialize/);
+  });
+});
