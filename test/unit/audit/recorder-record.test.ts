@@ -124,6 +124,9 @@ describe('Recorder record building', () => {
           const own = recordObjectOf(row);
           expect(own).toEqual(expected);
           expect(Object.keys(own ?? {})).toEqual(Object.keys(expected));
+          // The record rides on the row itself, not as a member: a copy is a plain row.
+          expect(recordObjectOf({ ...row })).toBeUndefined();
+          expect({ ...row }).toEqual(row);
           expect(row.body).toBe(canonicalJson(expected));
           expect(row.leafHash.equals(leafHash(row.body ?? ''))).toBe(true);
           expect(row).toMatchObject(deriveColumns(expected));
