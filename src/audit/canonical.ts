@@ -9,66 +9,186 @@
  * Every record of the log goes through here, so the encoder avoids the generic costs it
  * can (bench/integrity.ts, ~700-byte records): key texts come from a cache instead of one
  * JSON.stringify per key, short key lists are sorted by insertion (Array#sort costs ~160 ns
- * for six keys), strings that need no escaping are quoted by concatenation, and the text
- * of frozen parts is computed once and kept flat.
+ * for six keys), ASCII strings that need no escape are copied as they are, and the bytes
+ * of frozen parts are computed once.
  */
 import type { JsonValue } from './event.js';
 
 /**
- * Canonical text of deeply frozen objects and arrays, computed once: the parts of a record
+ * The text is written as UTF-8 into one reused buffer and decoded once at the end: the
+ * result is a single flat string, which the leaf hash and the store's insert need, and a
+ * record costs one string instead of a rope of ~150 short strings and concatenations
+ * (4.2 KB of garbage per bench record: most of what the Recorder allocated).
+ */
+let out = Buffer.allocUnsafe(64 * 1024);
+let pos = 0;
+/** Nesting of canonicalJson calls (only a getter or a Proxy could nest one). */
+let depth = 0;
+/** A buffer grown past this by one huge value is not kept for the next call. */
+const KEEP_BYTES = 1024 * 1024;
+
+/**
+ * Canonical UTF-8 of deeply frozen objects and arrays, computed once: the parts of a record
  * that stay the same for a whole connection (its tuple, listener, network, observer) are
  * frozen where they are built, so each record serializes only what is new in it.
  */
-const frozenText = new WeakMap<object, string>();
+const frozenBytes = new WeakMap<object, Uint8Array>();
 
 /**
  * `"key":` for the keys seen so far. Records use a few dozen distinct keys; the cap keeps
  * a stream of arbitrary keys (ingested documents) from growing it without bound.
  */
-const keyTexts = new Map<string, string>();
-const MAX_KEY_TEXTS = 4096;
+const keyBytes = new Map<string, Uint8Array>();
+const MAX_KEYS = 4096;
 
-/** Set by `encode`: whether the value it just encoded is deeply frozen (safe to cache). */
+/** Set by `write`: whether the value it just wrote is deeply frozen (safe to cache). */
 let stable = true;
 
 export function canonicalJson(value: unknown): string {
-  return encode(value);
+  if (depth > 0) return nested(value);
+  depth++;
+  pos = 0;
+  try {
+    write(value);
+    return out.toString('utf8', 0, pos);
+  } finally {
+    depth--;
+    if (out.length > KEEP_BYTES) out = Buffer.allocUnsafe(64 * 1024);
+  }
 }
 
-function encode(value: unknown): string {
+/** A call made while another is writing: it gets a buffer of its own. */
+function nested(value: unknown): string {
+  const outer = out;
+  const outerPos = pos;
+  const outerStable = stable;
+  out = Buffer.allocUnsafe(1024);
+  pos = 0;
+  try {
+    write(value);
+    return out.toString('utf8', 0, pos);
+  } finally {
+    out = outer;
+    pos = outerPos;
+    stable = outerStable;
+  }
+}
+
+/** Room for `n` more bytes. */
+function ensure(n: number): void {
+  if (pos + n <= out.length) return;
+  let size = out.length * 2;
+  while (size < pos + n) size *= 2;
+  const grown = Buffer.allocUnsafe(size);
+  out.copy(grown, 0, 0, pos);
+  out = grown;
+}
+
+function putByte(b: number): void {
+  if (pos === out.length) ensure(1);
+  out[pos++] = b;
+}
+
+function putBytes(bytes: Uint8Array): void {
+  const n = bytes.length;
+  ensure(n);
+  // A call into TypedArray#set costs more than copying a key's few bytes.
+  if (n <= 16) {
+    const o = out;
+    for (let i = 0; i < n; i++) o[pos + i] = bytes[i] as number;
+  } else {
+    out.set(bytes, pos);
+  }
+  pos += n;
+}
+
+/** Text known to be ASCII (numbers, literals). */
+function putAscii(s: string): void {
+  const n = s.length;
+  ensure(n);
+  const o = out;
+  for (let i = 0; i < n; i++) o[pos + i] = s.charCodeAt(i);
+  pos += n;
+}
+
+/** Text in any characters, as UTF-8. */
+function putText(s: string): void {
+  ensure(3 * s.length);
+  pos += out.write(s, pos, 'utf8');
+}
+
+/**
+ * A string as JSON.stringify writes it. Most need no escape (no quote, backslash, control
+ * character) and are ASCII: their code units are the bytes. Anything else, and long
+ * strings, take JSON.stringify (which escapes lone surrogates and keeps pairs) and UTF-8.
+ */
+function putString(s: string): void {
+  const n = s.length;
+  if (n > 256) {
+    putText(JSON.stringify(s));
+    return;
+  }
+  ensure(n + 2);
+  const o = out;
+  const start = pos;
+  o[start] = 0x22;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) {
+      putText(JSON.stringify(s));
+      return;
+    }
+    o[start + 1 + i] = c;
+  }
+  o[start + 1 + n] = 0x22;
+  pos = start + n + 2;
+}
+
+function keyOf(key: string): Uint8Array {
+  let bytes = keyBytes.get(key);
+  if (bytes === undefined) {
+    bytes = Buffer.from(`${JSON.stringify(key)}:`, 'utf8');
+    if (keyBytes.size < MAX_KEYS) keyBytes.set(key, bytes);
+  }
+  return bytes;
+}
+
+function write(value: unknown): void {
+  stable = true;
   if (value === null) {
-    stable = true;
-    return 'null';
+    putAscii('null');
+    return;
   }
   switch (typeof value) {
     case 'string':
-      stable = true;
-      return quote(value);
+      putString(value);
+      return;
     case 'boolean':
-      stable = true;
-      return value ? 'true' : 'false';
+      putAscii(value ? 'true' : 'false');
+      return;
     case 'number':
       if (!Number.isFinite(value)) throw new TypeError('JCS: non-finite number');
-      stable = true;
       // Number#toString is JSON.stringify's form for every finite number (-0 included).
-      return String(value);
+      putAscii(String(value));
+      return;
     case 'bigint':
-      stable = true;
-      return value.toString();
+      putAscii(value.toString());
+      return;
     case 'object': {
       const frozen = Object.isFrozen(value);
       if (frozen) {
-        const hit = frozenText.get(value);
+        const hit = frozenBytes.get(value);
         if (hit !== undefined) {
-          stable = true;
-          return hit;
+          putBytes(hit);
+          return;
         }
       }
-      const out = Array.isArray(value)
-        ? encodeArray(value as readonly unknown[], frozen)
-        : encodeObject(value as Readonly<Record<string, unknown>>, frozen);
-      if (stable) frozenText.set(value, flatten(out));
-      return out;
+      const start = pos;
+      if (Array.isArray(value)) writeArray(value as readonly unknown[], frozen);
+      else writeObject(value as Readonly<Record<string, unknown>>, frozen);
+      // A copy: the buffer is reused.
+      if (stable) frozenBytes.set(value, new Uint8Array(out.subarray(start, pos)));
+      return;
     }
     default:
       throw new TypeError(`JCS: cannot serialize ${typeof value}`);
@@ -76,38 +196,41 @@ function encode(value: unknown): string {
 }
 
 /** Leaves `stable` true only when `frozen` and every item was stable. */
-function encodeArray(value: readonly unknown[], frozen: boolean): string {
+function writeArray(value: readonly unknown[], frozen: boolean): void {
   let allStable = frozen;
-  let out = '[';
+  putByte(0x5b);
   for (let i = 0; i < value.length; i++) {
-    if (i > 0) out += ',';
+    if (i > 0) putByte(0x2c);
     const item = value[i];
     if (item === undefined) {
-      out += 'null';
+      putAscii('null');
     } else {
-      out += encode(item);
+      write(item);
       allStable &&= stable;
     }
   }
+  putByte(0x5d);
   stable = allStable;
-  return out + ']';
 }
 
 /** Leaves `stable` true only when `frozen` and every member was stable. */
-function encodeObject(record: Readonly<Record<string, unknown>>, frozen: boolean): string {
+function writeObject(record: Readonly<Record<string, unknown>>, frozen: boolean): void {
   let allStable = frozen;
   const keys = sortedKeys(record);
-  let out = '{';
+  putByte(0x7b);
+  let first = true;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
     const v = record[key];
     if (v === undefined) continue;
-    // One concatenation per member: each `+=` is a node of the rope hashing flattens.
-    out += out.length === 1 ? keyText(key) + encode(v) : ',' + keyText(key) + encode(v);
+    if (!first) putByte(0x2c);
+    first = false;
+    putBytes(keyOf(key));
+    write(v);
     allStable &&= stable;
   }
+  putByte(0x7d);
   stable = allStable;
-  return out + '}';
 }
 
 /** Own enumerable keys in UTF-16 code unit order (what JCS asks for; `<` compares so). */
@@ -125,47 +248,6 @@ function sortedKeys(record: object): string[] {
     keys[j + 1] = key;
   }
   return keys;
-}
-
-function keyText(key: string): string {
-  let text = keyTexts.get(key);
-  if (text === undefined) {
-    text = quote(key) + ':';
-    if (keyTexts.size < MAX_KEY_TEXTS) keyTexts.set(key, text);
-  }
-  return text;
-}
-
-/**
- * JSON.stringify of a string. Most strings need no escape (no quote, backslash, control
- * character or surrogate): quoting them by concatenation is a third of the cost. A string
- * with a surrogate goes to JSON.stringify, which escapes lone ones and keeps pairs.
- */
-function quote(s: string): string {
-  if (s.length > 64) return JSON.stringify(s);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff))
-      return JSON.stringify(s);
-  }
-  return '"' + s + '"';
-}
-
-/**
- * Make V8 flatten a rope (charCodeAt does) so that a cached text is one piece in every
- * record that embeds it: flattening the record's text costs per piece, not per byte.
- */
-function flatten(s: string): string {
-  s.charCodeAt(0);
-  return s;
-}
-
-/**
- * The canonical text of a record as one flat string: the leaf hash and the store's insert
- * both need it flat, and flattening once here saves the second walk over the rope.
- */
-export function canonicalJsonFlat(value: unknown): string {
-  return flatten(encode(value));
 }
 
 /** Freeze an object and every object inside it (see `frozenText`). */

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { deriveColumns, type EventRow, type Store } from '../store/index.js';
 import { errorMessage } from '../errors.js';
-import { canonicalJsonFlat, deepFreeze } from './canonical.js';
+import { canonicalJson, deepFreeze } from './canonical.js';
 import { NanoClock, formatTimestampNs } from './clock.js';
 import type { EventInput, JsonObject, JsonValue } from './event.js';
 import { uuidv7 } from './ids.js';
@@ -237,7 +237,7 @@ export class Recorder {
     record['@timestamp'] = formatTimestampNs(ts);
     record.event = ev as JsonObject;
     record.observer = this.observer;
-    const body = canonicalJsonFlat(record);
+    const body = canonicalJson(record);
     const leafHash = leafHashOf(body);
     const row = new AppendedRow(sequence, ts, id, event, ctx, record as JsonObject, body, leafHash);
     this.pending.push(row);
