@@ -10,7 +10,7 @@ import { Recorder } from '../audit/recorder.js';
 import { PortwardenError } from '../errors.js';
 import { gatewayRunning } from '../gateway/lock.js';
 import { openStore, type Store } from '../store/index.js';
-import { configuredStore } from './io.js';
+import { configuredStore } from './data-dir.js';
 
 export interface LocalLog {
   readonly store: Store;

@@ -1,4 +1,10 @@
-/** The `portwarden` command tree (DESIGN §9). */
+/**
+ * The `portwarden` command tree (DESIGN §9). Every command definition is imported here at
+ * start-up (`--help` lists them all, commander dispatches by name), so each is light: its
+ * name, options and help only. What a command runs loads in its action (commands/*-run.ts),
+ * so `--help` and every command load only their own code; test/integration/cli-startup.test.ts
+ * keeps it so.
+ */
 import { Command } from 'commander';
 import { centralCommand } from './commands/central.js';
 import { checkpointCommand } from './commands/checkpoint.js';
@@ -7,7 +13,7 @@ import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { grantCommand } from './commands/grant.js';
 import { ingestCommand } from './commands/ingest.js';
-import { identityCommand } from './commands/identity.js';
+import { identityCommand } from './commands/identity-command.js';
 import { policyCommand } from './commands/policy.js';
 import { portsCommand } from './commands/ports.js';
 import { proofCommand } from './commands/proof.js';

@@ -1,6 +1,7 @@
 /** Time arguments: RFC 3339 (`2026-11-23T03:00:00Z`) or relative to now (`15m`, `7d`). */
 import { parseTimestampNs } from '../audit/clock.js';
-import { parseDurationMs } from '../config/index.js';
+// address.js, not the config index: the index loads the whole config schema at start-up.
+import { parseDurationMs } from '../config/address.js';
 import { usage } from './io.js';
 
 export function parseTimeArg(text: string, now: number = Date.now()): bigint {

@@ -3,16 +3,9 @@
  * (src/api/central). Tokens as for the gateway API: without any it listens on loopback only.
  */
 import { Command, Option } from 'commander';
-import { createCentralApiServer } from '../../api/index.js';
-import type { TokenConfig } from '../../api/auth.js';
-import { ROLES, type Role } from '../../api/index.js';
-import { formatHostPort, parseHostPort } from '../../config/index.js';
-import { createLogger } from '../../log.js';
-import { CentralReader, CentralStore } from '../../ship/index.js';
-import { runCommand, usage } from '../io.js';
-import { collectKeys } from './collect.js';
+import { runCommand } from '../io.js';
 
-interface ServeFlags {
+export interface ServeFlags {
   readonly store: string;
   readonly listen: string;
   readonly token?: string[];
@@ -21,21 +14,6 @@ interface ServeFlags {
   readonly keysFile?: string;
   /** --web DIR, or false with --no-web. */
   readonly web?: string | false;
-}
-
-/** `NAME:ROLE:VALUE` → a token config (VALUE an environment variable or a SHA-256). */
-function parseToken(text: string, kind: 'env' | 'sha256'): TokenConfig {
-  const [name = '', role = '', value = '', ...rest] = text.split(':');
-  const flag = kind === 'env' ? '--token' : '--token-sha256';
-  if (rest.length > 0 || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(name) || value === '')
-    throw usage(`${flag} expects NAME:ROLE:${kind === 'env' ? 'ENV_VAR' : 'SHA256_HEX'}`);
-  if (!(ROLES as readonly string[]).includes(role))
-    throw usage(`${flag} ${name}: role must be one of ${ROLES.join(', ')}`);
-  if (kind === 'sha256' && !/^[0-9a-f]{64}$/.test(value))
-    throw usage(`--token-sha256 ${name}: expected a hex SHA-256`);
-  return kind === 'env'
-    ? { name, role: role as Role, token_env: value }
-    : { name, role: role as Role, token_sha256: value };
 }
 
 export function serveCommand(): Command {
@@ -69,44 +47,6 @@ Examples:
 `,
     )
     .action((f: ServeFlags) =>
-      runCommand(async () => {
-        const listen = parseHostPort(f.listen);
-        if (listen === null) throw usage(`--listen expects HOST:PORT, got "${f.listen}"`);
-        const tokens = [
-          ...(f.token ?? []).map((t) => parseToken(t, 'env')),
-          ...(f.tokenSha256 ?? []).map((t) => parseToken(t, 'sha256')),
-        ];
-        const keys = collectKeys(f.key, f.keysFile);
-        const log = createLogger();
-        const store = await CentralStore.open(f.store);
-        let server;
-        try {
-          server = await createCentralApiServer({
-            source: new CentralReader(store),
-            log,
-            listen,
-            tokens,
-            keys,
-            ...(f.web === false
-              ? { webRoot: null }
-              : f.web !== undefined
-                ? { webRoot: f.web }
-                : {}),
-          });
-          const bound = await server.listen();
-          process.stdout.write(`central api listening on http://${formatHostPort(bound)}\n`);
-        } catch (err) {
-          await server?.close();
-          await store.close();
-          throw err;
-        }
-        await new Promise<void>((resolve) => {
-          process.once('SIGTERM', resolve);
-          process.once('SIGINT', resolve);
-        });
-        await server.close();
-        await store.close();
-        return 0;
-      }),
+      runCommand(async () => (await import('./central-serve-run.js')).runServe(f)),
     );
 }

@@ -1,10 +1,11 @@
 /** `portwarden checkpoint` — print or export the newest signed checkpoint, or the public key. */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { readNodeKey } from '../../audit/store-log.js';
-import { PortwardenError } from '../../errors.js';
-import { dataDirFromOptions, openStoreForReading, runCommand } from '../io.js';
+import { runCommand } from '../io.js';
+
+export interface CheckpointFlags {
+  readonly publicKey?: boolean;
+  readonly export?: string;
+}
 
 export function checkpointCommand(): Command {
   return new Command('checkpoint')
@@ -28,35 +29,7 @@ Examples:
   portwarden checkpoint --export /mnt/witness/gw-1
 `,
     )
-    .action((flags: { publicKey?: boolean; export?: string }, command: Command) =>
-      runCommand(() => {
-        const dataDir = dataDirFromOptions(command);
-        const key = readNodeKey(dataDir);
-        if (flags.publicKey) {
-          process.stdout.write(`${key.verifierKey}\n`);
-          return 0;
-        }
-        const store = openStoreForReading(dataDir);
-        try {
-          const latest = store.latestCheckpoint();
-          if (!latest)
-            throw new PortwardenError('PW_ERR_NOT_FOUND', {
-              what: 'signed checkpoint (none made yet)',
-            });
-          if (flags.export) {
-            const dir = resolve(flags.export);
-            mkdirSync(dir, { recursive: true });
-            writeFileSync(join(dir, 'checkpoint.txt'), latest.note);
-            writeFileSync(join(dir, 'verifier.key'), `${key.verifierKey}\n`);
-            copyFileSync(join(dataDir, 'checkpoints.log'), join(dir, 'checkpoints.log'));
-            process.stdout.write(`exported checkpoint of ${latest.size} records to ${dir}\n`);
-            return 0;
-          }
-          process.stdout.write(latest.note);
-          return 0;
-        } finally {
-          store.close();
-        }
-      }),
+    .action((flags: CheckpointFlags, command: Command) =>
+      runCommand(async () => (await import('./checkpoint-run.js')).runCheckpoint(flags, command)),
     );
 }

@@ -1,18 +1,10 @@
 /** `portwarden collect` — consume every node's records from JetStream into PostgreSQL. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { parseDurationMs } from '../../config/address.js';
-import { createLogger } from '../../log.js';
-import {
-  COLLECTOR_DEFAULTS,
-  CentralStore,
-  Collector,
-  SHIP_DEFAULTS,
-  defaultCollectorName,
-} from '../../ship/index.js';
-import { runCommand, usage } from '../io.js';
+import { COLLECTOR_DEFAULTS, SHIP_DEFAULTS } from '../command-defaults.js';
+import { runCommand } from '../io.js';
 
-interface CollectFlags {
+export interface CollectFlags {
   readonly nats: string[];
   readonly store: string;
   readonly key?: string[];
@@ -68,44 +60,6 @@ Examples:
 `,
     )
     .action((flags: CollectFlags) =>
-      runCommand(async () => {
-        const ackWaitMs = parseDurationMs(flags.ackWait);
-        if (ackWaitMs === null || ackWaitMs < 1000) throw usage('--ack-wait must be 1s or more');
-        const batch = Number(flags.batch);
-        if (!Number.isInteger(batch) || batch < 1 || batch > 10_000)
-          throw usage('--batch must be 1..10000');
-        const keys = collectKeys(flags.key, flags.keysFile);
-        const log = createLogger();
-        const store = await CentralStore.open(flags.store);
-        const token = flags.tokenEnv === undefined ? undefined : process.env[flags.tokenEnv];
-        const collector = new Collector(
-          store,
-          {
-            servers: flags.nats,
-            stream: flags.stream,
-            subjectPrefix: flags.subjectPrefix,
-            durable: flags.durable,
-            keys,
-            ackWaitMs,
-            batch,
-            maxPendingPerNode: COLLECTOR_DEFAULTS.maxPendingPerNode,
-            name: flags.name ?? defaultCollectorName(),
-            ...(token !== undefined ? { token } : {}),
-          },
-          log,
-        );
-        await collector.start();
-        log.info({ nats: flags.nats, nodes: keys.length }, 'collecting');
-        const report = setInterval(() => log.info(collector.stats, 'collector progress'), 10_000);
-        await new Promise<void>((resolve) => {
-          process.once('SIGTERM', resolve);
-          process.once('SIGINT', resolve);
-        });
-        clearInterval(report);
-        await collector.stop();
-        await store.close();
-        log.info(collector.stats, 'collector stopped');
-        return 0;
-      }),
+      runCommand(async () => (await import('./collect-run.js')).runCollect(flags)),
     );
 }

@@ -1,6 +1,6 @@
 /** `portwarden config check` — validate a config file without starting anything. */
 import { Command } from 'commander';
-import { loadFromOptions, runCommand } from '../io.js';
+import { runCommand } from '../io.js';
 
 export function configCommand(): Command {
   const config = new Command('config').description('work with the configuration file');
@@ -12,8 +12,10 @@ export function configCommand(): Command {
       '\nExamples:\n  portwarden config check -c portwarden.yaml\n  portwarden config check -c examples/databases.yaml\n',
     )
     .action((_flags: unknown, command: Command) =>
-      runCommand(() => {
-        const loaded = loadFromOptions(command);
+      runCommand(async () => {
+        // Loaded now, not at start-up: the config schema pulls in most of the product.
+        const { loadFromOptions } = await import('../data-dir.js');
+        const loaded = await loadFromOptions(command);
         const c = loaded.config;
         const withoutPolicy = c.listeners.filter((l) => l.policy === undefined).map((l) => l.name);
         process.stdout.write(

@@ -1,25 +1,8 @@
 /** `portwarden ingest k8s-audit|auditd|conntrack FILE|-` — external logs into the local log. */
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Argument, Command } from 'commander';
-import { NODE_KEY_FILE } from '../../audit/integrity.js';
-import { loadConfig } from '../../config/index.js';
-import { INGEST_FORMATS, type IngestFormat, ingestLines } from '../../ingest/index.js';
-import { dataDirFromOptions, globalOptions, runCommand } from '../io.js';
-import { openLocalLog } from '../local-log.js';
-
-/** The node name: --node, else the config's, else the one the data dir's key was made for. */
-function nodeName(command: Command, dataDir: string, flag: string | undefined): string {
-  if (flag !== undefined) return flag;
-  const g = globalOptions(command);
-  const file = g.config ?? 'portwarden.yaml';
-  if (g.config !== undefined || existsSync(file)) return loadConfig(file).config.node;
-  const keyFile = join(dataDir, NODE_KEY_FILE);
-  if (existsSync(keyFile))
-    return readFileSync(keyFile, 'utf8').trim().split('+')[2] ?? 'portwarden';
-  return 'portwarden';
-}
+import type { IngestFormat } from '../../ingest/index.js';
+import { INGEST_FORMATS } from '../command-defaults.js';
+import { runCommand } from '../io.js';
 
 export function ingestCommand(): Command {
   return new Command('ingest')
@@ -40,29 +23,8 @@ Examples:
 `,
     )
     .action((format: IngestFormat, file: string, flags: { node?: string }, command: Command) =>
-      runCommand(async () => {
-        const dataDir = dataDirFromOptions(command);
-        const log = openLocalLog(dataDir, nodeName(command, dataDir, flags.node), {
-          whenGatewayRuns:
-            'configure a "sources:" entry so the gateway tails the file itself, or stop it first',
-        });
-        const input = file === '-' ? process.stdin : createReadStream(file);
-        const lines = createInterface({ input, crlfDelay: Infinity });
-        let report;
-        try {
-          report = await ingestLines(format, lines, log.recorder);
-        } finally {
-          log.close();
-        }
-        process.stdout.write(
-          `ingested ${report.ingested} events from ${report.lines} lines; ${report.malformed} malformed; ${report.skipped} skipped (not network events)\n`,
-        );
-        for (const e of report.errors) process.stderr.write(`line ${e.line}: ${e.reason}\n`);
-        if (report.malformed > report.errors.length)
-          process.stderr.write(
-            `… and ${report.malformed - report.errors.length} more malformed lines\n`,
-          );
-        return 0;
-      }),
+      runCommand(async () =>
+        (await import('./ingest-run.js')).runIngest(format, file, flags, command),
+      ),
     );
 }

@@ -23,7 +23,7 @@ import {
   type ReplayReport,
 } from '../../policy/index.js';
 import { MAX_PAGE, type EventFilter, type Store } from '../../store/index.js';
-import { dataDirFromOptions, openStoreForReading } from '../io.js';
+import { dataDirFromOptions, openStoreForReading } from '../data-dir.js';
 import { parseTimeArg } from '../time.js';
 
 export interface RecordsIo {
@@ -38,8 +38,12 @@ export interface HistoryOptions {
 }
 
 /** `policy history`: one line per policy-reload record, oldest first. */
-export function policyHistory(io: RecordsIo, cmd: Command, opts: HistoryOptions): number {
-  const store = openStoreForReading(recordsDataDir(cmd));
+export async function policyHistory(
+  io: RecordsIo,
+  cmd: Command,
+  opts: HistoryOptions,
+): Promise<number> {
+  const store = openStoreForReading(await recordsDataDir(cmd));
   try {
     const filter: EventFilter = {
       actions: ['policy-reload'],
@@ -96,13 +100,17 @@ export interface ReplayOptions {
 }
 
 /** `policy test --replay`: what a candidate policy would have decided differently. */
-export function policyReplay(io: RecordsIo, cmd: Command, opts: ReplayOptions): number {
+export async function policyReplay(
+  io: RecordsIo,
+  cmd: Command,
+  opts: ReplayOptions,
+): Promise<number> {
   if (opts.policy === undefined) throw usage('--replay needs --policy FILE (the candidate)');
   const examples = Number(opts.examples);
   if (!Number.isInteger(examples) || examples < 0)
     throw usage(`--examples: expected a count, got "${opts.examples}"`);
   const candidate = readCandidate(opts.policy);
-  const store = openStoreForReading(recordsDataDir(cmd));
+  const store = openStoreForReading(await recordsDataDir(cmd));
   try {
     const attached = candidate.listeners ?? configListeners(cmd) ?? recordedListeners(store);
     const deciderFor = (listener: string): PolicyDecider | undefined => {
@@ -226,9 +234,9 @@ function* readRecords(store: Store, filter: EventFilter): Generator<JsonObject> 
  * The data dir to read: --data-dir, else the config's data_dir. A config that does not
  * validate (the very file a rejected reload was about) still names its data_dir.
  */
-function recordsDataDir(cmd: Command): string {
+async function recordsDataDir(cmd: Command): Promise<string> {
   try {
-    return dataDirFromOptions(cmd);
+    return await dataDirFromOptions(cmd);
   } catch (err) {
     if (!(err instanceof PortwardenError) || err.code !== 'PW_ERR_CONFIG') throw err;
     const file = resolve(cmd.optsWithGlobals<{ config?: string }>().config ?? 'portwarden.yaml');

@@ -1,10 +1,8 @@
 /** `portwarden report` — the periodic audit report as self-contained HTML plus JSON. */
 import { Command } from 'commander';
-import { buildReport, checkIntegrity, writeReportFiles } from '../../inventory/report/index.js';
-import { dataDirFromOptions, openStoreForReading, runCommand } from '../io.js';
-import { parseTimeArg } from '../time.js';
+import { runCommand } from '../io.js';
 
-interface ReportFlags {
+export interface ReportFlags {
   readonly since: string;
   readonly until?: string;
   readonly out: string;
@@ -33,26 +31,6 @@ Examples:
 `,
     )
     .action((flags: ReportFlags, command: Command) =>
-      runCommand(async () => {
-        const now = Date.now();
-        const sinceNs = parseTimeArg(flags.since, now);
-        const untilNs =
-          flags.until === undefined ? BigInt(now + 1) * 1_000_000n : parseTimeArg(flags.until, now);
-        const dataDir = dataDirFromOptions(command);
-        const store = openStoreForReading(dataDir);
-        try {
-          const integrity = flags.verify
-            ? await checkIntegrity(store, dataDir)
-            : { status: 'not-checked' as const, detail: 'skipped (--no-verify)' };
-          const data = buildReport(store, { sinceNs, untilNs, integrity, nowMs: now });
-          const files = writeReportFiles(data, flags.out);
-          process.stderr.write(
-            `wrote ${files.html} and ${files.json}: ${data.totals.records} records, ${data.totals.anomalies} anomalies, ${data.findings.length} drift findings, integrity ${data.integrity.status}\n`,
-          );
-          return 0;
-        } finally {
-          store.close();
-        }
-      }),
+      runCommand(async () => (await import('./report-run.js')).runReport(flags, command)),
     );
 }

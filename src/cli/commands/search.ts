@@ -1,12 +1,12 @@
 /** `portwarden search` — query records with the shared filters; keyset pages. */
 import { Command, Option } from 'commander';
-import { GROUP_KEYS, type GroupKey, type Summary, summarize } from '../../store/index.js';
-import { addFilterOptions, toFilter, type FilterFlags } from '../filter-options.js';
-import { FORMATS, rowWriter, type Format } from '../format.js';
-import { dataDirFromOptions, openStoreForReading, runCommand } from '../io.js';
-import { parseTimeArg } from '../time.js';
+// store/types.js, not the store index: the index loads SQLite and PostgreSQL at start-up.
+import { GROUP_KEYS, type GroupKey } from '../../store/types.js';
+import { addFilterOptions, type FilterFlags } from '../filter-options.js';
+import { FORMATS, type Format } from '../format.js';
+import { runCommand } from '../io.js';
 
-interface SearchFlags extends FilterFlags {
+export interface SearchFlags extends FilterFlags {
   readonly format: Format;
   readonly count?: boolean;
   readonly groupBy?: GroupKey;
@@ -53,68 +53,7 @@ Examples:
 `,
     )
     .action((flags: SearchFlags, command: Command) =>
-      runCommand(() => {
-        const store = openStoreForReading(dataDirFromOptions(command));
-        try {
-          const given = toFilter(flags);
-          // A connection's story reads oldest first unless asked otherwise.
-          const filter =
-            given.order === undefined && given.connectionId !== undefined
-              ? { ...given, order: 'oldest' as const }
-              : given;
-          if (flags.count) {
-            process.stdout.write(`${store.count(filter)}\n`);
-            return 0;
-          }
-          if (flags.groupBy) {
-            for (const g of store.groupBy(filter, flags.groupBy))
-              process.stdout.write(`${g.key}\t${g.count}\n`);
-            return 0;
-          }
-          if (flags.summary) {
-            const window =
-              filter.sinceNs === undefined ? { ...filter, sinceNs: parseTimeArg('24h') } : filter;
-            const s = summarize(store, window);
-            process.stdout.write(
-              flags.format === 'table' ? summaryText(s) : `${JSON.stringify(s)}\n`,
-            );
-            return 0;
-          }
-          const out = rowWriter(flags.format, store);
-          process.stdout.write(out.header());
-          let page = store.search(filter);
-          process.stdout.write(out.rows(page.rows));
-          while (flags.all && page.next !== null) {
-            page = store.search({ ...filter, after: page.next });
-            process.stdout.write(out.rows(page.rows));
-          }
-          process.stdout.write(out.footer());
-          if (page.next !== null && !flags.all)
-            process.stderr.write(`next: --after ${page.next}\n`);
-          return 0;
-        } finally {
-          store.close();
-        }
-      }),
+      runCommand(async () => (await import('./search-run.js')).runSearch(flags, command)),
     );
   return cmd;
-}
-
-function summaryText(s: Summary): string {
-  const list = (title: string, items: readonly { key: string; count: number }[]): string =>
-    `${title}\n${items.length === 0 ? '  (none)\n' : items.map((i) => `  ${String(i.count).padStart(9)}  ${i.key}\n`).join('')}`;
-  return [
-    `records      ${s.total}\n`,
-    list('top sources', s.topSources),
-    list('top users', s.topUsers),
-    list('top listeners', s.topListeners),
-    `denied / refused  ${s.denied.total}\n`,
-    list('  by action', s.denied.byAction),
-    list('  by source', s.denied.bySource),
-    list('  by rule', s.denied.byRule),
-    list(
-      'new sources (first seen in the window)',
-      s.newSources.map((n) => ({ key: `${n.ip}  (first seq ${n.firstSequence})`, count: n.count })),
-    ),
-  ].join('');
 }
