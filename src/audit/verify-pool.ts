@@ -42,32 +42,16 @@ export function checkRangesInWorkers(
       }
       finish(() => resolve(ordered));
     };
-    const dispatch = (worker: Worker): void => {
+    /** Sends `worker` the next task; returns the task's index, or -1 when none is left. */
+    const dispatch = (worker: Worker): number => {
       const task = tasks[next];
       if (task === undefined) {
         if (running === 0) done();
-        return;
+        return -1;
       }
-      const index = next++;
       running++;
-      worker.removeAllListeners('message');
-      worker.on('message', (m: RangeWorkerMessage) => {
-        if (m.type === 'progress') onProgress(m.done);
-        else if (m.type === 'error')
-          finish(() =>
-            reject(new PortwardenError('PW_ERR_STORE', { detail: `verify: ${m.message}` })),
-          );
-        else {
-          running--;
-          const result = revive(m.result);
-          results[index] = result;
-          if (!result.sound) {
-            next = tasks.length; // nothing more to learn: the caller verifies sequentially
-            done();
-          } else dispatch(worker);
-        }
-      });
       worker.postMessage({ type: 'task', task });
+      return next++;
     };
     const count = Math.min(threads, tasks.length);
     if (count === 0) {
@@ -81,13 +65,30 @@ export function checkRangesInWorkers(
         workerData: data,
       });
       workers.push(worker);
+      let current = -1; // the index of the task this worker is checking
+      worker.on('message', (m: RangeWorkerMessage) => {
+        if (m.type === 'progress') onProgress(m.done);
+        else if (m.type === 'error')
+          finish(() =>
+            reject(new PortwardenError('PW_ERR_STORE', { detail: `verify: ${m.message}` })),
+          );
+        else {
+          running--;
+          const result = revive(m.result);
+          results[current] = result;
+          if (!result.sound) {
+            next = tasks.length; // nothing more to learn: the caller verifies sequentially
+            done();
+          } else current = dispatch(worker);
+        }
+      });
       worker.once('error', (err) => finish(() => reject(err)));
       worker.once('exit', (code) =>
         finish(() =>
           reject(new PortwardenError('PW_ERR_STORE', { detail: `verify worker exited (${code})` })),
         ),
       );
-      dispatch(worker);
+      current = dispatch(worker);
     }
   });
 }
