@@ -14,12 +14,10 @@ export const HASH_HEX_LENGTH = 2 * HASH_SIZE;
 const scratch = Buffer.alloc(1 + 2 * HASH_SIZE);
 scratch[0] = 0x01;
 
-/** SHA-256(0x00 ‖ UTF-8 of `body`) as hex (U+0000 encodes as the single byte 0x00). */
-export function leafHashHex(body: string): string {
-  return hash('sha256', '\u0000' + body, 'hex');
-}
-
-/** The leaf hash of a `leafInput` that already starts with U+0000 (Store.leafRowsHex). */
+/**
+ * The leaf hash SHA-256(0x00 ‖ body) as hex, of a `leafInput` that already starts with
+ * U+0000 (Store.leafRowsHex; U+0000 encodes as the single byte 0x00 in UTF-8).
+ */
 export function prefixedLeafHashHex(leafInput: string): string {
   return hash('sha256', leafInput, 'hex');
 }
