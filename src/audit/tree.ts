@@ -6,10 +6,39 @@
 import { PortwardenError } from '../errors.js';
 import { EMPTY_ROOT, HASH_SIZE, nodeHash, splitPoint } from './merkle.js';
 
-/** Where the tree keeps its complete-subtree hashes (the store's tree table, or memory). */
+/**
+ * Where the tree keeps its complete-subtree hashes (the store's tree table, or memory). A
+ * store may leave out levels 1 to FOLDED_LEVELS (answering undefined): readers fold those
+ * from the leaves (`readNode`).
+ */
 export interface TreeNodeStore {
   getNode(level: number, index: number): Buffer | undefined;
   putNode(level: number, index: number, hash: Buffer): void;
+}
+
+/**
+ * The interior levels a store need not keep. Level 3 spans 8 leaves, so a node folded on
+ * read costs at most 8 leaf reads, while keeping only levels ≥ 4 writes one node for every
+ * 16 records instead of one for every record (SqliteStore; ~1 µs of each append).
+ */
+export const FOLDED_LEVELS = 3;
+
+/**
+ * Node (level, index): as stored, or — at the low levels a store may leave out — the hash
+ * of its two children, down to the leaves. Undefined when a piece is missing.
+ */
+export function readNode(
+  store: Pick<TreeNodeStore, 'getNode'>,
+  level: number,
+  index: number,
+): Buffer | undefined {
+  const stored = store.getNode(level, index);
+  if (stored !== undefined || level === 0 || level > FOLDED_LEVELS) return stored;
+  const left = readNode(store, level - 1, 2 * index);
+  if (left === undefined || left.length !== HASH_SIZE) return undefined;
+  const right = readNode(store, level - 1, 2 * index + 1);
+  if (right === undefined || right.length !== HASH_SIZE) return undefined;
+  return nodeHash(left, right);
 }
 
 /** A TreeNodeStore in memory, for tests, proofs built offline and verification. */
@@ -231,7 +260,7 @@ export class MerkleTree {
   }
 
   private node(level: number, index: number): Buffer {
-    const hash = this.store.getNode(level, index);
+    const hash = readNode(this.store, level, index);
     if (hash === undefined || hash.length !== HASH_SIZE) {
       throw new PortwardenError('PW_ERR_STORE', {
         detail: `Merkle node (level ${level}, index ${index}) is missing or malformed`,

@@ -12,7 +12,7 @@ import { openCheckpoint } from './checkpoint.js';
 import { HASH_SIZE, leafHash } from './merkle.js';
 import { parseVerifierKey } from './note.js';
 import type { NoteVerifier } from './note.js';
-import { Frontier } from './tree.js';
+import { Frontier, readNode } from './tree.js';
 
 /** One stored record as verify reads it; `body` is null when the body was pruned. */
 export interface LogRecord {
@@ -330,7 +330,7 @@ function startAtCheckpoint(
   }
   try {
     frontier.restore(opened.size, (level, i) => {
-      const node = getNode(level, i);
+      const node = readNode({ getNode }, level, i);
       if (node === undefined || node.length !== HASH_SIZE) throw new Error('missing node');
       return node;
     });

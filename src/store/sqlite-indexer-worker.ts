@@ -3,6 +3,10 @@
  * (read only in practice) with the index attached, indexes in batches until caught up,
  * then looks again every `pollMs`. The gateway's thread never waits for it: searches read
  * the part it has not reached from the log itself.
+ *
+ * It also checkpoints the log's WAL (a passive checkpoint: it never waits for the writer)
+ * at most every `CHECKPOINT_MS`, so that the copy into the log file runs on this thread
+ * and not inside a commit on the writer's (sqlite-store.ts keeps its own as a fallback).
  */
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -23,7 +27,19 @@ db.pragma('cache_size = -32768');
 attachIndex(db, data.indexPath);
 db.pragma('idx.cache_size = -65536');
 
+/** Least time between two checkpoints of the log's WAL. */
+const CHECKPOINT_MS = 50;
+
 let stopped = false;
+let checkpointedAt = 0;
+
+function checkpointLog(): void {
+  const now = Date.now();
+  if (now - checkpointedAt < CHECKPOINT_MS) return;
+  checkpointedAt = now;
+  db.pragma('main.wal_checkpoint(PASSIVE)');
+}
+
 let timer: NodeJS.Timeout | undefined;
 
 function tick(): void {
@@ -31,6 +47,7 @@ function tick(): void {
   if (stopped) return;
   try {
     const p = indexBatch(db);
+    checkpointLog();
     if (p.upto < p.end) {
       // More to do: yield to the message loop (a stop request), then go on.
       timer = setTimeout(tick, 0);

@@ -174,37 +174,37 @@ describe.each(b.list)('$name store', (backend) => {
     expect(() =>
       store.transaction(() => {
         store.insertEvent(eventRow(0, t0));
-        store.putNode(1, 0, Buffer.alloc(32, 1));
+        store.putNode(4, 0, Buffer.alloc(32, 1));
         store.setMeta('k', 'v');
         throw new Error('abandon');
       }),
     ).toThrow('abandon');
     expect(store.nextSequence()).toBe(0);
-    expect(store.getNode(1, 0)).toBeUndefined();
+    expect(store.getNode(4, 0)).toBeUndefined();
     expect(store.getMeta('k')).toBeUndefined();
     store.transaction(() => {
       store.insertEvent(eventRow(0, t0));
       store.insertEvent(eventRow(1, t0 + 1n));
-      store.putNode(1, 0, Buffer.alloc(32, 1));
+      store.putNode(4, 0, Buffer.alloc(32, 1));
       store.setMeta('k', 'v');
       // What the transaction wrote to the tree and meta is visible inside it.
-      expect(store.getNode(1, 0)).toEqual(Buffer.alloc(32, 1));
+      expect(store.getNode(4, 0)).toEqual(Buffer.alloc(32, 1));
       expect(store.getMeta('k')).toBe('v');
     });
     expect(store.nextSequence()).toBe(2);
-    expect(store.getNode(1, 0)).toEqual(Buffer.alloc(32, 1));
+    expect(store.getNode(4, 0)).toEqual(Buffer.alloc(32, 1));
     expect(store.getMeta('k')).toBe('v');
   });
 
   it('tree nodes and meta, inside and outside transactions, replaced in place', () => {
     const store = backend.fresh();
-    store.putNode(3, 7, Buffer.alloc(32, 7));
-    store.putNode(1, 2 ** 40, Buffer.alloc(32, 9));
-    expect(store.getNode(3, 7)).toEqual(Buffer.alloc(32, 7));
-    expect(store.getNode(1, 2 ** 40)).toEqual(Buffer.alloc(32, 9));
-    expect(store.getNode(3, 8)).toBeUndefined();
-    store.putNode(3, 7, Buffer.alloc(32, 8));
-    expect(store.getNode(3, 7)).toEqual(Buffer.alloc(32, 8));
+    store.putNode(6, 7, Buffer.alloc(32, 7));
+    store.putNode(4, 2 ** 40, Buffer.alloc(32, 9));
+    expect(store.getNode(6, 7)).toEqual(Buffer.alloc(32, 7));
+    expect(store.getNode(4, 2 ** 40)).toEqual(Buffer.alloc(32, 9));
+    expect(store.getNode(6, 8)).toBeUndefined();
+    store.putNode(6, 7, Buffer.alloc(32, 8));
+    expect(store.getNode(6, 7)).toEqual(Buffer.alloc(32, 8));
     expect(store.getMeta('a')).toBeUndefined();
     store.setMeta('a', '1');
     store.setMeta('a', '2');

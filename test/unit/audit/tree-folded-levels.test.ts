@@ -1,0 +1,139 @@
+/**
+ * A node store may leave out the low interior levels (1 to FOLDED_LEVELS): the tree folds
+ * them from the leaves on read. The embedded store keeps levels ≥ 4 only.
+ */
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { rmSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readNode } from '../../../src/audit/tree.js';
+import {
+  MemoryNodeStore,
+  MerkleTree,
+  verifyConsistency,
+  verifyInclusion,
+  verifyLog,
+} from '../../../src/audit/integrity.js';
+import type { TreeNodeStore } from '../../../src/audit/integrity.js';
+import { SqliteStore } from '../../../src/store/index.js';
+import { naiveLeaf, naiveRoot } from '../../helpers/audit-naive-merkle.js';
+import { makeSignedStore } from '../../helpers/signed-store.js';
+import { storeLogSource } from '../../../src/audit/store-log.js';
+
+const leavesOf = (n: number): Buffer[] =>
+  Array.from({ length: n }, (_, i) => naiveLeaf(Buffer.from(`leaf ${i}`)));
+
+/** Keeps the leaves and levels ≥ 4, as the embedded store does. */
+class SparseStore implements TreeNodeStore {
+  readonly inner = new MemoryNodeStore();
+  getNode(level: number, index: number): Buffer | undefined {
+    return level >= 1 && level <= 3 ? undefined : this.inner.getNode(level, index);
+  }
+  putNode(level: number, index: number, hash: Buffer): void {
+    if (level === 0 || level >= 4) this.inner.putNode(level, index, hash);
+  }
+}
+
+const hex = (bs: readonly Buffer[]): string[] => bs.map((b) => b.toString('hex'));
+
+describe('folded tree levels', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('roots and proofs over a store without levels 1–3 equal those over every level', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.nat(), fc.nat(), (n, r1, r2) => {
+        const leaves = leavesOf(n);
+        const full = new MerkleTree(new MemoryNodeStore());
+        const sparseStore = new SparseStore();
+        const sparse = new MerkleTree(sparseStore);
+        for (const l of leaves) {
+          full.append(l);
+          sparse.append(l);
+        }
+        const size = 1 + (r1 % n);
+        const index = r2 % size;
+        const size1 = 1 + (r2 % size);
+        // Reopened from the store alone, the frontier is read (and folded) too.
+        const reopened = new MerkleTree(sparseStore, n);
+        const root = reopened.root(size);
+        expect(root.equals(naiveRoot(leaves.slice(0, size)))).toBe(true);
+        const inclusion = reopened.inclusionProof(index, size);
+        expect(hex(inclusion)).toEqual(hex(full.inclusionProof(index, size)));
+        expect(
+          verifyInclusion(leaves[index] ?? Buffer.alloc(0), index, size, inclusion, root),
+        ).toBe(true);
+        const consistency = reopened.consistencyProof(size1, size);
+        expect(hex(consistency)).toEqual(hex(full.consistencyProof(size1, size)));
+        expect(verifyConsistency(size1, size, reopened.root(size1), root, consistency)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('folds no further than level 3, and a missing leaf leaves the node missing', () => {
+    const store = new SparseStore();
+    const tree = new MerkleTree(store);
+    for (const l of leavesOf(32)) tree.append(l);
+    expect(readNode(store, 3, 1)?.equals(nodeOf(store, 3, 1))).toBe(true);
+    expect(readNode(store, 4, 0)?.equals(tree.root(16))).toBe(true);
+    expect(readNode(store, 5, 0)?.equals(tree.root(32))).toBe(true);
+    // Level 3 node 4 would span leaves 32–39: none exist.
+    expect(readNode(store, 3, 4)).toBeUndefined();
+    // A store missing a level-4 node is not rescued by folding 16 leaves.
+    const holed: TreeNodeStore = {
+      getNode: (level, index) =>
+        level === 4 && index === 1 ? undefined : store.getNode(level, index),
+      putNode: () => undefined,
+    };
+    expect(readNode(holed, 4, 1)).toBeUndefined();
+    expect(() => new MerkleTree(holed, 32).inclusionProof(0, 32)).toThrow(/level 4, index 1/);
+  });
+
+  it('the embedded store writes levels ≥ 4 only, and proofs and verify from a checkpoint hold', () => {
+    const signed = makeSignedStore(dirs, 200, (i) => i === 99);
+    const raw = new Database(signed.path, { readonly: true });
+    const levels = raw
+      .prepare('SELECT level, COUNT(*) AS n FROM tree_v1 GROUP BY level ORDER BY level')
+      .all() as { level: number; n: number }[];
+    raw.close();
+    // 200 records (and the checkpoint records): 12 complete 16-leaf subtrees, 6 of 32, …
+    expect(levels.map((l) => l.level)).toEqual([4, 5, 6, 7]);
+    const store = new SqliteStore(signed.path, { indexer: 'none' });
+    try {
+      const size = store.nextSequence();
+      const memory = new MerkleTree(new MemoryNodeStore());
+      const leaves = [...store.iterate(0, size)].map((r) => r.leafHash);
+      for (const l of leaves) memory.append(l);
+      const tree = new MerkleTree(store, size);
+      expect(tree.root().equals(memory.root())).toBe(true);
+      for (const i of [0, 7, 8, 15, 16, 99, size - 1]) {
+        expect(hex(tree.inclusionProof(i, size))).toEqual(hex(memory.inclusionProof(i, size)));
+      }
+      expect(hex(tree.consistencyProof(37, size))).toEqual(hex(memory.consistencyProof(37, size)));
+      const source = storeLogSource(store);
+      const from = verifyLog(source, {
+        verifierKeys: [signed.key.verifierKey],
+        origin: 'node-t',
+        fromCheckpoint: 1,
+      });
+      source.release();
+      expect(from).toMatchObject({ ok: true, size });
+    } finally {
+      store.close();
+    }
+  });
+});
+
+function nodeOf(store: SparseStore, level: number, index: number): Buffer {
+  const full = new MerkleTree(new MemoryNodeStore());
+  const n = 2 ** level;
+  for (let i = 0; i < n; i++) {
+    const leaf = store.getNode(0, index * n + i);
+    if (leaf === undefined) throw new Error('missing leaf');
+    full.append(leaf);
+  }
+  return full.root();
+}
