@@ -3,7 +3,7 @@
  * builds from it. Answers must not depend on how far the index has got.
  */
 import Database from 'better-sqlite3';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,6 +91,41 @@ describe('log and index', () => {
     expect(reader.explain({ listener: 'orders-db' }).join(' ')).toContain('events_v3_listener');
     reader.close();
     d.store.close();
+  });
+
+  it('a new log gets 64 KiB pages and the worker copies its WAL into it; an old log keeps its pages', async () => {
+    const path = join(dir, 'checkpointed.db');
+    const store = new SqliteStore(path);
+    const rec = new Recorder(store, { mode: 'async', flushMs: 1000, observer: 'node-a' });
+    for (let i = 0; i < 2000; i++) {
+      rec.append(
+        {
+          event: { action: 'db-query', category: ['database'], type: ['access'] },
+          db: { query: { text: `SELECT ${i}, '${'x'.repeat(400)}' FROM orders` } },
+        },
+        context(C6),
+      );
+    }
+    rec.flush();
+    // ~1.5 MB of records, far below the writer's own checkpoint threshold (~40 MB): only the
+    // worker's checkpoint moves pages from the WAL into the log file while it is open.
+    const raw = new Database(path, { readonly: true });
+    expect(raw.pragma('page_size', { simple: true })).toBe(65536);
+    await until(() => statSync(path).size > 1_000_000, 20_000, 'the log file to receive the WAL');
+    expect(raw.prepare('SELECT COUNT(*) FROM log_v3').pluck().get()).toBe(2000);
+    raw.close();
+    store.close();
+
+    const old = join(dir, 'old-pages.db');
+    const made = new Database(old);
+    made.pragma('page_size = 4096');
+    made.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    made.close();
+    const reopened = new SqliteStore(old, { indexer: 'none' });
+    reopened.close();
+    const check = new Database(old, { readonly: true });
+    expect(check.pragma('page_size', { simple: true })).toBe(4096);
+    check.close();
   });
 
   it('a read-only open without the index file answers from the log', () => {
