@@ -28,14 +28,10 @@ parentPort?.on('message', (m: { type: 'task'; task: RangeTask }) => {
   if (store === null) return;
   const log = store;
   try {
-    let reported = 0;
     const result = checkRange(
       (from, to) => log.leafRowsHex(from, to),
       m.task,
-      (done) => {
-        post({ type: 'progress', done: done - reported });
-        reported = done;
-      },
+      (done) => post({ type: 'progress', done }),
     );
     post({ type: 'result', result });
   } catch (err) {

@@ -56,7 +56,13 @@ export function hexRecordIsSound(row: LeafHexRow, pos: number): boolean {
   return prefixedLeafHashHex(leafInput) === leafHex && bodySequenceOk(leafInput.slice(1), pos);
 }
 
-/** Checks the log from `task.from` on, read in batches through `read`, for one range. */
+/** Records between two progress reports of a range. */
+const PROGRESS_EVERY = 16_384;
+
+/**
+ * Checks the log from `task.from` on, read in batches through `read`, for one range.
+ * `onProgress` is told how many more records were checked since it was last told.
+ */
 export function checkRange(
   read: ReadLeaves,
   task: RangeTask,
@@ -71,6 +77,7 @@ export function checkRange(
   let prunedTo = -1;
   let nextCheckpoint = 0;
   let sound = true;
+  let reported = task.from;
   const sizes = task.checkpointSizes;
   const batch = task.batch ?? DEFAULT_BATCH;
   // A gap shows as a row whose sequence is not the next position, or as an empty batch.
@@ -103,9 +110,13 @@ export function checkRange(
         const folded = frontier.foldBelow(task.chunkLevel);
         if (folded !== undefined) partials.push({ size, hash: Buffer.from(folded, 'hex') });
       }
-      if ((pos - task.from) % 65_536 === 0) onProgress?.(pos - task.from);
+      if ((pos - task.from) % PROGRESS_EVERY === 0) {
+        onProgress?.(pos - reported);
+        reported = pos;
+      }
     }
   }
+  if (pos > reported) onProgress?.(pos - reported);
   if (task.to !== null && pos !== task.to) sound = false;
   if (nextCheckpoint < sizes.length) sound = false;
   return { sound, end: pos, chunkRoots, partials, prunedFrom, prunedTo };

@@ -73,6 +73,24 @@ describe('verifyLogParallel', () => {
     expect(r.progress[r.progress.length - 1]).toBe(r.size);
   });
 
+  it('reports progress as records checked so far, rising to the size, on one thread and on two', async () => {
+    const big = makeLog(40_000, [20_000]);
+    for (const [threads, level] of [
+      [1, 14],
+      [2, 12],
+    ] as const) {
+      const r = await both(big.dir, big.key, level, threads);
+      expect(r.parallel.ok).toBe(true);
+      expect(r.fellBack).toEqual([]);
+      // Several reports below the size (not one jump to the end), never going back or over.
+      expect(r.progress.filter((p) => p < r.size).length).toBeGreaterThanOrEqual(2);
+      for (let i = 1; i < r.progress.length; i++)
+        expect(r.progress[i]).toBeGreaterThanOrEqual(r.progress[i - 1] ?? 0);
+      expect(Math.max(...r.progress)).toBe(r.size);
+      expect(r.progress[r.progress.length - 1]).toBe(r.size);
+    }
+  });
+
   it('agrees for any thread count, chunk size and batch size', async () => {
     for (const [threads, level, batch] of [
       [2, 2, undefined],
