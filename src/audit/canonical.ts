@@ -57,6 +57,31 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
+/**
+ * The canonical text of `value` and `hashPrefixed(0x00 ‖ its UTF-8 bytes)`: the record's
+ * body and its RFC 6962 leaf hash from the bytes just written, instead of encoding the text
+ * again behind a one-character prefix (~0.3 µs and ~0.7 KB of garbage a record).
+ */
+export function canonicalJsonAndLeaf(
+  value: unknown,
+  hashPrefixed: (bytes: Uint8Array) => Buffer,
+): { readonly body: string; readonly leaf: Buffer } {
+  if (depth > 0) {
+    const body = nested(value);
+    return { body, leaf: hashPrefixed(Buffer.from(`\u0000${body}`, 'utf8')) };
+  }
+  depth++;
+  out[0] = 0x00;
+  pos = 1;
+  try {
+    write(value);
+    return { body: out.toString('utf8', 1, pos), leaf: hashPrefixed(out.subarray(0, pos)) };
+  } finally {
+    depth--;
+    if (out.length > KEEP_BYTES) out = Buffer.allocUnsafe(64 * 1024);
+  }
+}
+
 /** A call made while another is writing: it gets a buffer of its own. */
 function nested(value: unknown): string {
   const outer = out;

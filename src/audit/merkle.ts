@@ -33,6 +33,11 @@ export function leafHash(data: string | Uint8Array): Buffer {
 
 const LEAF_PREFIX = Buffer.from([0x00]);
 
+/** Leaf hash of bytes that already begin with the 0x00 prefix: SHA-256(bytes). */
+export function prefixedLeafHash(prefixed: Uint8Array): Buffer {
+  return digest(prefixed);
+}
+
 /** Interior node hash = SHA-256(0x01 ‖ left ‖ right) — RFC 9162 §2.1.1. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   nodeScratch.set(left, 1);

@@ -9,11 +9,11 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { deriveColumns, type EventRow, type Store } from '../store/index.js';
 import { errorMessage } from '../errors.js';
-import { canonicalJson, deepFreeze } from './canonical.js';
+import { canonicalJsonAndLeaf, deepFreeze } from './canonical.js';
 import { NanoClock, formatTimestampNs } from './clock.js';
 import type { EventInput, JsonObject, JsonValue } from './event.js';
 import { uuidv7 } from './ids.js';
-import { leafHash as leafHashOf } from './merkle.js';
+import { prefixedLeafHash } from './merkle.js';
 
 /** The part of a record that is the same for every record of one connection. */
 export interface RecordContext {
@@ -237,8 +237,7 @@ export class Recorder {
     record['@timestamp'] = formatTimestampNs(ts);
     record.event = ev as JsonObject;
     record.observer = this.observer;
-    const body = canonicalJson(record);
-    const leafHash = leafHashOf(body);
+    const { body, leaf: leafHash } = canonicalJsonAndLeaf(record, prefixedLeafHash);
     const row = new AppendedRow(sequence, ts, id, event, ctx, record as JsonObject, body, leafHash);
     this.pending.push(row);
     this.schedule(false);

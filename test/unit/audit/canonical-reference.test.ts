@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, deepFreeze } from '../../../src/audit/canonical.js';
+import { canonicalJson, canonicalJsonAndLeaf, deepFreeze } from '../../../src/audit/canonical.js';
+import { leafHash, prefixedLeafHash } from '../../../src/audit/merkle.js';
 
 /**
  * RFC 8785 written the obvious way: keys sorted by UTF-16 code units, undefined members
@@ -93,6 +94,37 @@ describe('canonicalJson against a reference RFC 8785 encoder', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('canonicalJsonAndLeaf gives the same text and the leaf hash of its UTF-8 bytes', () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        const expected = reference(v);
+        const { body, leaf } = canonicalJsonAndLeaf(v, prefixedLeafHash);
+        expect(body).toBe(expected);
+        expect(leaf.equals(leafHash(expected))).toBe(true);
+        expect(leaf.equals(leafHash(Buffer.from(expected, 'utf8')))).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+    // Larger than the reused buffer, and called while another value is being written.
+    const big = { text: 'é"☕𝄞'.repeat(300_000) };
+    expect(canonicalJsonAndLeaf(big, prefixedLeafHash).leaf.equals(leafHash(reference(big)))).toBe(
+      true,
+    );
+    const inner = { z: 'ü', a: [1] };
+    let nestedLeaf: Buffer | undefined;
+    const outer = {
+      get b(): string {
+        const r = canonicalJsonAndLeaf(inner, prefixedLeafHash);
+        nestedLeaf = r.leaf;
+        return r.body;
+      },
+    };
+    expect(canonicalJsonAndLeaf(outer, prefixedLeafHash).body).toBe(
+      '{"b":"{\\"a\\":[1],\\"z\\":\\"ü\\"}"}',
+    );
+    expect(nestedLeaf?.equals(leafHash('{"a":[1],"z":"ü"}'))).toBe(true);
   });
 
   it('gives the same text when a frozen part is reused inside different records', () => {
