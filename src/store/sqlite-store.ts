@@ -15,6 +15,7 @@ import type { EventFilter } from './filter.js';
 import { toEventRow } from './event-row.js';
 import { COLUMNS, type RawRow, WRITTEN_COLUMNS } from './sqlite-row.js';
 import { deriveColumns, type DerivedColumns } from './derive.js';
+import { ContextInserts } from './sqlite-context-insert.js';
 import { SqliteSearch } from './sqlite-search.js';
 import {
   DERIVED_COLUMNS,
@@ -84,6 +85,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly stmts: ReturnType<SqliteStore['prepare']>;
   private readonly reader: SqliteSearch;
+  private readonly contextInserts: ContextInserts;
   private readonly indexer: IndexStatus['indexer'];
   private worker: Worker | null = null;
   private workerStopped: Int32Array | null = null;
@@ -146,6 +148,7 @@ export class SqliteStore implements Store {
       );
     }
     this.stmts = this.prepare();
+    this.contextInserts = new ContextInserts(this.db, 'log_v3');
     this.reader = new SqliteSearch(this.db, hasIndex);
     this.indexer = options.readonly
       ? 'read-only'
@@ -292,10 +295,11 @@ export class SqliteStore implements Store {
     };
   }
 
-  insertEvent(row: EventRow): void {
+  insertEvent(row: EventRow, context?: object): void {
     this.insertedSinceIndex++;
     const d =
       row.node !== undefined ? (row as EventRow & DerivedColumns) : deriveFromBody(row.body);
+    if (context !== undefined && this.contextInserts.insert(row, d, context)) return;
     this.stmts.insert.run(
       row.sequence,
       row.timestampNs,
@@ -479,6 +483,7 @@ export class SqliteStore implements Store {
     // bulk build) is rolled back when the process ends and redone by the next writer.
     worker?.postMessage({ type: 'stop' });
     if (worker && this.workerStopped) Atomics.wait(this.workerStopped, 0, 0, STOP_WAIT_MS);
+    this.contextInserts.clear();
     if (this.db.open) this.db.close();
   }
 }

@@ -80,7 +80,13 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Run `fn` in one transaction (group commit). */
   transaction(fn: () => void): void;
-  insertEvent(row: EventRow): void;
+  /**
+   * Append one record. `context` stands for the connection the row comes from (the
+   * Recorder's RecordContext): rows passed with the same object mostly carry the same tuple
+   * columns, so a backend may keep per-connection state for them; it must still store each
+   * row's own values.
+   */
+  insertEvent(row: EventRow, context?: object): void;
   /** The sequence the next record gets (0 for an empty store). */
   nextSequence(): number;
   lastTimestampNs(): bigint;
