@@ -148,9 +148,11 @@ export class ContextInserts {
       return false;
     }
     if (this.statements.size >= MAX_STATEMENTS) this.statements = new Map();
-    const statement = this.db.prepare(
-      `INSERT INTO ${this.table} (${BOUND_COLUMNS}, ${CONSTANT_COLUMNS}) VALUES (${Array.from({ length: BOUND_COUNT }, () => '?').join(', ')}, ${literals.join(', ')})`,
-    );
+    const statement = this.db
+      .prepare(
+        `INSERT INTO ${this.table} (${BOUND_COLUMNS}, ${CONSTANT_COLUMNS}) VALUES (${Array.from({ length: BOUND_COUNT }, () => '?').join(', ')}, ${literals.join(', ')})`,
+      )
+      .safeIntegers(false);
     this.statements.set(context, { values, statement });
     return false;
   }

@@ -5,8 +5,8 @@
  * the part it has not reached from the log itself.
  *
  * It also checkpoints the log's WAL (a passive checkpoint: it never waits for the writer)
- * at most every `CHECKPOINT_MS`, so that the copy into the log file runs on this thread
- * and not inside a commit on the writer's (sqlite-store.ts keeps its own as a fallback).
+ * as records arrive, so that the copy into the log file runs on this thread and not inside
+ * a commit on the writer's (whose own checkpoint then finds little left to copy).
  */
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -27,16 +27,30 @@ db.pragma('cache_size = -32768');
 attachIndex(db, data.indexPath);
 db.pragma('idx.cache_size = -65536');
 
-/** Least time between two checkpoints of the log's WAL. */
+/**
+ * A checkpoint of the log's WAL at most every `CHECKPOINT_MS` while records pour in (at
+ * least `CHECKPOINT_RECORDS` since the last one), else once `CHECKPOINT_IDLE_MS` went by
+ * with any: often enough that the writer's own checkpoint (sqlite-store.ts) finds little
+ * left to copy, seldom enough that a quiet gateway does not sync the log file several times
+ * a second.
+ */
 const CHECKPOINT_MS = 50;
+const CHECKPOINT_RECORDS = 1_024;
+const CHECKPOINT_IDLE_MS = 5_000;
 
 let stopped = false;
-let checkpointedAt = 0;
+let checkpointedAt = Date.now();
+/** Where the log ended at the last checkpoint; 0 at start, so the first one comes soon. */
+let checkpointedEnd = 0;
 
-function checkpointLog(): void {
-  const now = Date.now();
-  if (now - checkpointedAt < CHECKPOINT_MS) return;
-  checkpointedAt = now;
+function checkpointLog(logEnd: number): void {
+  const appended = logEnd - checkpointedEnd;
+  if (appended <= 0) return;
+  const since = Date.now() - checkpointedAt;
+  if (since < CHECKPOINT_MS) return;
+  if (appended < CHECKPOINT_RECORDS && since < CHECKPOINT_IDLE_MS) return;
+  checkpointedAt = Date.now();
+  checkpointedEnd = logEnd;
   db.pragma('main.wal_checkpoint(PASSIVE)');
 }
 
@@ -47,7 +61,7 @@ function tick(): void {
   if (stopped) return;
   try {
     const p = indexBatch(db);
-    checkpointLog();
+    checkpointLog(p.end);
     if (p.upto < p.end) {
       // More to do: yield to the message loop (a stop request), then go on.
       timer = setTimeout(tick, 0);

@@ -47,8 +47,16 @@ import type {
 const LOWEST_KEPT_LEVEL = 4;
 /** Page size of a new log file (bytes). */
 const LOG_PAGE_SIZE = 65536;
-/** WAL size at which the writer checkpoints the log itself (bytes). */
+/** WAL size at which the writer checkpoints the log itself (bytes), with and without the worker. */
 const WAL_CHECKPOINT_BYTES = 40 * 1024 * 1024;
+const WAL_CHECKPOINT_BYTES_WITH_WORKER = 256 * 1024 * 1024;
+/**
+ * Size the WAL file is cut back to when it starts over (bytes): above the threshold, so
+ * that a busy gateway reuses its WAL file in place (cutting it back to 64 MiB at every
+ * restart cost ~5% of appends: growing a file again is slower than overwriting it), while a
+ * WAL that a long read let grow far past it is cut back.
+ */
+const WAL_KEEP_BYTES = 512 * 1024 * 1024;
 /** Inline indexing: records and age after which the index is brought up to date. */
 const INLINE_BATCH = 512;
 const INLINE_MAX_LAG_MS = 1000;
@@ -115,11 +123,18 @@ export class SqliteStore implements Store {
         this.db.pragma('journal_mode = WAL');
         this.db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`);
         // The index worker copies the WAL into the log file every ~50 ms on its own thread
-        // (sqlite-indexer-worker.ts); the writer's own checkpoint, inside the commit that
-        // crosses ~40 MB of WAL, is the fallback when no worker runs and then finds little
-        // left to copy. A checkpoint on the writer's thread cost ~1.2 µs a record.
+        // (sqlite-indexer-worker.ts). Only a checkpoint the writer runs itself lets the WAL
+        // start over from its beginning, though (the worker's reads hold it otherwise), so the
+        // writer still checkpoints inside the commit that crosses a threshold: 256 MiB of WAL
+        // with the worker, which has left it little to copy (each such checkpoint costs its
+        // file syncs and retries until the WAL restarts: at 40 MiB that was ~5% of appends),
+        // and 40 MiB without it.
+        const withWorker =
+          (options.indexer ?? (path === ':memory:' ? 'inline' : 'worker')) === 'worker';
+        const walBytes = withWorker ? WAL_CHECKPOINT_BYTES_WITH_WORKER : WAL_CHECKPOINT_BYTES;
         const pageSize = Number(this.db.pragma('page_size', { simple: true }));
-        this.db.pragma(`wal_autocheckpoint = ${Math.ceil(WAL_CHECKPOINT_BYTES / pageSize)}`);
+        this.db.pragma(`wal_autocheckpoint = ${Math.ceil(walBytes / pageSize)}`);
+        this.db.pragma(`journal_size_limit = ${WAL_KEEP_BYTES}`);
         this.db.pragma('cache_size = -16384');
         this.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
         const found = this.schemaVersion();
@@ -230,9 +245,12 @@ export class SqliteStore implements Store {
     const ro = (sql: string) => db.prepare(sql);
     return {
       // Positional parameters: binding 28 values by position is cheaper than by name.
-      insert: db.prepare(
-        `INSERT INTO log_v3 (${WRITTEN_COLUMNS}, ${DERIVED_COLUMNS.map(([c]) => c).join(', ')}) VALUES (${Array.from({ length: 20 + DERIVED_COLUMNS.length }, () => '?').join(', ')})`,
-      ),
+      // safeIntegers(false): run() reports lastInsertRowid as a number, not a new BigInt.
+      insert: db
+        .prepare(
+          `INSERT INTO log_v3 (${WRITTEN_COLUMNS}, ${DERIVED_COLUMNS.map(([c]) => c).join(', ')}) VALUES (${Array.from({ length: 20 + DERIVED_COLUMNS.length }, () => '?').join(', ')})`,
+        )
+        .safeIntegers(false),
       maxSeq: ro('SELECT MAX(seq) FROM log_v3').pluck(),
       maxTs: ro('SELECT ts FROM log_v3 ORDER BY seq DESC LIMIT 1').pluck(),
       bySeq: ro(`SELECT ${COLUMNS} FROM log_v3 WHERE seq = ?`),

@@ -107,7 +107,7 @@ describe('log and index', () => {
       );
     }
     rec.flush();
-    // ~1.5 MB of records, far below the writer's own checkpoint threshold (~40 MB): only the
+    // ~1.5 MB of records, far below the writer's own checkpoint threshold (256 MiB): only the
     // worker's checkpoint moves pages from the WAL into the log file while it is open.
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('page_size', { simple: true })).toBe(65536);
