@@ -122,18 +122,14 @@ export class SqliteStore implements Store {
           this.db.pragma(`page_size = ${LOG_PAGE_SIZE}`);
         this.db.pragma('journal_mode = WAL');
         this.db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`);
-        // The index worker copies the WAL into the log file every ~50 ms on its own thread
+        // The index worker copies the WAL into the log file on its own thread
         // (sqlite-indexer-worker.ts). Only a checkpoint the writer runs itself lets the WAL
         // start over from its beginning, though (the worker's reads hold it otherwise), so the
-        // writer still checkpoints inside the commit that crosses a threshold: 256 MiB of WAL
-        // with the worker, which has left it little to copy (each such checkpoint costs its
-        // file syncs and retries until the WAL restarts: at 40 MiB that was ~5% of appends),
-        // and 40 MiB without it.
-        const withWorker =
-          (options.indexer ?? (path === ':memory:' ? 'inline' : 'worker')) === 'worker';
-        const walBytes = withWorker ? WAL_CHECKPOINT_BYTES_WITH_WORKER : WAL_CHECKPOINT_BYTES;
-        const pageSize = Number(this.db.pragma('page_size', { simple: true }));
-        this.db.pragma(`wal_autocheckpoint = ${Math.ceil(walBytes / pageSize)}`);
+        // writer still checkpoints inside the commit that crosses a threshold: 40 MiB of WAL,
+        // raised to 256 MiB while the worker runs (setWalThreshold), which has then left it
+        // little to copy (each such checkpoint costs its file syncs and retries until the
+        // WAL restarts: at 40 MiB that was ~5% of appends).
+        this.setWalThreshold(WAL_CHECKPOINT_BYTES);
         this.db.pragma(`journal_size_limit = ${WAL_KEEP_BYTES}`);
         this.db.pragma('cache_size = -16384');
         this.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
@@ -190,7 +186,14 @@ export class SqliteStore implements Store {
   }
 
   /** The index builder's thread (its script sits next to this module: src/worker-script.ts). */
+  /** The WAL size (bytes) at which the writer checkpoints the log inside a commit. */
+  private setWalThreshold(bytes: number): void {
+    const pageSize = Number(this.db.pragma('page_size', { simple: true }));
+    this.db.pragma(`wal_autocheckpoint = ${Math.ceil(bytes / pageSize)}`);
+  }
+
   private startWorker(): void {
+    this.setWalThreshold(WAL_CHECKPOINT_BYTES_WITH_WORKER);
     this.workerStopped = new Int32Array(new SharedArrayBuffer(4));
     const workerData = {
       logPath: this.path,
@@ -214,6 +217,8 @@ export class SqliteStore implements Store {
       if (this.workerStopped) Atomics.store(this.workerStopped, 0, 1);
       if (this.worker !== worker) return;
       this.worker = null;
+      // Without the worker's checkpoints, the writer copies the WAL itself: keep it small.
+      if (this.db.open) this.setWalThreshold(WAL_CHECKPOINT_BYTES);
       // An unexpected exit: start again after a pause (searches read the log meanwhile).
       if (!this.closed && this.workerStarts < 100)
         setTimeout(() => {

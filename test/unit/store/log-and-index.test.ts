@@ -109,6 +109,15 @@ describe('log and index', () => {
     rec.flush();
     // ~1.5 MB of records, far below the writer's own checkpoint threshold (256 MiB): only the
     // worker's checkpoint moves pages from the WAL into the log file while it is open.
+    // The writer checkpoints by itself at 256 MiB of WAL while the worker runs, 40 MiB without.
+    const walPages = (s: SqliteStore): unknown =>
+      (s as unknown as { db: Database.Database }).db.pragma('wal_autocheckpoint', {
+        simple: true,
+      });
+    expect(walPages(store)).toBe(4096n);
+    const alone = new SqliteStore(join(dir, 'no-worker.db'), { indexer: 'none' });
+    expect(walPages(alone)).toBe(640n);
+    alone.close();
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('page_size', { simple: true })).toBe(65536);
     await until(() => statSync(path).size > 1_000_000, 20_000, 'the log file to receive the WAL');
