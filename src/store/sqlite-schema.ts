@@ -22,7 +22,28 @@
  * partial index; dense low-cardinality columns (policy version, node) are not indexed; the
  * FTS table keeps no per-row sizes (`columnsize = 0`: no ranking is done).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
+
+/**
+ * v4 keys the Merkle subtree hashes (`tree_v2`) by when each subtree completes: node
+ * (level, idx) covers leaves [idx·2^level, (idx+1)·2^level) and completes with leaf
+ * c = (idx+1)·2^level − 1, so its key c·64 + level grows with every append and each commit
+ * writes the nodes at the end of one B-tree. `tree_v1` was keyed (level, idx): every level
+ * was appended in its own part of the table, a commit wrote a page for each (~7% of appends
+ * at 3M records). Levels 1–3 are not kept (sqlite-store.ts).
+ */
+export function treeKey(level: number, idx: number): number {
+  return ((idx + 1) * 2 ** level - 1) * 64 + level;
+}
+
+/** Move the kept levels (≥ 4) of a v3 log's `tree_v1` into `tree_v2`, in key order. */
+export function migrationFromTreeV1Sql(): string {
+  return `
+INSERT OR REPLACE INTO tree_v2 (k, hash)
+  SELECT (((idx + 1) << level) - 1) * 64 + level, hash FROM tree_v1 WHERE level >= 4 ORDER BY 1;
+DROP TABLE tree_v1;
+`;
+}
 
 /** Columns derived from the canonical body: [column, SQL expression over @body]. */
 export const DERIVED_COLUMNS = [
@@ -81,8 +102,7 @@ CREATE TABLE IF NOT EXISTS log_v3 (${COLUMN_DEFS},
   body TEXT,
   leaf BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS tree_v1 (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
-  PRIMARY KEY (level, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tree_v2 (k INTEGER PRIMARY KEY, hash BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints_v1 (size INTEGER PRIMARY KEY, ts INTEGER NOT NULL,
   root BLOB NOT NULL, note TEXT NOT NULL);
 `;

@@ -21,6 +21,8 @@ import {
   DERIVED_COLUMNS,
   LOG_SCHEMA_SQL,
   SCHEMA_VERSION,
+  migrationFromTreeV1Sql,
+  treeKey,
   migrationFromV1Sql,
   migrationFromV2Sql,
 } from './sqlite-schema.js';
@@ -180,18 +182,19 @@ export class SqliteStore implements Store {
     }
     this.db.exec(LOG_SCHEMA_SQL);
     if (this.hasTable('events_v1')) this.db.exec(migrationFromV1Sql());
+    if (this.hasTable('tree_v1')) this.db.exec(migrationFromTreeV1Sql());
     this.db
       .prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)")
       .run(String(SCHEMA_VERSION));
   }
 
-  /** The index builder's thread (its script sits next to this module: src/worker-script.ts). */
   /** The WAL size (bytes) at which the writer checkpoints the log inside a commit. */
   private setWalThreshold(bytes: number): void {
     const pageSize = Number(this.db.pragma('page_size', { simple: true }));
     this.db.pragma(`wal_autocheckpoint = ${Math.ceil(bytes / pageSize)}`);
   }
 
+  /** The index builder's thread (its script sits next to this module: src/worker-script.ts). */
   private startWorker(): void {
     this.setWalThreshold(WAL_CHECKPOINT_BYTES_WITH_WORKER);
     this.workerStopped = new Int32Array(new SharedArrayBuffer(4));
@@ -268,9 +271,11 @@ export class SqliteStore implements Store {
       )
         .raw(true)
         .safeIntegers(false),
-      getNode: ro('SELECT hash FROM tree_v1 WHERE level = ? AND idx = ?').pluck(),
+      getNode: this.nodeReader(),
       leafAt: ro('SELECT leaf FROM log_v3 WHERE seq = ?').pluck(),
-      putNode: db.prepare('INSERT OR REPLACE INTO tree_v1 (level, idx, hash) VALUES (?, ?, ?)'),
+      putNode: this.hasTable('tree_v2')
+        ? db.prepare('INSERT OR REPLACE INTO tree_v2 (k, hash) VALUES (?, ?)')
+        : null,
       insertCheckpoint: db.prepare(
         'INSERT OR REPLACE INTO checkpoints_v1 (size, ts, root, note) VALUES (?, ?, ?, ?)',
       ),
@@ -441,11 +446,34 @@ export class SqliteStore implements Store {
   getNode(level: number, index: number): Buffer | undefined {
     if (level === 0) return this.stmts.leafAt.get(index) as Buffer | undefined;
     if (level < LOWEST_KEPT_LEVEL) return undefined;
-    return this.stmts.getNode.get(level, index) as Buffer | undefined;
+    return this.stmts.getNode(level, index);
+  }
+
+  /**
+   * Reads a kept Merkle node: from `tree_v2` by its key, or — in a v3 log opened read-only
+   * before a v4 gateway migrated it — from `tree_v1` by (level, idx).
+   */
+  private nodeReader(): (level: number, index: number) => Buffer | undefined {
+    if (this.hasTable('tree_v2')) {
+      const byKey = this.db.prepare('SELECT hash FROM tree_v2 WHERE k = ?').pluck();
+      return (level, index) => {
+        const key = treeKey(level, index);
+        return Number.isSafeInteger(key) ? (byKey.get(key) as Buffer | undefined) : undefined;
+      };
+    }
+    const byLevel = this.db.prepare('SELECT hash FROM tree_v1 WHERE level = ? AND idx = ?').pluck();
+    return (level, index) => byLevel.get(level, index) as Buffer | undefined;
   }
 
   putNode(level: number, index: number, hash: Buffer): void {
-    if (level >= LOWEST_KEPT_LEVEL) this.stmts.putNode.run(level, index, hash);
+    if (level < LOWEST_KEPT_LEVEL) return;
+    const key = treeKey(level, index);
+    if (this.stmts.putNode === null || !Number.isSafeInteger(key)) {
+      throw new PortwardenError('PW_ERR_STORE', {
+        detail: `cannot store Merkle node (level ${level}, index ${index})`,
+      });
+    }
+    this.stmts.putNode.run(key, hash);
   }
 
   insertCheckpoint(row: CheckpointRow): void {

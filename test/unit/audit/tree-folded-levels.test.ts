@@ -96,7 +96,7 @@ describe('folded tree levels', () => {
     const signed = makeSignedStore(dirs, 200, (i) => i === 99);
     const raw = new Database(signed.path, { readonly: true });
     const levels = raw
-      .prepare('SELECT level, COUNT(*) AS n FROM tree_v1 GROUP BY level ORDER BY level')
+      .prepare('SELECT k % 64 AS level, COUNT(*) AS n FROM tree_v2 GROUP BY level ORDER BY level')
       .all() as { level: number; n: number }[];
     raw.close();
     // 200 records (and the checkpoint records): 12 complete 16-leaf subtrees, 6 of 32, …
@@ -124,6 +124,60 @@ describe('folded tree levels', () => {
     } finally {
       store.close();
     }
+  });
+
+  it('a v3 log (tree_v1, every level) serves proofs read-only, and migrates to tree_v2 when a writer opens it', () => {
+    const signed = makeSignedStore(dirs, 300, (i) => i === 150);
+    // Make it a v3 log: every interior level in tree_v1, keyed (level, idx).
+    const raw = new Database(signed.path);
+    const leaves = raw.prepare('SELECT leaf FROM log_v3 ORDER BY seq').pluck().all() as Buffer[];
+    const full = new MemoryNodeStore();
+    const memory = new MerkleTree(full);
+    for (const l of leaves) memory.append(l);
+    raw.exec(`DROP TABLE tree_v2;
+      CREATE TABLE tree_v1 (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+        PRIMARY KEY (level, idx)) WITHOUT ROWID;
+      UPDATE meta SET value = '3' WHERE key = 'schema_version';`);
+    const put = raw.prepare('INSERT INTO tree_v1 (level, idx, hash) VALUES (?, ?, ?)');
+    for (let level = 1; 2 ** level <= leaves.length; level++)
+      for (let idx = 0; (idx + 1) * 2 ** level <= leaves.length; idx++) {
+        const node = full.getNode(level, idx);
+        if (node !== undefined) put.run(level, idx, node);
+      }
+    raw.close();
+    const size = leaves.length;
+    const proofsOf = (tree: MerkleTree): string[][] =>
+      [0, 15, 16, 151, size - 1].map((i) => hex(tree.inclusionProof(i, size)));
+    const expected = proofsOf(memory);
+
+    const reader = new SqliteStore(signed.path, { readonly: true });
+    expect(proofsOf(new MerkleTree(reader, size))).toEqual(expected);
+    reader.close();
+
+    const writer = new SqliteStore(signed.path, { indexer: 'none' });
+    expect(writer.getMeta('schema_version')).toBe('4');
+    expect(proofsOf(new MerkleTree(writer, size))).toEqual(expected);
+    writer.close();
+    const after = new Database(signed.path, { readonly: true });
+    const tables = after
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'tree_%'")
+      .pluck()
+      .all();
+    const levels = after.prepare('SELECT DISTINCT k % 64 FROM tree_v2 ORDER BY 1').pluck().all();
+    after.close();
+    expect(tables).toEqual(['tree_v2']);
+    expect(levels).toEqual([4, 5, 6, 7, 8]);
+    const again = new SqliteStore(signed.path, { readonly: true });
+    const source = storeLogSource(again);
+    expect(
+      verifyLog(source, {
+        verifierKeys: [signed.key.verifierKey],
+        origin: 'node-t',
+        fromCheckpoint: 1,
+      }),
+    ).toMatchObject({ ok: true, size });
+    source.release();
+    again.close();
   });
 });
 
