@@ -45,7 +45,7 @@ import type {
   Store,
 } from './types.js';
 
-/** Lowest interior level of the Merkle tree kept in `tree_v1` (FOLDED_LEVELS + 1). */
+/** Lowest interior level of the Merkle tree kept in `tree_v2` (audit/tree.ts FOLDED_LEVELS + 1). */
 const LOWEST_KEPT_LEVEL = 4;
 /** Page size of a new log file (bytes). */
 const LOG_PAGE_SIZE = 65536;
