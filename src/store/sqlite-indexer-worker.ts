@@ -46,10 +46,11 @@ let checkpointedEnd = 0;
 function checkpointLog(logEnd: number): void {
   const appended = logEnd - checkpointedEnd;
   if (appended <= 0) return;
-  const since = Date.now() - checkpointedAt;
+  const now = Date.now();
+  const since = now - checkpointedAt;
   if (since < CHECKPOINT_MS) return;
   if (appended < CHECKPOINT_RECORDS && since < CHECKPOINT_IDLE_MS) return;
-  checkpointedAt = Date.now();
+  checkpointedAt = now;
   checkpointedEnd = logEnd;
   db.pragma('main.wal_checkpoint(PASSIVE)');
 }

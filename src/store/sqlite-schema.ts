@@ -24,6 +24,9 @@
  */
 export const SCHEMA_VERSION = 4;
 
+/** Levels a tree key has room for (the factor of the completing leaf in `treeKey`). */
+const TREE_KEY_LEVELS = 64;
+
 /**
  * v4 keys the Merkle subtree hashes (`tree_v2`) by when each subtree completes: node
  * (level, idx) covers leaves [idx·2^level, (idx+1)·2^level) and completes with leaf
@@ -33,14 +36,21 @@ export const SCHEMA_VERSION = 4;
  * at 3M records). Levels 1–3 are not kept (sqlite-store.ts).
  */
 export function treeKey(level: number, idx: number): number {
-  return ((idx + 1) * 2 ** level - 1) * 64 + level;
+  return ((idx + 1) * 2 ** level - 1) * TREE_KEY_LEVELS + level;
 }
 
-/** Move the kept levels (≥ 4) of a v3 log's `tree_v1` into `tree_v2`, in key order. */
+/**
+ * Lowest interior level of the Merkle tree kept in `tree_v2` (audit/tree.ts FOLDED_LEVELS
+ * + 1): levels 1–3 are folded from the leaves when read.
+ */
+export const LOWEST_KEPT_LEVEL = 4;
+
+/** Move the kept levels of a v3 log's `tree_v1` into `tree_v2`, in key order (`treeKey` in SQL). */
 export function migrationFromTreeV1Sql(): string {
   return `
 INSERT OR REPLACE INTO tree_v2 (k, hash)
-  SELECT (((idx + 1) << level) - 1) * 64 + level, hash FROM tree_v1 WHERE level >= 4 ORDER BY 1;
+  SELECT (((idx + 1) << level) - 1) * ${TREE_KEY_LEVELS} + level, hash FROM tree_v1
+  WHERE level >= ${LOWEST_KEPT_LEVEL} ORDER BY 1;
 DROP TABLE tree_v1;
 `;
 }

@@ -20,6 +20,7 @@ import { SqliteSearch } from './sqlite-search.js';
 import {
   DERIVED_COLUMNS,
   LOG_SCHEMA_SQL,
+  LOWEST_KEPT_LEVEL,
   SCHEMA_VERSION,
   migrationFromTreeV1Sql,
   treeKey,
@@ -45,8 +46,6 @@ import type {
   Store,
 } from './types.js';
 
-/** Lowest interior level of the Merkle tree kept in `tree_v2` (audit/tree.ts FOLDED_LEVELS + 1). */
-const LOWEST_KEPT_LEVEL = 4;
 /** Page size of a new log file (bytes). */
 const LOG_PAGE_SIZE = 65536;
 /** WAL size at which the writer checkpoints the log itself (bytes), with and without the worker. */
@@ -440,8 +439,8 @@ export class SqliteStore implements Store {
   /**
    * Level 0 of the Merkle tree is the leaf column of the log (leaf index = sequence); levels
    * 1 to 3 are not kept (undefined: the tree folds them from the leaves, audit/tree.ts), so
-   * an append writes a node for one record in sixteen. Logs written before keep those rows,
-   * unused: a folded node equals the stored one.
+   * an append writes a node for one record in sixteen. A v3 log read before its migration
+   * still holds those rows in `tree_v1`, unread: a folded node equals the stored one.
    */
   getNode(level: number, index: number): Buffer | undefined {
     if (level === 0) return this.stmts.leafAt.get(index) as Buffer | undefined;
