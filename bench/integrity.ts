@@ -105,7 +105,7 @@ const result = verifyLog(source, { verifierKeys: [key.verifierKey], origin: 'ben
 const verifySeconds = (performance.now() - t1) / 1000;
 if (!result.ok) throw new Error(`verify failed: ${result.kind} at ${result.sequence}`);
 
-// The fast path: batches of hex leaves, ranges of 65,536-leaf chunks (worker threads). From
+// The fast path: batches of hex leaves, ranges of 16,384-leaf chunks (worker threads). From
 // dist/ when built, as the product runs it: from src/, each worker thread would first load
 // the TypeScript sources through tsx (~0.2 s of a 1M run).
 const distIntegrity = new URL('../dist/audit/integrity.js', import.meta.url);
