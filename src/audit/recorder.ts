@@ -106,7 +106,6 @@ class AppendedRow implements EventRow {
   readonly body: string;
   readonly leafHash: Buffer;
   readonly #record: Readonly<JsonObject>;
-  readonly #context: RecordContext;
 
   constructor(
     sequence: number,
@@ -148,16 +147,10 @@ class AppendedRow implements EventRow {
     this.body = body;
     this.leafHash = leafHash;
     this.#record = record;
-    this.#context = ctx;
   }
 
   static recordOf(row: EventRow): Readonly<JsonObject> | undefined {
     return #record in row ? row.#record : undefined;
-  }
-
-  /** The connection context the row was appended with (the store caches per connection). */
-  static contextOf(row: EventRow): RecordContext | undefined {
-    return #context in row ? row.#context : undefined;
   }
 }
 
@@ -312,7 +305,7 @@ export class Recorder {
     try {
       this.store.transaction(() => {
         for (const row of batch) {
-          this.store.insertEvent(row, AppendedRow.contextOf(row));
+          this.store.insertEvent(row);
           this.opts.onLeaf?.(row.leafHash, row.sequence);
         }
       });

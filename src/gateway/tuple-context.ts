@@ -61,6 +61,8 @@ export function buildTupleContext(t: TupleInput): RecordContext {
     network,
   };
   if (t.policyVersion) fields.policy = { version: t.policyVersion };
+  // The record names the user its `user` column holds (the store reads columns from it).
+  if (t.user !== null) fields.user = { name: t.user };
   // Frozen: each part is the same on every record of the connection, so its canonical
   // text is computed once (audit/canonical.ts).
   for (const part of Object.values(fields)) deepFreeze(part);

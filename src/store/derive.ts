@@ -1,9 +1,10 @@
 /**
  * The indexed columns derived from a record (rule, policy version, operation, status, …),
- * computed in JavaScript from the record object the writer already holds. The same values
- * as the `json_extract` expressions of DERIVED_COLUMNS (used by the v1→v2 migration), but
- * without re-parsing the body: twelve `json_extract` calls per insert were the largest cost
- * of a commit (bench/integrity.ts).
+ * computed in JavaScript from the record object the writer already holds: for the rows
+ * commit listeners read (detectors, the live tail, shipping), the PostgreSQL store and the
+ * central collector. The embedded store reads the same values from the body with the
+ * `json_extract` expressions of sqlite-log-rows.ts (test/unit/audit/recorder-record and
+ * test/unit/store/log-rows compare them).
  */
 export interface DerivedColumns {
   readonly upstreamCommunityId: string | null;

@@ -1,8 +1,8 @@
 /**
  * Builds the index file from the log (sqlite-schema.ts says why they are two files). One
- * batch copies the next records' searchable columns from `log_v3` into `idx.events_v3`,
- * adds their text to the FTS table and moves `indexed_upto`, all in one transaction of
- * the index file (the log is only read, so the gateway's appends never wait for it).
+ * batch copies the next records' searchable columns from the log (most of them read from
+ * each record's body: sqlite-log-rows.ts) into `idx.events_v3`, adds their text to the FTS
+ * table and moves `indexed_upto`, all in one transaction of the index file (the log is only read, so the gateway's appends never wait for it).
  *
  * A large backlog (a migrated store, a deleted index, a bulk load) is built the fast way:
  * drop the secondary indexes, copy everything, rebuild the FTS table and create the
@@ -12,8 +12,9 @@
  * restart continues where the build was. `indexed_upto` moves only when the indexes
  * exist again: until then searches read those records from the log.
  */
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
+import { LOG_ROWS, LOG_ROWS_UNCHECKED, createLogRowsViews } from './sqlite-log-rows.js';
 import {
   INDEXED_COLUMNS,
   INDEX_DEFINITIONS,
@@ -150,11 +151,26 @@ export function indexBatch(
   return out;
 }
 
-/** Copy records [lo, hi) of the log into the index table and its FTS table. */
+/**
+ * Copy records [lo, hi) of the log into the index table and its FTS table. The columns come
+ * from the unchecked view; a batch holding a body that is not JSON (tampering, damage)
+ * makes it fail, and is copied again through the checked view, which reads that row's body
+ * columns as NULL (sqlite-log-rows.ts).
+ */
 function copyRows(db: Database.Database, lo: number, hi: number): void {
-  db.prepare(
-    `INSERT INTO ${IDX}.events_v3 (${INDEXED_COLUMNS}) SELECT ${INDEXED_COLUMNS} FROM main.log_v3 WHERE seq >= ? AND seq < ?`,
-  ).run(lo, hi);
+  createLogRowsViews(db);
+  const copy = (view: string) =>
+    db
+      .prepare(
+        `INSERT INTO ${IDX}.events_v3 (${INDEXED_COLUMNS}) SELECT ${INDEXED_COLUMNS} FROM ${view} WHERE seq >= ? AND seq < ?`,
+      )
+      .run(lo, hi);
+  try {
+    copy(LOG_ROWS_UNCHECKED);
+  } catch (err) {
+    if (!(err instanceof Database.SqliteError) || !/malformed JSON/i.test(err.message)) throw err;
+    copy(LOG_ROWS);
+  }
   db.prepare(
     `INSERT INTO ${IDX}.events_fts_v3 (rowid, text) SELECT seq, text FROM ${IDX}.events_v3 WHERE seq >= ? AND seq < ? AND text IS NOT NULL`,
   ).run(lo, hi);

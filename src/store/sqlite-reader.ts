@@ -1,17 +1,20 @@
 /**
  * The two parts every SQLite read runs over (sqlite-schema.ts): records before
- * `indexed_upto` through the index file's `events_v3`, the newer tail straight from the log's
- * `log_v3`. This file holds what searches and lookups share: the statement cache, where the
+ * `indexed_upto` through the index file's `events_v3`, the newer tail straight from the log
+ * (its `log_v3` rows with their columns read from the body: sqlite-log-rows.ts). This file holds what searches and lookups share: the statement cache, where the
  * index stands, rows by sequence (always from the log: body and leaf live only there), and
  * the newest/oldest sequence matching a condition across both parts.
  */
 import type Database from 'better-sqlite3';
 import { toEventRow } from './event-row.js';
+import { LOG_ROWS } from './sqlite-log-rows.js';
 import { COLUMNS, type RawRow } from './sqlite-row.js';
 import type { EventRow } from './types.js';
 
 export const INDEX = 'idx.events_v3';
-export const LOG = 'main.log_v3';
+export const LOG = LOG_ROWS;
+/** The log's table itself, for what needs no body column (sequence and time). */
+const LOG_TABLE = 'main.log_v3';
 export const FTS = 'idx.events_fts_v3';
 
 export type Dir = 'ASC' | 'DESC';
@@ -49,7 +52,7 @@ export class SqliteReader {
 
   /** One past the log's last sequence. */
   end(): number {
-    const v = this.stmt(`SELECT MAX(seq) FROM ${LOG}`).pluck().get() as bigint | null;
+    const v = this.stmt(`SELECT MAX(seq) FROM ${LOG_TABLE}`).pluck().get() as bigint | null;
     return v === null ? 0 : Number(v) + 1;
   }
 
@@ -70,7 +73,7 @@ export class SqliteReader {
 
   /** The timestamp of one record. */
   rowTs(seq: number): bigint | null {
-    const v = this.stmt(`SELECT ts FROM ${LOG} WHERE seq = ?`).pluck().get(seq) as
+    const v = this.stmt(`SELECT ts FROM ${LOG_TABLE} WHERE seq = ?`).pluck().get(seq) as
       bigint | undefined;
     return v === undefined ? null : BigInt(v);
   }
@@ -83,7 +86,9 @@ export class SqliteReader {
         .get(ns) as bigint | undefined;
       if (v !== undefined) return Number(v);
     }
-    const t = this.stmt(`SELECT seq FROM ${LOG} WHERE seq >= ? AND ts >= ? ORDER BY seq LIMIT 1`)
+    const t = this.stmt(
+      `SELECT seq FROM ${LOG_TABLE} WHERE seq >= ? AND ts >= ? ORDER BY seq LIMIT 1`,
+    )
       .pluck()
       .get(upto, ns) as bigint | undefined;
     return t === undefined ? null : Number(t);

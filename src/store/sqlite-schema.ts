@@ -5,7 +5,10 @@
  *
  * - **The log** (`portwarden.db`): `log_v3`, one row per record with every column a search
  *   filters on, the canonical body and the leaf hash; the Merkle subtree hashes; the signed
- *   checkpoints; meta. It has no secondary index: an append is a B-tree append at the end
+ *   checkpoints; meta. From v5 a record is written narrow — sequence, time, id, action, body
+ *   and leaf — and its other columns are read from the body (sqlite-log-rows.ts); rows
+ *   written before, and pruned rows, hold them. v5 changes no table: the version tells an
+ *   earlier build, which would read those NULL columns as they are, to refuse the log. It has no secondary index: an append is a B-tree append at the end
  *   of the primary key, so the Recorder's commit — on the forwarding path in strict mode —
  *   writes a few pages whatever the store's size. This file is the evidence.
  * - **The index** (`portwarden.index.db`): `events_v3`, the same columns without body and
@@ -22,7 +25,9 @@
  * partial index; dense low-cardinality columns (policy version, node) are not indexed; the
  * FTS table keeps no per-row sizes (`columnsize = 0`: no ranking is done).
  */
-export const SCHEMA_VERSION = 4;
+import { BODY_COLUMNS } from './sqlite-log-rows.js';
+
+export const SCHEMA_VERSION = 5;
 
 /** Levels a tree key has room for (the factor of the completing leaf in `treeKey`). */
 const TREE_KEY_LEVELS = 64;
@@ -55,22 +60,16 @@ DROP TABLE tree_v1;
 `;
 }
 
-/** Columns derived from the canonical body: [column, SQL expression over @body]. */
-export const DERIVED_COLUMNS = [
-  ['up_community_id', "json_extract(@body, '$.upstream.community_id')"],
-  ['rule', "json_extract(@body, '$.rule.id')"],
-  ['policy_version', "json_extract(@body, '$.policy.version')"],
-  ['db_namespace', "json_extract(@body, '$.db.namespace')"],
-  [
-    'operation',
-    "UPPER(COALESCE(json_extract(@body, '$.db.operation'), json_extract(@body, '$.redis.command'), json_extract(@body, '$.http.request.method')))",
-  ],
-  ['class', "json_extract(@body, '$.db.query.class')"],
-  [
-    'status',
-    "CAST(COALESCE(json_extract(@body, '$.db.response.status_code'), json_extract(@body, '$.http.response.status_code'), json_extract(@body, '$.redis.reply.error.code')) AS TEXT)",
-  ],
-  ['node', "json_extract(@body, '$.observer.id')"],
+/** The columns derive.ts computes from a record (the rest of a wide row comes from the tuple). */
+export const DERIVED_COLUMN_NAMES = [
+  'up_community_id',
+  'rule',
+  'policy_version',
+  'db_namespace',
+  'operation',
+  'class',
+  'status',
+  'node',
 ] as const;
 
 /** Every searchable column, in the order the log and the index share them. */
@@ -177,12 +176,13 @@ const V1_COLUMNS =
 
 /** Copy events_v1 into log_v3 (derived columns from each body), then drop events_v1. */
 export function migrationFromV1Sql(): string {
-  const derivedNames = DERIVED_COLUMNS.map(([name]) => name).join(', ');
-  const derivedExprs = DERIVED_COLUMNS.map(([, expr]) => expr.replaceAll('@body', 'body')).join(
-    ', ',
-  );
-  return `INSERT INTO log_v3 (${V1_COLUMNS}, ${derivedNames})
-    SELECT ${V1_COLUMNS}, ${derivedExprs} FROM events_v1 ORDER BY seq;
+  const derived = DERIVED_COLUMN_NAMES.map((name) => {
+    const found = BODY_COLUMNS.find(([c]) => c === name);
+    if (found === undefined) throw new Error(`no body expression for ${name}`);
+    return found[1].replaceAll('@b', 'body');
+  });
+  return `INSERT INTO log_v3 (${V1_COLUMNS}, ${DERIVED_COLUMN_NAMES.join(', ')})
+    SELECT ${V1_COLUMNS}, ${derived.join(', ')} FROM events_v1 ORDER BY seq;
   DROP TABLE events_v1;`;
 }
 

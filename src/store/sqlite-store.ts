@@ -14,11 +14,11 @@ import { workerScript } from '../worker-script.js';
 import type { EventFilter } from './filter.js';
 import { toEventRow } from './event-row.js';
 import { COLUMNS, type RawRow, WRITTEN_COLUMNS } from './sqlite-row.js';
-import { deriveColumns, type DerivedColumns } from './derive.js';
-import { ContextInserts } from './sqlite-context-insert.js';
+import type { DerivedColumns } from './derive.js';
+import { LOG_ROWS, NARROW_COLUMNS, createLogRowsViews, pruneSetSql } from './sqlite-log-rows.js';
 import { SqliteSearch } from './sqlite-search.js';
 import {
-  DERIVED_COLUMNS,
+  DERIVED_COLUMN_NAMES,
   LOG_SCHEMA_SQL,
   LOWEST_KEPT_LEVEL,
   SCHEMA_VERSION,
@@ -94,7 +94,6 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly stmts: ReturnType<SqliteStore['prepare']>;
   private readonly reader: SqliteSearch;
-  private readonly contextInserts: ContextInserts;
   private readonly indexer: IndexStatus['indexer'];
   private worker: Worker | null = null;
   private workerStopped: Int32Array | null = null;
@@ -150,6 +149,7 @@ export class SqliteStore implements Store {
         hasIndex = existsSync(this.indexPath);
         if (hasIndex) attachIndex(this.db, this.indexPath);
       }
+      createLogRowsViews(this.db);
       this.db.pragma('busy_timeout = 5000');
     } catch (err) {
       if (err instanceof PortwardenError) throw err;
@@ -160,7 +160,6 @@ export class SqliteStore implements Store {
       );
     }
     this.stmts = this.prepare();
-    this.contextInserts = new ContextInserts(this.db, 'log_v3');
     this.reader = new SqliteSearch(this.db, hasIndex);
     this.indexer = options.readonly
       ? 'read-only'
@@ -251,17 +250,21 @@ export class SqliteStore implements Store {
     const db = this.db;
     const ro = (sql: string) => db.prepare(sql);
     return {
-      // Positional parameters: binding 28 values by position is cheaper than by name.
-      // safeIntegers(false): run() reports lastInsertRowid as a number, not a new BigInt.
+      // A record as the Recorder writes it: narrow (sqlite-log-rows.ts). safeIntegers(false):
+      // run() reports lastInsertRowid as a number, not a new BigInt.
       insert: db
+        .prepare(`INSERT INTO log_v3 (${NARROW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`)
+        .safeIntegers(false),
+      // A record without a body (a pruned one, copied) keeps its columns in the row.
+      insertWide: db
         .prepare(
-          `INSERT INTO log_v3 (${WRITTEN_COLUMNS}, ${DERIVED_COLUMNS.map(([c]) => c).join(', ')}) VALUES (${Array.from({ length: 20 + DERIVED_COLUMNS.length }, () => '?').join(', ')})`,
+          `INSERT INTO log_v3 (${WRITTEN_COLUMNS}, ${DERIVED_COLUMN_NAMES.join(', ')}) VALUES (${Array.from({ length: 20 + DERIVED_COLUMN_NAMES.length }, () => '?').join(', ')})`,
         )
         .safeIntegers(false),
       maxSeq: ro('SELECT MAX(seq) FROM log_v3').pluck(),
       maxTs: ro('SELECT ts FROM log_v3 ORDER BY seq DESC LIMIT 1').pluck(),
-      bySeq: ro(`SELECT ${COLUMNS} FROM log_v3 WHERE seq = ?`),
-      iterate: ro(`SELECT ${COLUMNS} FROM log_v3 WHERE seq >= ? AND seq < ? ORDER BY seq`),
+      bySeq: ro(`SELECT ${COLUMNS} FROM ${LOG_ROWS} WHERE seq = ?`),
+      iterate: ro(`SELECT ${COLUMNS} FROM ${LOG_ROWS} WHERE seq >= ? AND seq < ? ORDER BY seq`),
       leaves: ro('SELECT seq, body, leaf FROM log_v3 WHERE seq >= ? ORDER BY seq')
         .raw(true)
         .safeIntegers(false),
@@ -322,12 +325,27 @@ export class SqliteStore implements Store {
     };
   }
 
-  insertEvent(row: EventRow, context?: object): void {
+  /**
+   * Append a record. Its searchable columns other than id and action are read from its
+   * body (sqlite-log-rows.ts), so a row's column members are not written, except for a
+   * row without a body.
+   */
+  insertEvent(row: EventRow): void {
     this.insertedSinceIndex++;
-    const d =
-      row.node !== undefined ? (row as EventRow & DerivedColumns) : deriveFromBody(row.body);
-    if (context !== undefined && this.contextInserts.insert(row, d, context)) return;
-    this.stmts.insert.run(
+    if (row.body !== null) {
+      this.stmts.insert.run(
+        row.sequence,
+        row.timestampNs,
+        row.id,
+        row.action,
+        row.body,
+        row.leafHash,
+      );
+      return;
+    }
+    const d: Partial<DerivedColumns> =
+      row.node !== undefined ? (row as EventRow & DerivedColumns) : {};
+    this.stmts.insertWide.run(
       row.sequence,
       row.timestampNs,
       row.id,
@@ -501,7 +519,7 @@ export class SqliteStore implements Store {
         .get(beforeNs) as { a: bigint | null; b: bigint | null; n: bigint };
       if (range.a === null || range.b === null) return;
       this.db
-        .prepare('UPDATE log_v3 SET body = NULL, text = NULL WHERE ts < ? AND body IS NOT NULL')
+        .prepare(`UPDATE log_v3 SET ${pruneSetSql()} WHERE ts < ? AND body IS NOT NULL`)
         .run(beforeNs);
       // The index's copy of the text goes too (its FTS entries leave through a trigger);
       // records it has not reached yet are copied from the log without text.
@@ -533,21 +551,10 @@ export class SqliteStore implements Store {
     // bulk build) is rolled back when the process ends and redone by the next writer.
     worker?.postMessage({ type: 'stop' });
     if (worker && this.workerStopped) Atomics.wait(this.workerStopped, 0, 0, STOP_WAIT_MS);
-    this.contextInserts.clear();
     if (this.db.open) this.db.close();
   }
 }
 
 function toCheckpoint(r: { size: bigint; ts: bigint; root: Buffer; note: string }): CheckpointRow {
   return { size: Number(r.size), timestampNs: BigInt(r.ts), root: r.root, note: r.note };
-}
-
-/** Writers that do not pass derived columns (ingest, tests) get them from the body. */
-function deriveFromBody(body: string | null): Partial<DerivedColumns> {
-  if (body === null) return {};
-  try {
-    return deriveColumns(JSON.parse(body) as Record<string, unknown>);
-  } catch {
-    return {};
-  }
 }

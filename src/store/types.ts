@@ -86,7 +86,7 @@ export interface Store {
    * columns, so a backend may keep per-connection state for them; it must still store each
    * row's own values.
    */
-  insertEvent(row: EventRow, context?: object): void;
+  insertEvent(row: EventRow): void;
   /** The sequence the next record gets (0 for an empty store). */
   nextSequence(): number;
   lastTimestampNs(): bigint;

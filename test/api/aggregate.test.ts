@@ -65,6 +65,12 @@ function redis(s: number, text: string) {
   return { s, action: 'redis-command', listener: 'cache', user: 'worker', text } as const;
 }
 
+/** `GET user:1` as the Redis parser records it: the command and its key. */
+function redisParts(text: string): JsonObject {
+  const [command = '', key] = text.split(' ');
+  return key === undefined ? { command } : { command, key };
+}
+
 /** Writes SPECS through the Store interface with canonical bodies, leaf hashes and tree nodes. */
 function fillStore(store: SqliteStore, specs: readonly Spec[]): void {
   const tree = new MerkleTree(store, 0);
@@ -82,9 +88,12 @@ function fillStore(store: SqliteStore, specs: readonly Spec[]): void {
           ...(spec.outcome ? { outcome: spec.outcome } : {}),
         },
         listener: { name: spec.listener },
+        connection: { id: 'c-1' },
+        source: { ip: '10.0.0.1', port: 50001 },
         observer: { id: 'test-node' },
         ...(spec.user ? { user: { name: spec.user } } : {}),
         ...(spec.text && spec.action === 'db-query' ? { db: { query: { text: spec.text } } } : {}),
+        ...(spec.text && spec.action === 'redis-command' ? { redis: redisParts(spec.text) } : {}),
       };
       const body = canonicalJson(record);
       const leafHash = createHash('sha256')

@@ -155,7 +155,7 @@ describe('folded tree levels', () => {
     reader.close();
 
     const writer = new SqliteStore(signed.path, { indexer: 'none' });
-    expect(writer.getMeta('schema_version')).toBe('4');
+    expect(writer.getMeta('schema_version')).toBe('5');
     expect(proofsOf(new MerkleTree(writer, size))).toEqual(expected);
     writer.close();
     const after = new Database(signed.path, { readonly: true });

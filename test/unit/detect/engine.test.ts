@@ -54,7 +54,14 @@ function login(source: string, user: string): void {
       event: { action: 'db-login', category: ['database'], type: ['start'], outcome: 'success' },
       user: { name: user },
     },
-    { ...NO_CONTEXT, listener: 'orders-db', sourceIp: source, sourcePort: 40000, user },
+    {
+      ...NO_CONTEXT,
+      fields: { listener: { name: 'orders-db' }, source: { ip: source, port: 40000 } },
+      listener: 'orders-db',
+      sourceIp: source,
+      sourcePort: 40000,
+      user,
+    },
   );
 }
 

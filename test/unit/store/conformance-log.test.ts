@@ -20,11 +20,15 @@ import type { EventRow, Store } from '../../../src/store/index.js';
 import { eventRow } from '../../helpers/event-row.js';
 import { backends } from './backends.js';
 
+// As the gateway builds one (tuple-context.ts): the fields state every column.
 const ctx: RecordContext = {
   fields: {
     listener: { name: 'db', protocol: 'postgres' },
     connection: { id: 'c-1' },
     source: { ip: '10.0.0.5', port: 51234 },
+    destination: { ip: '10.0.0.9', port: 15432 },
+    upstream: { local: { ip: '10.0.0.9', port: 40522 }, ip: '10.0.1.1', port: 5432 },
+    network: { transport: 'tcp', protocol: 'postgresql', community_id: '1:abc' },
   },
   listener: 'db',
   connectionId: 'c-1',

@@ -109,7 +109,14 @@ const open = (outcome: 'success' | 'failure' = 'success', reason?: string) => ({
   },
 });
 
-const close = (reason: string, bytesIn: number, bytesOut: number, detail?: string) => ({
+/** As connection-records.ts writes it: the endpoints with their byte counts. */
+const close = (
+  c: RecordContext,
+  reason: string,
+  bytesIn: number,
+  bytesOut: number,
+  detail?: string,
+) => ({
   event: {
     action: 'connection-close' as const,
     category: ['network'],
@@ -121,8 +128,8 @@ const close = (reason: string, bytesIn: number, bytesOut: number, detail?: strin
     reason,
   },
   ...(detail ? { error: { message: detail } } : {}),
-  source: { bytes: bytesIn },
-  destination: { bytes: bytesOut },
+  source: { ip: c.sourceIp, port: c.sourcePort, bytes: bytesIn },
+  destination: { ip: c.destinationIp, port: c.destinationPort, bytes: bytesOut },
 });
 
 function query(
@@ -172,7 +179,7 @@ export function buildDataset(target: string | Store = ':memory:'): Dataset<Store
   rec.append(query('DELETE FROM order_items', 'DELETE', 'write', 'no-delete', true), c1);
   rec.append(result('42501', 'failure'), c1);
   const duringC1 = rec.nowNs();
-  rec.append(close('client-close', 100, 200), c1);
+  rec.append(close(c1, 'client-close', 100, 200), c1);
   const afterC1 = rec.nowNs();
 
   const c2 = context(C2);
@@ -205,7 +212,7 @@ export function buildDataset(target: string | Store = ':memory:'): Dataset<Store
     },
     c2,
   );
-  rec.append(close('reset', 10, 20, 'server: ECONNRESET'), c2);
+  rec.append(close(c2, 'reset', 10, 20, 'server: ECONNRESET'), c2);
   const betweenPhases = rec.nowNs();
 
   const c3 = context(C3);
@@ -235,7 +242,7 @@ export function buildDataset(target: string | Store = ':memory:'): Dataset<Store
   rec.append(res(200), c3);
   rec.append(req('DELETE', '/v1/orders/7', true), c3);
   rec.append(res(403), c3);
-  rec.append(close('server-close', 300, 4000), c3);
+  rec.append(close(c3, 'server-close', 300, 4000), c3);
 
   rec.append(open('failure', 'policy'), context(C4), { rule: { id: 'default-deny' } });
   rec.append(open('failure', 'upstream-unreachable'), context(C5));
@@ -245,7 +252,7 @@ export function buildDataset(target: string | Store = ':memory:'): Dataset<Store
   const c7 = context(C7);
   rec.append(open(), c7);
   rec.append(query('UPDATE orders SET state = 1', 'UPDATE', 'write', 'app-write'), c7);
-  rec.append(close('timeout', 5, 6), c7);
+  rec.append(close(c7, 'timeout', 5, 6), c7);
   rec.append({ event: { action: 'checkpoint', category: ['configuration'], type: ['info'] } });
   rec.flush();
   return { store, duringC1, afterC1, betweenPhases, total: rec.size };

@@ -298,7 +298,7 @@ describe('log and index', () => {
     }
     db.close();
     const store = new SqliteStore(path, { indexer: 'none' });
-    expect(store.getMeta('schema_version')).toBe('4');
+    expect(store.getMeta('schema_version')).toBe('5');
     expect(answers(store)).toEqual(expected);
     store.indexNow();
     expect(answers(store)).toEqual(expected);

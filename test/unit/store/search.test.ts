@@ -122,7 +122,7 @@ describe('schema', () => {
       user: 'app',
     });
     expect(store.count({ text: 'select' })).toBe(1);
-    expect(store.getMeta('schema_version')).toBe('4');
+    expect(store.getMeta('schema_version')).toBe('5');
     store.close();
     const check = new Database(path, { readonly: true });
     expect(
