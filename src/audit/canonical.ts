@@ -9,7 +9,7 @@
  * Every record of the log goes through here, so the encoder avoids the generic costs it
  * can (bench/integrity.ts, ~700-byte records): key texts come from a cache instead of one
  * JSON.stringify per key, short key lists are sorted by insertion (Array#sort costs ~160 ns
- * for six keys), ASCII strings that need no escape are copied as they are, and the bytes
+ * for six keys) and their order is remembered for the next record of the same kind, ASCII strings that need no escape are copied as they are, and the bytes
  * of frozen parts are computed once.
  */
 import type { JsonValue } from './event.js';
@@ -258,21 +258,43 @@ function writeObject(record: Readonly<Record<string, unknown>>, frozen: boolean)
   stable = allStable;
 }
 
+/**
+ * Key lists seen lately and their sorted order: records of one kind have the same members
+ * in the same insertion order, so most lists are found here (a comparison of interned
+ * strings per key) instead of sorted again.
+ */
+const SORTED_MEMO = 32;
+const memoKeys: string[][] = [];
+const memoSorted: string[][] = [];
+let memoNext = 0;
+
 /** Own enumerable keys in UTF-16 code unit order (what JCS asks for; `<` compares so). */
-function sortedKeys(record: object): string[] {
+function sortedKeys(record: object): readonly string[] {
   const keys = Object.keys(record);
-  if (keys.length > 24) return keys.sort();
-  for (let i = 1; i < keys.length; i++) {
-    const key = keys[i] as string;
-    let j = i - 1;
-    if ((keys[j] as string) <= key) continue;
-    do {
-      keys[j + 1] = keys[j] as string;
-      j--;
-    } while (j >= 0 && (keys[j] as string) > key);
-    keys[j + 1] = key;
+  const n = keys.length;
+  if (n > 24) return keys.sort();
+  if (n < 2) return keys;
+  search: for (let m = 0; m < memoKeys.length; m++) {
+    const seen = memoKeys[m] as string[];
+    if (seen.length !== n) continue;
+    for (let i = 0; i < n; i++) if (seen[i] !== keys[i]) continue search;
+    return memoSorted[m] as string[];
   }
-  return keys;
+  const sorted = keys.slice();
+  for (let i = 1; i < n; i++) {
+    const key = sorted[i] as string;
+    let j = i - 1;
+    if ((sorted[j] as string) <= key) continue;
+    do {
+      sorted[j + 1] = sorted[j] as string;
+      j--;
+    } while (j >= 0 && (sorted[j] as string) > key);
+    sorted[j + 1] = key;
+  }
+  memoKeys[memoNext] = keys;
+  memoSorted[memoNext] = sorted;
+  memoNext = (memoNext + 1) % SORTED_MEMO;
+  return sorted;
 }
 
 /** Freeze an object and every object inside it (see `frozenText`). */

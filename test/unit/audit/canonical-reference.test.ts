@@ -150,6 +150,20 @@ describe('canonicalJson against a reference RFC 8785 encoder', () => {
     expect(canonicalJson(outer)).toBe('{"inner":{"n":2}}');
   });
 
+  it('sorts every insertion order of the same keys, past the memo of recent key lists', () => {
+    const keys = ['user', 'db', '@timestamp', 'event', 'a', 'é', 'Z', 'source'];
+    // Every rotation and its reverse, several times over: more key lists than the memo holds.
+    for (let round = 0; round < 3; round++) {
+      for (let r = 0; r < keys.length * 6; r++) {
+        const rotated = [...keys.slice(r % keys.length), ...keys.slice(0, r % keys.length)];
+        const order = r % 2 === 0 ? rotated : rotated.reverse();
+        const o: Record<string, number> = {};
+        for (const [i, k] of order.slice(0, 2 + (r % (keys.length - 1))).entries()) o[k] = i;
+        expect(canonicalJson(o)).toBe(reference(o));
+      }
+    }
+  });
+
   it('sorts a key list longer than the insertion-sort cutoff', () => {
     const keys = Array.from({ length: 40 }, (_, i) => `k${(i * 7919) % 40}`);
     const o = objectOf(keys.map((k) => [k, k]));
