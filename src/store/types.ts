@@ -81,10 +81,9 @@ export interface Store {
   /** Run `fn` in one transaction (group commit). */
   transaction(fn: () => void): void;
   /**
-   * Append one record. `context` stands for the connection the row comes from (the
-   * Recorder's RecordContext): rows passed with the same object mostly carry the same tuple
-   * columns, so a backend may keep per-connection state for them; it must still store each
-   * row's own values.
+   * Append one record. A row's columns are what its body says (the Recorder derives them
+   * from the record it serialized); a backend may read them from the body instead of
+   * storing them (the embedded store does: sqlite-log-rows.ts).
    */
   insertEvent(row: EventRow): void;
   /** The sequence the next record gets (0 for an empty store). */
