@@ -1,31 +1,19 @@
 /** Store rows written directly (not through the Recorder), for the store's own tests. */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../src/audit/canonical.js';
+import { NO_CONTEXT } from '../../src/audit/recorder.js';
+import { endpointObject } from '../../src/ingest/ingested.js';
 import type { EventRow } from '../../src/store/index.js';
 
-const COLUMN_DEFAULTS = {
-  outcome: 'success',
-  listener: 'l',
-  connectionId: null,
-  sourceIp: null,
-  sourcePort: null,
-  destinationIp: null,
-  destinationPort: null,
-  upstreamLocalIp: null,
-  upstreamLocalPort: null,
-  upstreamIp: null,
-  upstreamPort: null,
-  user: null,
-  communityId: null,
-  text: null,
-} satisfies Partial<EventRow>;
+const { fields: _fields, ...NO_COLUMNS } = NO_CONTEXT;
+const COLUMN_DEFAULTS = { ...NO_COLUMNS, outcome: 'success', listener: 'l', text: null };
 
 type Columns = { -readonly [K in keyof typeof COLUMN_DEFAULTS]: EventRow[K] };
 
 /** `{ ip, port }` without the null parts, or undefined when both are null. */
 function endpoint(ip: string | null, port: number | null): Record<string, unknown> | undefined {
-  if (ip === null && port === null) return undefined;
-  return { ...(ip !== null ? { ip } : {}), ...(port !== null ? { port } : {}) };
+  const o = endpointObject(ip, port);
+  return Object.keys(o).length > 0 ? o : undefined;
 }
 
 /** The record members that give a row its columns (the store reads them from the body). */

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EventInput, JsonObject } from '../../../src/audit/event.js';
-import { Recorder } from '../../../src/audit/recorder.js';
-import { buildTupleContext } from '../../../src/gateway/tuple-context.js';
+import { Recorder, type RecordContext } from '../../../src/audit/recorder.js';
+import { type TupleInput, buildTupleContext } from '../../../src/gateway/tuple-context.js';
 import { type EventRow, SqliteStore } from '../../../src/store/index.js';
 import { INDEXED_COLUMNS } from '../../../src/store/sqlite-schema.js';
 
@@ -46,6 +46,24 @@ function columnsOf(r: EventRow | undefined): Partial<EventRow> {
   if (r === undefined) return {};
   const { body: _body, leafHash: _leaf, ...rest } = r;
   return rest;
+}
+
+/** A PostgreSQL connection's context as the gateway builds it, with `over` changed. */
+function pgContext(over: Partial<TupleInput>): RecordContext {
+  return buildTupleContext({
+    listener: 'orders-db',
+    protocol: 'postgres',
+    ecsProtocol: 'postgresql',
+    connectionId: 'c-1',
+    source: { ip: '10.0.0.1', port: 50001 },
+    destination: { ip: '10.0.0.9', port: 15432 },
+    upstreamLocal: null,
+    upstream: { ip: '10.0.1.1', port: 5432 },
+    forwarded: null,
+    policyVersion: undefined,
+    user: null,
+    ...over,
+  });
 }
 
 const endpoint = fc.record({
@@ -87,12 +105,7 @@ describe('narrow log rows', () => {
         fc.option(fc.record({ id: name }), { nil: undefined }),
         fc.constantFrom('success', 'failure', undefined),
         (tuple, part, rule, outcome) => {
-          const ctx = buildTupleContext({
-            ...tuple,
-            protocol: 'postgres',
-            ecsProtocol: 'postgresql',
-            forwarded: null,
-          });
+          const ctx = pgContext(tuple);
           const input = {
             event: {
               action: 'db-query',
@@ -138,19 +151,7 @@ describe('narrow log rows', () => {
 
   it('a v4 log keeps its rows as written; new rows are narrow; both are searched and indexed', () => {
     const path = fresh();
-    const ctx = buildTupleContext({
-      listener: 'orders-db',
-      protocol: 'postgres',
-      ecsProtocol: 'postgresql',
-      connectionId: 'c-old',
-      source: { ip: '10.0.0.1', port: 50001 },
-      destination: { ip: '10.0.0.9', port: 15432 },
-      upstreamLocal: null,
-      upstream: { ip: '10.0.1.1', port: 5432 },
-      forwarded: null,
-      policyVersion: undefined,
-      user: null,
-    });
+    const ctx = pgContext({ connectionId: 'c-old' });
     let store = new SqliteStore(path, { indexer: 'none' });
     let recorder = new Recorder(store, { mode: 'async', flushMs: 1000, observer: 'n' });
     for (let i = 0; i < 3; i++)
@@ -208,16 +209,14 @@ describe('narrow log rows', () => {
     const path = fresh();
     const store = new SqliteStore(path, { indexer: 'none' });
     const recorder = new Recorder(store, { mode: 'async', flushMs: 1000, observer: 'n' });
-    const ctx = buildTupleContext({
+    const ctx = pgContext({
       listener: 'cache',
       protocol: 'redis',
       ecsProtocol: 'redis',
-      connectionId: 'c-1',
       source: { ip: '10.0.0.2', port: 50002 },
       destination: { ip: '10.0.0.9', port: 16379 },
       upstreamLocal: { ip: '10.0.0.9', port: 40002 },
       upstream: { ip: '10.0.1.2', port: 6379 },
-      forwarded: null,
       policyVersion: 'sha256:v1',
       user: 'alice',
     });
@@ -257,18 +256,10 @@ describe('narrow log rows', () => {
     for (let i = 0; i < 5; i++)
       recorder.append(
         { event: { action: 'db-query', category: [], type: [] }, db: { query: { text: `q${i}` } } },
-        buildTupleContext({
+        pgContext({
           listener: 'db',
-          protocol: 'postgres',
-          ecsProtocol: 'postgresql',
           connectionId: `c-${i}`,
           source: { ip: '10.0.0.1', port: 50000 + i },
-          destination: { ip: '10.0.0.9', port: 15432 },
-          upstreamLocal: null,
-          upstream: { ip: '10.0.1.1', port: 5432 },
-          forwarded: null,
-          policyVersion: undefined,
-          user: null,
         }),
       );
     recorder.close();
