@@ -2,7 +2,8 @@
  * Builds the index file from the log (sqlite-schema.ts says why they are two files). One
  * batch copies the next records' searchable columns from the log (most of them read from
  * each record's body: sqlite-log-rows.ts) into `idx.events_v3`, adds their text to the FTS
- * table and moves `indexed_upto`, all in one transaction of the index file (the log is only read, so the gateway's appends never wait for it).
+ * table and moves `indexed_upto`, all in one transaction of the index file (the log is
+ * only read, so the gateway's appends never wait for it).
  *
  * A large backlog (a migrated store, a deleted index, a bulk load) is built the fast way:
  * drop the secondary indexes, copy everything, rebuild the FTS table and create the

@@ -7,7 +7,7 @@
  * more values per insert was the largest part of an append (bench/integrity.ts: ~3 µs of
  * ~10), while the index worker, which copies the columns into the index file, pays for the
  * JSON on its own thread. A row written before v5, and a pruned row (whose body is gone:
- * `materializedColumnsSql`), holds its columns, and the views read those first.
+ * `pruneSetSql`), holds its columns, and the views read those first.
  *
  * The body is the evidence, so these columns now say what the record says. A body that is
  * not JSON (only tampering or damage make one) would make `json_extract` fail, so the
@@ -79,21 +79,26 @@ export const BODY_COLUMNS: readonly (readonly [string, string])[] = [
 
 const CHECKED_BODY = 'CASE WHEN json_valid(body) THEN body END';
 
-/** `column = stored value, else the body's` for every body column, over the body `b`. */
-function bodyColumns(b: string): string[] {
-  return BODY_COLUMNS.map(([c, e]) => `COALESCE(${c}, ${e.replaceAll('@b', b)})`);
+/** Each body column with `stored value, else the body's`, over the body `b`. */
+function bodyColumns(b: string): (readonly [string, string])[] {
+  return BODY_COLUMNS.map(([c, e]) => [c, `COALESCE(${c}, ${e.replaceAll('@b', b)})`] as const);
 }
 
 function viewSql(name: string, b: string): string {
-  const cols = bodyColumns(b).map((e, i) => `${e} AS ${(BODY_COLUMNS[i] as readonly string[])[0]}`);
+  const cols = bodyColumns(b).map(([c, e]) => `${e} AS ${c}`);
   return `CREATE TEMP VIEW IF NOT EXISTS ${name.slice('temp.'.length)} AS
   SELECT seq, ts, id, action, ${cols.join(', ')}, body, leaf FROM main.log_v3`;
 }
 
-/** Make the views on a connection to the log. */
+/** Connections that have the views (the index builder asks before every batch). */
+const withViews = new WeakSet<Database.Database>();
+
+/** Make the views on a connection to the log (once). */
 export function createLogRowsViews(db: Database.Database): void {
+  if (withViews.has(db)) return;
   db.exec(viewSql(LOG_ROWS, CHECKED_BODY));
   db.exec(viewSql(LOG_ROWS_UNCHECKED, 'body'));
+  withViews.add(db);
 }
 
 /**
@@ -103,7 +108,6 @@ export function createLogRowsViews(db: Database.Database): void {
  */
 export function pruneSetSql(): string {
   const kept = bodyColumns(CHECKED_BODY)
-    .map((e, i) => [(BODY_COLUMNS[i] as readonly string[])[0], e] as const)
     .filter(([c]) => c !== 'text')
     .map(([c, e]) => `${c} = ${e}`);
   return [...kept, 'body = NULL', 'text = NULL'].join(', ');

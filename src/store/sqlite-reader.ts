@@ -1,9 +1,10 @@
 /**
  * The two parts every SQLite read runs over (sqlite-schema.ts): records before
  * `indexed_upto` through the index file's `events_v3`, the newer tail straight from the log
- * (its `log_v3` rows with their columns read from the body: sqlite-log-rows.ts). This file holds what searches and lookups share: the statement cache, where the
- * index stands, rows by sequence (always from the log: body and leaf live only there), and
- * the newest/oldest sequence matching a condition across both parts.
+ * (its `log_v3` rows with their columns read from the body: sqlite-log-rows.ts). This file
+ * holds what searches and lookups share: the statement cache, where the index stands, rows
+ * by sequence (always from the log: body and leaf live only there), and the newest/oldest
+ * sequence matching a condition across both parts.
  */
 import type Database from 'better-sqlite3';
 import { toEventRow } from './event-row.js';
