@@ -5,12 +5,13 @@
  *
  * - **The log** (`portwarden.db`): `log_v3`, one row per record with every column a search
  *   filters on, the canonical body and the leaf hash; the Merkle subtree hashes; the signed
- *   checkpoints; meta. From v5 a record is written narrow — sequence, time, id, action, body
- *   and leaf — and its other columns are read from the body (sqlite-log-rows.ts); rows
- *   written before, and pruned rows, hold them. v5 changes no table: the version tells an
- *   earlier build, which would read those NULL columns as they are, to refuse the log. It has no secondary index: an append is a B-tree append at the end
+ *   checkpoints; meta. It has no secondary index: an append is a B-tree append at the end
  *   of the primary key, so the Recorder's commit — on the forwarding path in strict mode —
- *   writes a few pages whatever the store's size. This file is the evidence.
+ *   writes a few pages whatever the store's size. This file is the evidence. From v5 a
+ *   record is written narrow — sequence, time, id, action, body and leaf — and its other
+ *   columns are read from the body (sqlite-log-rows.ts); rows written before, and pruned
+ *   rows, hold them. v5 changes no table: the version tells an earlier build, which would
+ *   read those NULL columns as they are, to refuse the log.
  * - **The index** (`portwarden.index.db`): `events_v3`, the same columns without body and
  *   leaf, the secondary indexes and the FTS5 table. It is derived data, built from the log
  *   in batches by a worker thread (sqlite-indexer.ts) a fraction of a second behind, and
