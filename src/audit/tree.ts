@@ -262,8 +262,13 @@ export class MerkleTree {
   private node(level: number, index: number): Buffer {
     const hash = readNode(this.store, level, index);
     if (hash === undefined || hash.length !== HASH_SIZE) {
+      // A low node is folded from its leaves: one of those records is gone or damaged.
+      const folded =
+        level >= 1 && level <= FOLDED_LEVELS
+          ? `: it is folded from records ${index * pow2(level)}–${(index + 1) * pow2(level) - 1}, one of which is missing or damaged (portwarden verify names it)`
+          : '';
       throw new PortwardenError('PW_ERR_STORE', {
-        detail: `Merkle node (level ${level}, index ${index}) is missing or malformed`,
+        detail: `Merkle node (level ${level}, index ${index}) is missing or malformed${folded}`,
       });
     }
     return hash;

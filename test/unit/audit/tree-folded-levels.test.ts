@@ -90,6 +90,15 @@ describe('folded tree levels', () => {
     };
     expect(readNode(holed, 4, 1)).toBeUndefined();
     expect(() => new MerkleTree(holed, 32).inclusionProof(0, 32)).toThrow(/level 4, index 1/);
+    // A missing leaf: a proof that needs the low node folded from it names the records.
+    const leafless: TreeNodeStore = {
+      getNode: (level, index) =>
+        level === 0 && index === 5 ? undefined : store.getNode(level, index),
+      putNode: () => undefined,
+    };
+    expect(() => new MerkleTree(leafless, 32).inclusionProof(0, 32)).toThrow(
+      /index 1\) is missing or malformed: it is folded from records 4–7, one of which is missing/,
+    );
   });
 
   it('the embedded store writes levels ≥ 4 only, and proofs and verify from a checkpoint hold', () => {
