@@ -1,11 +1,12 @@
 /**
  * Prometheus metrics (prom-client), all from this one module: live connections per
- * listener, records appended, commit latency, denials, store errors and parser errors.
+ * listener, records appended, commit latency, denials, store errors, parser errors and how
+ * far the search index is behind the log.
  * Each API server has its own Registry, so two gateways in one process never collide.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Recorder } from '../audit/recorder.js';
-import type { EventRow, Store } from '../store/index.js';
+import { type EventRow, SqliteStore, type Store } from '../store/index.js';
 import { isDenied, recordField } from './records.js';
 
 export interface MetricsSources {
@@ -62,6 +63,17 @@ export class GatewayMetrics {
       labelNames: ['listener'],
       registers,
     });
+    const store = src.store;
+    if (store instanceof SqliteStore)
+      new Gauge({
+        name: 'portwarden_index_lag_records',
+        help: 'Committed records the search index has not reached yet (searches read them from the log, more slowly).',
+        registers,
+        collect() {
+          const s = store.indexStatus();
+          this.set(Math.max(0, s.logEnd - s.indexedUpto));
+        },
+      });
     if (src.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
 
     const onRows = (rows: readonly EventRow[]): void => {
