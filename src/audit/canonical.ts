@@ -9,8 +9,9 @@
  * Every record of the log goes through here, so the encoder avoids the generic costs it
  * can (bench/integrity.ts, ~700-byte records): key texts come from a cache instead of one
  * JSON.stringify per key, short key lists are sorted by insertion (Array#sort costs ~160 ns
- * for six keys) and their order is remembered for the next record of the same kind, ASCII strings that need no escape are copied as they are, and the bytes
- * of frozen parts are computed once.
+ * for six keys) and their order is remembered for the next record of the same kind, ASCII
+ * strings that need no escape are copied as they are, and the bytes of frozen parts are
+ * computed once.
  */
 import type { JsonValue } from './event.js';
 

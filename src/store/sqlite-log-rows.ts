@@ -57,9 +57,7 @@ export const BODY_COLUMNS: readonly (readonly [string, string])[] = [
   ['community_id', t('network.community_id')],
   [
     'text',
-    `CASE WHEN json_type(@b, '$.db.query.text') = 'text' THEN ${j('db.query.text')}
-      WHEN json_type(@b, '$.redis.command') = 'text' THEN ${j('redis.command')} || COALESCE(' ' || ${str('redis.key')}, '')
-      WHEN json_type(@b, '$.url.path') = 'text' THEN ${j('url.path')} END`,
+    `COALESCE(${str('db.query.text')}, ${str('redis.command')} || COALESCE(' ' || ${str('redis.key')}, ''), ${str('url.path')})`,
   ],
   ['up_community_id', t('upstream.community_id')],
   ['rule', t('rule.id')],
