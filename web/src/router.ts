@@ -28,16 +28,31 @@ export function href(page: Page, params?: URLSearchParams | Record<string, strin
   return `#/${page}${p.size > 0 ? `?${p.toString()}` : ''}`;
 }
 
+/** Routes in use: told at once by navigate, so a controlled input never shows its old state. */
+const followers = new Set<(hash: string) => void>();
+
 export function navigate(page: Page, params?: URLSearchParams | Record<string, string>): void {
   window.location.hash = href(page, params);
+  // `hashchange` fires only after this task; a checkbox bound to the route would flick back
+  // to its old state until then (and a click in that gap would be lost).
+  for (const follow of followers) follow(window.location.hash);
 }
 
 export function useRoute(): Route {
-  const [route, setRoute] = useState(() => parseHash(window.location.hash));
+  const [state, setState] = useState(() => ({
+    hash: window.location.hash,
+    route: parseHash(window.location.hash),
+  }));
   useEffect(() => {
-    const onChange = (): void => setRoute(parseHash(window.location.hash));
+    const follow = (hash: string): void =>
+      setState((old) => (old.hash === hash ? old : { hash, route: parseHash(hash) }));
+    const onChange = (): void => follow(window.location.hash);
+    followers.add(follow);
     window.addEventListener('hashchange', onChange);
-    return () => window.removeEventListener('hashchange', onChange);
+    return () => {
+      followers.delete(follow);
+      window.removeEventListener('hashchange', onChange);
+    };
   }, []);
-  return route;
+  return state.route;
 }
