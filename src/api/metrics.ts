@@ -109,23 +109,51 @@ export class GatewayMetrics {
 }
 
 /**
- * The recorder commits every batch in one `store.transaction`; timing that call is the
- * commit latency. The store instance's method is wrapped (and restored on close) because
- * the recorder has no timing hook of its own.
+ * The recorder commits every batch in one `store.transaction`, or hands it to the embedded
+ * store's writer thread (`transactionInBackground`, done when its answer lands); timing
+ * either is the commit latency as the gateway sees it. The store instance's methods are
+ * wrapped (and restored on close) because the recorder has no timing hook of its own.
  */
 function timeTransactions(store: Store, observe: (seconds: number) => void): () => void {
-  const own = Object.prototype.hasOwnProperty.call(store, 'transaction');
-  const original = store.transaction.bind(store);
-  store.transaction = (fn: () => void): void => {
-    const start = process.hrtime.bigint();
-    try {
-      original(fn);
-    } finally {
-      observe(Number(process.hrtime.bigint() - start) / 1e9);
-    }
-  };
+  const since = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e9;
+  const restore: (() => void)[] = [];
+  restore.push(
+    wrapMethod(store, 'transaction', (original) => (fn) => {
+      const start = process.hrtime.bigint();
+      try {
+        original(fn);
+      } finally {
+        observe(since(start));
+      }
+    }),
+  );
+  if (store.transactionInBackground !== undefined)
+    restore.push(
+      wrapMethod(store, 'transactionInBackground', (original) => (records, fn, done) => {
+        const start = process.hrtime.bigint();
+        return original(records, fn, (err) => {
+          observe(since(start));
+          done(err);
+        });
+      }),
+    );
   return () => {
-    if (own) store.transaction = original;
-    else delete (store as { transaction?: unknown }).transaction;
+    for (const r of restore) r();
+  };
+}
+
+/** Replaces `store[name]` with a wrapper of the bound original; returns the undo. */
+function wrapMethod<K extends 'transaction' | 'transactionInBackground'>(
+  store: Store,
+  name: K,
+  wrap: (original: NonNullable<Store[K]>) => NonNullable<Store[K]>,
+): () => void {
+  const own = Object.prototype.hasOwnProperty.call(store, name);
+  const previous = store[name] as NonNullable<Store[K]>;
+  const original = previous.bind(store) as NonNullable<Store[K]>;
+  store[name] = wrap(original);
+  return () => {
+    if (own) store[name] = previous;
+    else delete (store as Partial<Store>)[name];
   };
 }

@@ -271,15 +271,29 @@ let memoNext = 0;
 
 /** Own enumerable keys in UTF-16 code unit order (what JCS asks for; `<` compares so). */
 function sortedKeys(record: object): readonly string[] {
+  // A plain object's `for…in` lists its own keys as Object.keys does, without making an
+  // array (~0.6 KB of garbage a record across its objects): match it against the memo.
+  const plain = Object.getPrototypeOf(record) === Object.prototype;
+  if (plain) {
+    search: for (let m = 0; m < memoKeys.length; m++) {
+      const seen = memoKeys[m] as string[];
+      let i = 0;
+      for (const key in record) if (seen[i++] !== key) continue search;
+      if (i === seen.length) return memoSorted[m] as string[];
+    }
+  }
   const keys = Object.keys(record);
   const n = keys.length;
   if (n > 24) return keys.sort();
-  if (n < 2) return keys;
-  search: for (let m = 0; m < memoKeys.length; m++) {
-    const seen = memoKeys[m] as string[];
-    if (seen.length !== n) continue;
-    for (let i = 0; i < n; i++) if (seen[i] !== keys[i]) continue search;
-    return memoSorted[m] as string[];
+  if (n === 0) return keys;
+  // A plain object was looked up above; any other is looked up by its key array.
+  if (!plain) {
+    search: for (let m = 0; m < memoKeys.length; m++) {
+      const seen = memoKeys[m] as string[];
+      if (seen.length !== n) continue;
+      for (let i = 0; i < n; i++) if (seen[i] !== keys[i]) continue search;
+      return memoSorted[m] as string[];
+    }
   }
   const sorted = keys.slice();
   for (let i = 1; i < n; i++) {

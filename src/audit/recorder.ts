@@ -1,9 +1,10 @@
 /**
  * The Recorder turns event inputs into committed records: it stamps sequence, time and id,
  * serializes the canonical JSON, hashes the leaf and group-commits every record of one
- * event-loop turn in one transaction (strict mode) or within `flush_ms` (async mode).
- * A batch that fails to commit is kept, in order, and retried: no accepted record is lost,
- * and sequences stay gapless.
+ * event-loop turn in one transaction (strict mode) or within `flush_ms` (async mode) —
+ * on the store's writer thread when it has one (the embedded store in a gateway), while
+ * this thread goes on. A batch that fails to commit is kept, in order, and retried: no
+ * accepted record is lost, and sequences stay gapless.
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -169,7 +170,12 @@ export class Recorder {
   private readonly observer: JsonObject;
   private nextSeq: number;
   private pending: EventRow[] = [];
-  private waiting: (() => void)[] = [];
+  /** Callbacks waiting for every record before sequence `upTo` to be committed. */
+  private waiting: { readonly upTo: number; readonly fn: () => void }[] = [];
+  /** Records at the head of `pending` that the store's writer thread is committing. */
+  private inFlight = 0;
+  /** Records before this sequence are committed. */
+  private committedSize: number;
   private immediate = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -185,6 +191,7 @@ export class Recorder {
     this.store = store;
     this.opts = opts;
     this.nextSeq = store.nextSequence();
+    this.committedSize = this.nextSeq;
     this.clock = new NanoClock(store.lastTimestampNs());
     this.observer = deepFreeze({ hostname: hostname(), id: opts.observer });
   }
@@ -255,7 +262,7 @@ export class Recorder {
       fn();
       return;
     }
-    this.waiting.push(fn);
+    this.waiting.push({ upTo: this.nextSeq, fn });
     this.schedule(true);
   }
 
@@ -295,31 +302,85 @@ export class Recorder {
     this.immediate = false;
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    this.flush();
+    this.commitPending();
   };
+
+  /**
+   * A scheduled commit: on the store's writer thread when it takes the batch (the loop goes
+   * on serving traffic meanwhile; `landed` finishes it), else here. While a batch is in
+   * flight, records gather in `pending` and go in the next one.
+   */
+  private commitPending(): void {
+    if (this.inFlight > 0 || this.pending.length === 0) return;
+    const rows = this.pending;
+    const n = rows.length;
+    // Set first: a store that refuses at once calls `landed` before returning.
+    this.inFlight = n;
+    let started: boolean;
+    try {
+      started =
+        this.store.transactionInBackground?.(
+          n,
+          () => this.writeRows(rows, n),
+          (err) => this.landed(n, err),
+        ) ?? false;
+    } catch (err) {
+      this.inFlight = 0;
+      this.refused(err);
+      return;
+    }
+    if (!started) {
+      this.inFlight = 0;
+      this.flush();
+    }
+  }
+
+  /** The first `n` rows, in order, into the store and the tree (inside its transaction). */
+  private writeRows(rows: readonly EventRow[], n: number): void {
+    for (let i = 0; i < n; i++) {
+      const row = rows[i] as EventRow;
+      this.store.insertEvent(row);
+      this.opts.onLeaf?.(row.leafHash, row.sequence);
+    }
+  }
+
+  /** The writer thread's answer for the first `n` pending records. */
+  private landed(n: number, err: Error | null): void {
+    this.inFlight = 0;
+    if (err !== null) {
+      this.refused(err);
+      return;
+    }
+    const batch = this.pending.slice(0, n);
+    this.pending = this.pending.length === n ? [] : this.pending.slice(n);
+    this.committed(batch);
+    if (this.pending.length > 0) this.schedule(this.waiting.length > 0);
+  }
 
   /** Commit everything pending now. Returns false when the store refused (kept for retry). */
   flush(): boolean {
+    // A batch on the writer thread lands first (its `landed` runs now).
+    if (this.inFlight > 0) this.store.settleBackground?.();
     if (this.pending.length === 0) return true;
     const batch = this.pending;
     try {
-      this.store.transaction(() => {
-        for (const row of batch) {
-          this.store.insertEvent(row);
-          this.opts.onLeaf?.(row.leafHash, row.sequence);
-        }
-      });
+      this.store.transaction(() => this.writeRows(batch, batch.length));
     } catch (err) {
-      this.opts.onRollback?.();
-      this.onStoreFailure(err);
+      this.refused(err);
       return false;
     }
     this.pending = [];
+    this.committed(batch);
+    return true;
+  }
+
+  /** After `batch`, the oldest pending records, was committed: listeners, then waiters. */
+  private committed(batch: readonly EventRow[]): void {
+    const last = batch[batch.length - 1];
+    if (last !== undefined) this.committedSize = last.sequence + 1;
     this.committedCount += batch.length;
     if (!this.healthy) this.setHealthy(true, 'store accepts records again');
     this.retryDelayMs = 250;
-    const waiting = this.waiting;
-    this.waiting = [];
     for (const listener of this.commitListeners) {
       try {
         listener(batch);
@@ -327,8 +388,17 @@ export class Recorder {
         this.opts.log?.error({ err: errorMessage(err) }, 'commit listener failed');
       }
     }
-    for (const fn of waiting) fn();
-    return true;
+    if (this.waiting.length === 0) return;
+    const ready = this.waiting.filter((w) => w.upTo <= this.committedSize);
+    if (ready.length === this.waiting.length) this.waiting = [];
+    else this.waiting = this.waiting.filter((w) => w.upTo > this.committedSize);
+    for (const w of ready) w.fn();
+  }
+
+  /** A commit was refused and rolled back: state kept beside the store is rebuilt, then retried. */
+  private refused(err: unknown): void {
+    this.opts.onRollback?.();
+    this.onStoreFailure(err);
   }
 
   private onStoreFailure(err: unknown): void {
@@ -373,19 +443,27 @@ function copyMembers(
   from: JsonObject,
   skip: string | null,
 ): void {
+  // A plain object's `for…in` is Object.keys without the array (garbage on every record).
+  if (Object.getPrototypeOf(from) === Object.prototype) {
+    for (const key in from) {
+      if (key === skip) continue;
+      if (key === '__proto__') defineMember(to, key, from[key]);
+      else to[key] = from[key];
+    }
+    return;
+  }
   const keys = Object.keys(from);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
     if (key === skip) continue;
-    if (key === '__proto__')
-      Object.defineProperty(to, key, {
-        value: from[key],
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+    if (key === '__proto__') defineMember(to, key, from[key]);
     else to[key] = from[key];
   }
+}
+
+/** Defines `key` as an own member, as a spread does (assigning `__proto__` would not). */
+function defineMember(to: object, key: string, value: JsonValue | undefined): void {
+  Object.defineProperty(to, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function pickUser(record: Record<string, JsonValue | undefined>): string | null {

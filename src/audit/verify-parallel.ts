@@ -3,7 +3,7 @@
  * cut into ranges of whole chunks (2^14 leaves); one worker thread per range reads its
  * records in batches on its own read-only connection (with one thread, or a log too small
  * to share, this thread reads the one range itself), checks each exactly as `verifyLog`
- * does — on hex hashes, which cost far less than Buffers (hex-tree.ts) — and returns the
+ * does — on batches of bytes and latin1 hashes, which cost far less than rows and Buffers (latin1-tree.ts) — and returns the
  * root of every complete chunk and, at each checkpoint size inside its range, the fold of
  * the partial chunk's frontier. This thread checks every checkpoint signature and
  * composes each checkpoint's root from those pieces: the chunk roots are the leaves of the
@@ -12,7 +12,7 @@
  * Only a clean log takes this path to the end. Any doubt — a record that fails a check, a
  * gap, a checkpoint that does not open or whose root differs, fewer records than the store
  * counts — runs the sequential `verifyLog`, which names the first affected sequence with
- * its usual diagnosis. `fromCheckpoint`, and stores that cannot read batches of hex leaves
+ * its usual diagnosis. `fromCheckpoint`, and stores that cannot read batches of leaves
  * (PostgreSQL), go straight to it.
  */
 import { availableParallelism } from 'node:os';
@@ -76,7 +76,7 @@ export async function verifyLogParallel(
       source.release();
     }
   };
-  const read = store.leafRowsHex?.bind(store);
+  const read = store.leafBatch?.bind(store);
   if (read === undefined || options.fromCheckpoint !== undefined) {
     return sequential('not the fast path: a start checkpoint, or a store without batch reads');
   }
@@ -103,6 +103,7 @@ export async function verifyLogParallel(
   // Several ranges a worker, so that every core stays busy to the end (verify-pool.ts).
   const chunks = Math.ceil(total / chunk);
   const ranges = parallel ? Math.min(chunks, threads * RANGES_PER_THREAD) : 1;
+  const signedSize = checkpoints.reduce((max, c) => Math.max(max, c.size), 0);
   const tasks: RangeTask[] = [];
   for (let i = 0; i < ranges; i++) {
     const from = Math.floor((chunks * i) / ranges) * chunk;
@@ -110,7 +111,7 @@ export async function verifyLogParallel(
     const checkpointSizes = checkpoints
       .map((c) => c.size)
       .filter((s) => s > from && (to === null || s <= to));
-    tasks.push({ from, to, chunkLevel, checkpointSizes, batch: options.batch });
+    tasks.push({ from, to, chunkLevel, checkpointSizes, signedSize, batch: options.batch });
   }
   let done = 0;
   const progress = (n: number): void => {

@@ -29,7 +29,7 @@ parentPort?.on('message', (m: { type: 'task'; task: RangeTask }) => {
   const log = store;
   try {
     const result = checkRange(
-      (from, to) => log.leafRowsHex(from, to),
+      (from, to) => log.leafBatch(from, to),
       m.task,
       (done) => post({ type: 'progress', done }),
     );

@@ -9,6 +9,7 @@
  */
 import { PortwardenError } from '../errors.js';
 import { openCheckpoint } from './checkpoint.js';
+import { bodySequence, bodySequenceOk } from './body-sequence.js';
 import { HASH_SIZE, leafHash } from './merkle.js';
 import { parseVerifierKey } from './note.js';
 import type { NoteVerifier } from './note.js';
@@ -204,11 +205,6 @@ export function recordIsSound(r: LogRecord, pos: number): boolean {
   return bodySequenceOk(r.body, pos);
 }
 
-/** Whether a body's `event.sequence` is `pos` (the fast scan, then a parse if in doubt). */
-export function bodySequenceOk(body: string, pos: number): boolean {
-  return bodySequenceIs(body, pos) || bodySequence(body) === pos;
-}
-
 /** Names the first check the record at `pos` fails (`recordIsSound` said it fails one). */
 function diagnose(r: LogRecord, pos: number, rest: Iterator<LogRecord>): Failure {
   if (r.sequence !== pos) {
@@ -250,55 +246,6 @@ function misplaced(
     }
   }
   return fail('deleted', pos, `${what} jumps from ${pos - 1} to ${found}`);
-}
-
-const EVENT_KEY = '"event":{';
-const SEQUENCE_KEY = '"sequence":';
-const COMMA = 0x2c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-
-/**
- * Fast check that a canonical body's `event.sequence` is `expected`, without JSON.parse
- * (which alone would cap verify near 500k records/s). A key token is recognised only after
- * `{` or `,`, so text inside strings (whose quotes are escaped) cannot pose as one; the
- * canonical key order puts `sequence` after only scalar and string-array members of
- * `event`. Any doubt returns false, and the caller then decides with JSON.parse.
- */
-function bodySequenceIs(body: string, expected: number): boolean {
-  const e = body.indexOf(EVENT_KEY);
-  if (e <= 0) return false;
-  const before = body.charCodeAt(e - 1);
-  if (before !== COMMA && before !== OPEN_BRACE) return false;
-  const s = body.indexOf(SEQUENCE_KEY, e + EVENT_KEY.length);
-  if (s < 0 || body.charCodeAt(s - 1) !== COMMA) return false;
-  const start = s + SEQUENCE_KEY.length;
-  let i = start;
-  let value = 0;
-  for (; i < body.length && i - start <= 16; i++) {
-    const c = body.charCodeAt(i) - 0x30;
-    if (c < 0 || c > 9) break;
-    value = value * 10 + c;
-  }
-  const digits = i - start;
-  if (digits === 0 || digits > 16 || (digits > 1 && body.charCodeAt(start) === 0x30)) return false;
-  const after = body.charCodeAt(i);
-  return (after === COMMA || after === CLOSE_BRACE) && value === expected;
-}
-
-/** The body's `event.sequence` by a full parse, or null when it has none. */
-function bodySequence(body: string): number | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return null;
-  }
-  if (typeof parsed !== 'object' || parsed === null || !('event' in parsed)) return null;
-  const event: unknown = parsed.event;
-  if (typeof event !== 'object' || event === null || !('sequence' in event)) return null;
-  const sequence: unknown = event.sequence;
-  return typeof sequence === 'number' && Number.isSafeInteger(sequence) ? sequence : null;
 }
 
 /** Opens the starting checkpoint and restores the frontier at its size from stored nodes. */

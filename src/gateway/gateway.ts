@@ -80,7 +80,8 @@ export class Gateway {
   static create(loaded: LoadedConfig, opts: GatewayOptions): Gateway {
     const config = loaded.config;
     mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
-    const store = opts.store ?? openStore(config, { fsync: config.audit.fsync });
+    const store =
+      opts.store ?? openStore(config, { fsync: config.audit.fsync, writerThread: true });
     const key = loadOrCreateNodeKey(config.data_dir, config.node);
     const checkpointer = new Checkpointer(store, key, config.node, config.data_dir, opts.log);
     const recorder = new Recorder(store, {

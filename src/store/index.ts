@@ -5,7 +5,7 @@ export type {
   Store,
   EventRow,
   CheckpointRow,
-  LeafHexRow,
+  LeafBatch,
   LeafRow,
   Page,
   GroupKey,

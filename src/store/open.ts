@@ -22,6 +22,11 @@ export interface OpenStoreOptions {
   readonly readonly?: boolean;
   /** SQLite `synchronous=FULL` (PostgreSQL commits are durable per its own settings). */
   readonly fsync?: boolean;
+  /**
+   * The embedded store commits the Recorder's scheduled batches on a writer thread (the
+   * gateway: its event loop never waits for SQLite). Default: on this thread.
+   */
+  readonly writerThread?: boolean;
 }
 
 /** Opens the store `where` names: a config's location, a postgres:// URL or a SQLite path. */
@@ -38,5 +43,8 @@ export function openStore(where: StoreLocation | string, options: OpenStoreOptio
     }
     return new SqliteStore(target, { readonly: true });
   }
-  return new SqliteStore(target, { fsync: options.fsync ?? false });
+  return new SqliteStore(target, {
+    fsync: options.fsync ?? false,
+    writer: options.writerThread === true ? 'thread' : 'inline',
+  });
 }

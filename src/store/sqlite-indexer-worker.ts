@@ -4,13 +4,20 @@
  * then looks again every `pollMs`. The gateway's thread never waits for it: searches read
  * the part it has not reached from the log itself.
  *
- * It also checkpoints the log's WAL (a passive checkpoint: it never waits for the writer)
- * as records arrive, so that the copy into the log file runs on this thread and not inside
- * a commit on the writer's (whose own checkpoint then finds little left to copy).
+ * It also checkpoints the log's WAL as records arrive, between its batches (a RESTART
+ * checkpoint that waits for no one), so that the copy into the log file runs on this thread
+ * and the WAL can start over; the log's writer thread then does not checkpoint at all.
  */
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
+import { lowerThreadPriority } from '../thread-priority.js';
 import { attachIndex, indexBatch } from './sqlite-indexer.js';
+
+/**
+ * The index is derived and may lag (searches read the rest from the log; the lag is a
+ * metric): under a burst that fills both cores, recording and forwarding come first.
+ */
+const INDEX_NICENESS = 10;
 
 export interface IndexerWorkerData {
   readonly logPath: string;
@@ -21,6 +28,7 @@ export interface IndexerWorkerData {
 }
 
 const data = workerData as IndexerWorkerData;
+lowerThreadPriority(INDEX_NICENESS);
 const db = new Database(data.logPath, { fileMustExist: true });
 db.pragma('busy_timeout = 10000');
 db.pragma('cache_size = -32768');
@@ -52,7 +60,15 @@ function checkpointLog(logEnd: number): void {
   if (appended < CHECKPOINT_RECORDS && since < CHECKPOINT_IDLE_MS) return;
   checkpointedAt = now;
   checkpointedEnd = logEnd;
-  db.pragma('main.wal_checkpoint(PASSIVE)');
+  // Between batches this thread holds no snapshot of the log, so a RESTART checkpoint
+  // (which waits for no one here: busy_timeout 0) copies the whole WAL and lets it start
+  // over, unless another reader holds it; the writer thread then never stalls on a copy.
+  db.pragma('busy_timeout = 0');
+  try {
+    db.pragma('main.wal_checkpoint(RESTART)');
+  } finally {
+    db.pragma('busy_timeout = 10000');
+  }
 }
 
 let timer: NodeJS.Timeout | undefined;

@@ -16,6 +16,7 @@ import { toEventRow } from './event-row.js';
 import { COLUMNS, type RawRow, WRITTEN_COLUMNS } from './sqlite-row.js';
 import type { DerivedColumns } from './derive.js';
 import { LOG_ROWS, NARROW_COLUMNS, createLogRowsViews, pruneSetSql } from './sqlite-log-rows.js';
+import { BatchCollector, LogWriter, WriterGoneError } from './sqlite-writer.js';
 import { SqliteSearch } from './sqlite-search.js';
 import {
   DERIVED_COLUMN_NAMES,
@@ -40,7 +41,7 @@ import type {
   ConnectionAt,
   EventRow,
   GroupKey,
-  LeafHexRow,
+  LeafBatch,
   LeafRow,
   Page,
   Store,
@@ -48,6 +49,7 @@ import type {
 
 /** Page size of a new log file (bytes). */
 const LOG_PAGE_SIZE = 65536;
+const EMPTY_BYTES = Buffer.alloc(0);
 /** WAL size at which the writer checkpoints the log itself (bytes), with and without the worker. */
 const WAL_CHECKPOINT_BYTES = 40 * 1024 * 1024;
 const WAL_CHECKPOINT_BYTES_WITH_WORKER = 256 * 1024 * 1024;
@@ -63,6 +65,12 @@ const INLINE_BATCH = 512;
 const INLINE_MAX_LAG_MS = 1000;
 /** How often the worker looks for new records when it has caught up. */
 const WORKER_POLL_MS = 100;
+/**
+ * Fewest records a background commit takes without `fsync`: below it the hop to the writer
+ * thread and back cost more gateway CPU than the commit (strict pgbench and redis rates fell
+ * 10–15% with every commit sent; docs/benchmarks.md, session 7).
+ */
+const BACKGROUND_MIN_RECORDS = 128;
 /** Longest close() waits for the index worker to finish its batch and close. */
 const STOP_WAIT_MS = 5000;
 
@@ -75,6 +83,12 @@ export interface SqliteStoreOptions {
    * loads, which call `indexNow()` once at the end).
    */
   readonly indexer?: 'worker' | 'inline' | 'none';
+  /**
+   * Who commits the Recorder's scheduled batches: a writer thread (`thread`: the gateway,
+   * so the event loop never waits for SQLite; sqlite-writer.ts) or this thread (`inline`,
+   * the default). Explicit transactions always run on this thread.
+   */
+  readonly writer?: 'thread' | 'inline';
 }
 
 export interface IndexStatus {
@@ -102,10 +116,16 @@ export class SqliteStore implements Store {
   private closed = false;
   private insertedSinceIndex = 0;
   private indexedAtMs = Date.now();
+  private logWriter: LogWriter | null = null;
+  /** The batch being collected by `transactionInBackground`, if any. */
+  private collecting: BatchCollector | null = null;
+  private walCheckpointPages = 0;
+  private readonly fsync: boolean;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = path;
     this.indexPath = indexPathOf(path);
+    this.fsync = options.fsync ?? false;
     let hasIndex = true;
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -165,6 +185,13 @@ export class SqliteStore implements Store {
       ? 'read-only'
       : (options.indexer ?? (path === ':memory:' ? 'inline' : 'worker'));
     if (this.indexer === 'worker') this.startWorker();
+    if (options.writer === 'thread' && !options.readonly && path !== ':memory:')
+      this.logWriter = new LogWriter({
+        logPath: path,
+        fsync: this.fsync,
+        walCheckpointPages: this.writerCheckpointPages(),
+        walKeepBytes: WAL_KEEP_BYTES,
+      });
   }
 
   /** Bring an older store to this schema, in the open transaction. */
@@ -189,7 +216,18 @@ export class SqliteStore implements Store {
   /** The WAL size (bytes) at which the writer checkpoints the log inside a commit. */
   private setWalThreshold(bytes: number): void {
     const pageSize = Number(this.db.pragma('page_size', { simple: true }));
-    this.db.pragma(`wal_autocheckpoint = ${Math.ceil(bytes / pageSize)}`);
+    this.walCheckpointPages = Math.ceil(bytes / pageSize);
+    this.db.pragma(`wal_autocheckpoint = ${this.walCheckpointPages}`);
+    this.logWriter?.setWalCheckpointPages(this.writerCheckpointPages());
+  }
+
+  /**
+   * The WAL size (pages) at which the writer thread checkpoints the log: 0 (never) while
+   * the index worker runs, which checkpoints between its batches, when it holds no
+   * snapshot (sqlite-indexer-worker.ts), so that the writer never stalls on a copy.
+   */
+  private writerCheckpointPages(): number {
+    return this.worker !== null ? 0 : this.walCheckpointPages;
   }
 
   /** The index builder's thread (its script sits next to this module: src/worker-script.ts). */
@@ -227,6 +265,7 @@ export class SqliteStore implements Store {
         }, 1000).unref();
     });
     this.worker = worker;
+    this.logWriter?.setWalCheckpointPages(this.writerCheckpointPages());
   }
 
   private schemaVersion(): string | undefined {
@@ -265,11 +304,21 @@ export class SqliteStore implements Store {
       maxTs: ro('SELECT ts FROM log_v3 ORDER BY seq DESC LIMIT 1').pluck(),
       bySeq: ro(`SELECT ${COLUMNS} FROM ${LOG_ROWS} WHERE seq = ?`),
       iterate: ro(`SELECT ${COLUMNS} FROM ${LOG_ROWS} WHERE seq >= ? AND seq < ? ORDER BY seq`),
-      leaves: ro('SELECT seq, body, leaf FROM log_v3 WHERE seq >= ? ORDER BY seq')
+      // A body or leaf stored with another type (tampering) is read as the bytes it holds.
+      leaves: ro(
+        'SELECT seq, CAST(body AS TEXT), CAST(leaf AS BLOB) FROM log_v3 WHERE seq >= ? ORDER BY seq',
+      )
         .raw(true)
         .safeIntegers(false),
-      leavesHex: ro(
-        'SELECT seq, char(0) || body, lower(hex(leaf)) FROM log_v3 WHERE seq >= ? AND seq < ? ORDER BY seq',
+      // group_concat appends each value's bytes as they are (a BLOB's too) in scan order,
+      // which for a range of the rowid is sequence order; verify-range.ts checks the rest.
+      leafBatch: ro(
+        `SELECT count(*), coalesce(min(seq), -1), coalesce(max(seq), -1),
+          coalesce(sum(typeof(leaf) <> 'blob' OR length(leaf) <> 32), 0),
+          coalesce(group_concat(coalesce(octet_length(body), -1), ','), ''),
+          CAST(group_concat(char(0) || body, '') AS BLOB),
+          CAST(group_concat(leaf, '') AS BLOB)
+        FROM log_v3 WHERE seq >= ? AND seq < ?`,
       )
         .raw(true)
         .safeIntegers(false),
@@ -295,11 +344,75 @@ export class SqliteStore implements Store {
    * up to date after the commit once 512 records or one second have gone by.
    */
   transaction(fn: () => void): void {
+    this.settleBackground();
     this.db.transaction(fn)();
+    this.afterCommit(0);
+  }
+
+  /** After a commit of `records` more: the inline indexer's turn, once enough went by. */
+  private afterCommit(records: number): void {
+    this.insertedSinceIndex += records;
     if (this.indexer !== 'inline' || this.insertedSinceIndex === 0) return;
     if (this.insertedSinceIndex < INLINE_BATCH && Date.now() - this.indexedAtMs < INLINE_MAX_LAG_MS)
       return;
     this.indexNow();
+  }
+
+  /**
+   * Like `transaction`, but the writes `fn` makes — `insertEvent` of records with a body,
+   * `putNode` — are committed on the writer thread; `done` runs on this thread once they
+   * are committed, or refused and rolled back. Returns false, without running `fn`, when
+   * there is no writer thread or a batch is still in flight: the caller then waits for the
+   * landing or uses `transaction`.
+   */
+  transactionInBackground(
+    records: number,
+    fn: () => void,
+    done: (err: Error | null) => void,
+  ): boolean {
+    const writer = this.logWriter;
+    if (writer === null || writer.busy || writer.failed || this.collecting !== null) return false;
+    // A few records (a strict-mode turn) commit faster here than through the hop to the
+    // writer and back, unless each commit syncs the disk: that wait belongs off the loop.
+    if (records < BACKGROUND_MIN_RECORDS && !this.fsync) return false;
+    const batch = new BatchCollector();
+    this.collecting = batch;
+    try {
+      fn();
+    } finally {
+      this.collecting = null;
+    }
+    const collected = batch.records;
+    const last = batch.last;
+    writer.commit(batch, (err) => {
+      // A writer gone after committing but before answering: its last record is there.
+      const landed =
+        err === null || (err instanceof WriterGoneError && last !== undefined && this.holds(last));
+      if (landed) this.afterCommit(collected);
+      done(landed ? null : err);
+    });
+    return true;
+  }
+
+  /** Whether the log holds this record (its sequence with this leaf hash). */
+  private holds(record: { readonly sequence: number; readonly leafHash: Buffer }): boolean {
+    const leaf = this.stmts.leafAt.get(record.sequence) as Buffer | undefined;
+    return leaf !== undefined && Buffer.isBuffer(leaf) && leaf.equals(record.leafHash);
+  }
+
+  /** Blocks until the background batch in flight, if any, has landed (its `done` has run). */
+  settleBackground(): void {
+    this.logWriter?.settle();
+  }
+
+  /** Resolves once the writer thread, if any, has opened its connection. */
+  writerReady(): Promise<void> {
+    return this.logWriter?.ready ?? Promise.resolve();
+  }
+
+  /** Whether a background batch is in flight. */
+  get backgroundBusy(): boolean {
+    return this.logWriter?.busy ?? false;
   }
 
   /** Index every committed record now, on this thread (tests, bulk loads, inline mode). */
@@ -331,6 +444,12 @@ export class SqliteStore implements Store {
    * row without a body.
    */
   insertEvent(row: EventRow): void {
+    if (this.collecting !== null) {
+      const body = row.body;
+      if (body === null) throw new Error('a background commit takes records with a body only');
+      this.collecting.addRecord(row, body);
+      return;
+    }
     this.insertedSinceIndex++;
     if (row.body !== null) {
       this.stmts.insert.run(
@@ -408,8 +527,20 @@ export class SqliteStore implements Store {
       yield { sequence: seq, body, leafHash: leaf };
   }
 
-  leafRowsHex(from: number, to: number): LeafHexRow[] {
-    return this.stmts.leavesHex.all(from, to) as LeafHexRow[];
+  leafBatch(from: number, to: number): LeafBatch {
+    const [count, first, last, malformed, lengths, leafInputs, leaves] = this.stmts.leafBatch.get(
+      from,
+      to,
+    ) as [number, number, number, number, string, Buffer | null, Buffer | null];
+    return {
+      count,
+      first,
+      last,
+      malformed,
+      lengths,
+      leafInputs: leafInputs ?? EMPTY_BYTES,
+      leaves: leaves ?? EMPTY_BYTES,
+    };
   }
 
   search(filter: EventFilter): Page {
@@ -490,10 +621,12 @@ export class SqliteStore implements Store {
         detail: `cannot store Merkle node (level ${level}, index ${index})`,
       });
     }
-    this.stmts.putNode.run(key, hash);
+    if (this.collecting !== null) this.collecting.addNode(key, hash);
+    else this.stmts.putNode.run(key, hash);
   }
 
   insertCheckpoint(row: CheckpointRow): void {
+    this.settleBackground();
     this.stmts.insertCheckpoint.run(row.size, row.timestampNs, row.root, row.note);
   }
 
@@ -511,6 +644,7 @@ export class SqliteStore implements Store {
 
   pruneBodies(beforeNs: bigint): { from: number; to: number; count: number } | null {
     let out: { from: number; to: number; count: number } | null = null;
+    this.settleBackground();
     this.db.transaction(() => {
       const range = this.db
         .prepare(
@@ -538,11 +672,15 @@ export class SqliteStore implements Store {
   }
 
   setMeta(key: string, value: string): void {
+    this.settleBackground();
     this.stmts.setMeta.run(key, value);
   }
 
   close(): void {
     this.closed = true;
+    const writer = this.logWriter;
+    this.logWriter = null;
+    writer?.close();
     const worker = this.worker;
     this.worker = null;
     // The worker finishes its batch and closes its connection (SQLite then removes the

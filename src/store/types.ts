@@ -55,12 +55,24 @@ export interface LeafRow {
 }
 
 /**
- * One record as verify's fast path reads it: its sequence, what its leaf hash covers —
- * U+0000 followed by the body, null when the body was pruned — and the stored leaf hash as
- * lowercase hex. The prefix comes from SQLite's copy and a hex string costs less to read and
- * compare than a Buffer.
+ * The records with sequence in [from, to) as verify's fast path reads them: a few buffers
+ * for the whole batch instead of one row each (a row's strings cost more to make than the
+ * hashing they feed). Items are in storage (sequence) order.
  */
-export type LeafHexRow = [sequence: number, leafInput: string | null, leafHex: string];
+export interface LeafBatch {
+  /** Rows read, and their smallest and largest sequence (-1 when there are none). */
+  readonly count: number;
+  readonly first: number;
+  readonly last: number;
+  /** Rows whose leaf is not a 32-byte BLOB. */
+  readonly malformed: number;
+  /** Each row's body length in bytes, or -1 when pruned, comma-separated. */
+  readonly lengths: string;
+  /** What each unpruned row's leaf hash covers: 0x00 then the body's UTF-8 bytes. */
+  readonly leafInputs: Buffer;
+  /** Every row's stored leaf hash, 32 bytes each. */
+  readonly leaves: Buffer;
+}
 
 export interface CheckpointRow {
   readonly size: number;
@@ -86,6 +98,19 @@ export interface Store {
    * storing them (the embedded store does: sqlite-log-rows.ts).
    */
   insertEvent(row: EventRow): void;
+  /**
+   * Like `transaction` for a batch of `records`, but committed off this thread; `done` runs
+   * on this thread once the writes are committed or refused. False, without running `fn`,
+   * when the store will not now (no writer thread, a batch still in flight, or too few
+   * records to be worth the hop). Optional: the embedded store's.
+   */
+  transactionInBackground?(
+    records: number,
+    fn: () => void,
+    done: (err: Error | null) => void,
+  ): boolean;
+  /** Blocks until the background batch in flight, if any, has landed. */
+  settleBackground?(): void;
   /** The sequence the next record gets (0 for an empty store). */
   nextSequence(): number;
   lastTimestampNs(): bigint;
@@ -95,8 +120,8 @@ export interface Store {
   iterate(from?: number, to?: number): IterableIterator<EventRow>;
   /** Sequence, body and leaf hash only, from `from` on (verify; optional, faster than iterate). */
   iterateLeaves?(from: number): IterableIterator<LeafRow>;
-  /** The records with sequence in [from, to), in order, leaf as hex (verify's batches). */
-  leafRowsHex?(from: number, to: number): LeafHexRow[];
+  /** The records with sequence in [from, to) in one batch (verify's fast path). */
+  leafBatch?(from: number, to: number): LeafBatch;
   search(filter: EventFilter): Page;
   count(filter: EventFilter): number;
   groupBy(filter: EventFilter, key: GroupKey): { key: string; count: number }[];

@@ -5,6 +5,7 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import pg from 'pg';
+import { SqliteStore } from '../../src/store/index.js';
 import { byAction, field, startGateway } from '../helpers/gateway.js';
 import type { TestGateway } from '../helpers/gateway.js';
 import {
@@ -185,6 +186,8 @@ export function floodCases(sizes: FloodSizes): void {
           { name: 'redis', listen: '127.0.0.1:0', target: '127.0.0.1:6379', protocol: 'redis' },
         ],
       }));
+      // The gateway's log writer thread boots after start: its memory is not per connection.
+      if (g.gateway.store instanceof SqliteStore) await g.gateway.store.writerReady();
       const rss0 = process.memoryUsage().rss;
       const idle = await openMany(g.port('tcp'), sizes.idle);
       await until(

@@ -164,6 +164,24 @@ describe('canonicalJson against a reference RFC 8785 encoder', () => {
     }
   });
 
+  it('writes own members only, whatever the prototype, with the key lists of plain objects in its memo', () => {
+    // A plain object with the same own keys first puts its list in the memo.
+    expect(canonicalJson({ b: 1, a: 2 })).toBe('{"a":2,"b":1}');
+    const proto = { c: 3 };
+    const child = Object.create(proto) as Record<string, number>;
+    child.b = 1;
+    child.a = 2;
+    const bare = Object.create(null) as Record<string, number>;
+    bare.b = 1;
+    bare.a = 2;
+    // for…in would list the inherited `c`: only own members are written.
+    expect(canonicalJson(child)).toBe('{"a":2,"b":1}');
+    expect(canonicalJson(bare)).toBe('{"a":2,"b":1}');
+    // A plain object whose own keys are the memo's list plus more is not taken for it.
+    expect(canonicalJson({ b: 1, a: 2, c: 3 })).toBe('{"a":2,"b":1,"c":3}');
+    expect(canonicalJson({ b: 1 })).toBe('{"b":1}');
+  });
+
   it('sorts a key list longer than the insertion-sort cutoff', () => {
     const keys = Array.from({ length: 40 }, (_, i) => `k${(i * 7919) % 40}`);
     const o = objectOf(keys.map((k) => [k, k]));

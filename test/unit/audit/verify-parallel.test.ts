@@ -131,6 +131,31 @@ describe('verifyLogParallel', () => {
     ],
     ['a truncated tail', (db) => db.prepare('DELETE FROM log_v3 WHERE seq >= 250').run()],
     [
+      // Past the last checkpoint (255) no signed root fixes the order: only the bodies'
+      // event.sequence tells, and the fast path scans them there.
+      'two swapped records in the unsigned tail',
+      (db) => {
+        const get = db.prepare('SELECT body, leaf FROM log_v3 WHERE seq = ?');
+        const a = get.get(280) as { body: string; leaf: Buffer };
+        const b = get.get(281) as { body: string; leaf: Buffer };
+        const set = db.prepare('UPDATE log_v3 SET body = ?, leaf = ? WHERE seq = ?');
+        set.run(b.body, b.leaf, 280);
+        set.run(a.body, a.leaf, 281);
+      },
+    ],
+    [
+      // The leaves read back to back are unchanged; each row's own leaf is not 32 bytes.
+      'a leaf byte moved to the next leaf',
+      (db) => {
+        const get = db.prepare('SELECT leaf FROM log_v3 WHERE seq = ?').pluck();
+        const a = get.get(50) as Buffer;
+        const b = get.get(51) as Buffer;
+        const set = db.prepare('UPDATE log_v3 SET leaf = ? WHERE seq = ?');
+        set.run(a.subarray(0, 31), 50);
+        set.run(Buffer.concat([a.subarray(31), b]), 51);
+      },
+    ],
+    [
       // Body and leaf rewritten together: every record check passes, only the roots tell.
       'a rewritten body with its leaf recomputed',
       (db) => {
@@ -185,6 +210,18 @@ describe('verifyLogParallel', () => {
       }
     });
   }
+
+  it('reads a body by its bytes whatever type it is stored with, as verifyLog does', async () => {
+    const dir = copyOf(base.dir, (db) =>
+      db.prepare('UPDATE log_v3 SET body = CAST(body AS BLOB) WHERE seq BETWEEN 30 AND 33').run(),
+    );
+    for (const threads of [3, 1]) {
+      const r = await both(dir, base.key, 3, threads, 10);
+      expect(r.sequential.ok).toBe(true);
+      expect(r.parallel).toEqual(r.sequential);
+      expect(r.fellBack).toEqual([]);
+    }
+  });
 
   it('falls back when whole batches are missing, in the middle or at the end', async () => {
     for (const [where, sql] of [

@@ -1,0 +1,173 @@
+// The log's writer thread (sqlite-writer.ts): the Recorder's scheduled commits run on it
+// while this thread goes on; waiters run only once their records are committed; an
+// explicit flush settles the batch in flight first; a refused batch is kept, retried and
+// lands once the store accepts it again; the tree nodes it writes make a log that verifies.
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Checkpointer } from '../../../src/audit/checkpointer.js';
+import { loadOrCreateNodeKey, verifyLog } from '../../../src/audit/integrity.js';
+import type { EventInput } from '../../../src/audit/event.js';
+import { Recorder } from '../../../src/audit/recorder.js';
+import { storeLogSource } from '../../../src/audit/store-log.js';
+import { SqliteStore } from '../../../src/store/index.js';
+import { until } from '../../helpers/wait.js';
+
+const dirs: string[] = [];
+const stores: SqliteStore[] = [];
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function setUp(mode: 'strict' | 'async' = 'strict', fsync = false) {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-log-writer-'));
+  dirs.push(dir);
+  const path = join(dir, 'portwarden.db');
+  const store = new SqliteStore(path, { indexer: 'none', writer: 'thread', fsync });
+  stores.push(store);
+  const key = loadOrCreateNodeKey(dir, 'node-w');
+  const checkpointer = new Checkpointer(store, key, 'node-w', dir);
+  const recorder = new Recorder(store, {
+    mode,
+    flushMs: 5,
+    observer: 'node-w',
+    onLeaf: checkpointer.onLeaf,
+    onRollback: checkpointer.onRollback,
+  });
+  checkpointer.attach(recorder);
+  // Counts the batches the writer thread took (the store's own method, observed).
+  const handed = { batches: 0 };
+  const original = store.transactionInBackground.bind(store);
+  store.transactionInBackground = (records, fn, done) => {
+    const taken = original(records, fn, done);
+    if (taken) handed.batches++;
+    return taken;
+  };
+  return { dir, path, store, key, checkpointer, recorder, handed };
+}
+
+/** Signs a checkpoint over everything appended, then verifies the log. */
+function signAndVerify(
+  recorder: Recorder,
+  checkpointer: Checkpointer,
+  store: SqliteStore,
+  key: { readonly verifierKey: string },
+) {
+  checkpointer.checkpointNow();
+  recorder.flush();
+  return verifyLog(storeLogSource(store), { verifierKeys: [key.verifierKey], origin: 'node-w' });
+}
+
+function record(i: number): EventInput {
+  return {
+    event: { action: 'db-query', category: ['database'], type: ['access'] },
+    db: { query: { text: `SELECT ${i}` } },
+  };
+}
+
+describe('the log writer thread', () => {
+  it('commits scheduled batches off this thread and runs waiters once their records are in', async () => {
+    const { store, recorder, handed } = setUp();
+    // The thread says when its connection is open.
+    await store.writerReady();
+    const seen: number[] = [];
+    for (let i = 0; i < 2500; i++) {
+      const ref = recorder.append(record(i));
+      if (i % 500 === 0) {
+        recorder.afterCommit(() => {
+          // Every record up to this one is committed when the waiter runs.
+          expect(store.nextSequence()).toBeGreaterThan(ref.sequence);
+          seen.push(ref.sequence);
+        });
+      }
+      // Give the loop a turn now and then, as a gateway does between reads.
+      if (i % 300 === 299) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await until(() => seen.length === 5 && !recorder.mustWait(), 10_000, 'the waiters');
+    expect(seen).toEqual([0, 500, 1000, 1500, 2000]);
+    expect(store.nextSequence()).toBe(2500);
+    expect(recorder.committedCount).toBe(2500);
+    expect(store.backgroundBusy).toBe(false);
+    expect(handed.batches).toBeGreaterThan(0);
+  });
+
+  // A strict turn of a few records commits on this thread (the hop would cost more),
+  // unless each commit syncs the disk: that wait belongs off the loop.
+  for (const [fsync, where, batches] of [
+    [false, 'on this thread', 0],
+    [true, 'on the writer thread, with fsync', 1],
+  ] as const) {
+    it(`commits a strict turn of a few records ${where}`, async () => {
+      const { store, recorder, handed } = setUp('strict', fsync);
+      let released = false;
+      for (let i = 0; i < 5; i++) recorder.append(record(i));
+      recorder.afterCommit(() => {
+        released = true;
+      });
+      await until(() => released, 10_000, 'the commit');
+      expect(store.nextSequence()).toBe(5);
+      expect(handed.batches).toBe(batches);
+    });
+  }
+
+  it('an explicit flush settles the batch in flight, then commits the rest here', async () => {
+    const { store, recorder } = setUp('async');
+    for (let i = 0; i < 1000; i++) recorder.append(record(i));
+    // 1000 pending: the commit is scheduled for the end of this turn, on the writer.
+    await new Promise((resolve) => setImmediate(resolve));
+    const inFlight = store.backgroundBusy;
+    for (let i = 1000; i < 1100; i++) recorder.append(record(i));
+    expect(recorder.flush()).toBe(true);
+    expect(store.nextSequence()).toBe(1100);
+    expect(store.backgroundBusy).toBe(false);
+    // The batch went to the writer thread (it may have landed before the flush asked).
+    expect(inFlight || recorder.committedCount === 1100).toBe(true);
+    expect(recorder.committedCount).toBe(1100);
+  });
+
+  it('keeps a batch the store refused, retries it, and commits it once the store accepts again', async () => {
+    const { path, store, recorder, checkpointer, key, handed } = setUp('strict');
+    for (let i = 0; i < 10; i++) recorder.append(record(i));
+    expect(recorder.flush()).toBe(true);
+    // Another writer takes the next sequence: the writer thread's insert of 10 is refused.
+    const other = new Database(path);
+    other
+      .prepare(
+        "INSERT INTO log_v3 (seq, ts, id, action, body, leaf) VALUES (10, 0, 'x', 'x', NULL, zeroblob(32))",
+      )
+      .run();
+    const health: boolean[] = [];
+    recorder.onHealth((healthy) => health.push(healthy));
+    let released = false;
+    // Enough records that the scheduled commit goes to the writer thread.
+    for (let i = 10; i < 210; i++) recorder.append(record(i));
+    recorder.afterCommit(() => {
+      released = true;
+    });
+    await until(() => health.includes(false), 10_000, 'the refusal');
+    expect(handed.batches).toBe(1);
+    expect(released).toBe(false);
+    expect(recorder.mustWait()).toBe(true);
+    other.prepare('DELETE FROM log_v3 WHERE seq = 10').run();
+    other.close();
+    await until(() => released, 10_000, 'the retried commit');
+    expect(health[health.length - 1]).toBe(true);
+    expect(store.nextSequence()).toBe(210);
+    expect(signAndVerify(recorder, checkpointer, store, key).ok).toBe(true);
+  });
+
+  it('writes the Merkle nodes with the records: checkpoints and verify agree at any size', async () => {
+    const { store, recorder, checkpointer, key } = setUp('async');
+    for (let i = 0; i < 5000; i++) {
+      recorder.append(record(i));
+      if (i % 700 === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (i % 1800 === 0) checkpointer.checkpointNow();
+    }
+    const result = signAndVerify(recorder, checkpointer, store, key);
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.checkpoints).toBeGreaterThanOrEqual(4);
+  });
+});
