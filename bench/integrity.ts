@@ -99,8 +99,7 @@ async function appendRecords(count: number, writer: 'thread' | 'inline'): Promis
     mode: 'async',
     flushMs: 1000,
     observer: 'bench',
-    onLeaf: checkpointer.onLeaf,
-    onRollback: checkpointer.onRollback,
+    tree: checkpointer,
   });
   checkpointer.attach(recorder);
   const t = performance.now();

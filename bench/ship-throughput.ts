@@ -55,8 +55,7 @@ function openNode(name: string): Node {
     mode: 'async',
     flushMs: 20,
     observer: name,
-    onLeaf: checkpointer.onLeaf,
-    onRollback: checkpointer.onRollback,
+    tree: checkpointer,
   });
   checkpointer.start(recorder, 1000);
   return { name, dir, store, recorder, checkpointer, key: key.verifierKey };

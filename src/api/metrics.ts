@@ -129,12 +129,13 @@ function timeTransactions(store: Store, observe: (seconds: number) => void): () 
   );
   if (store.transactionInBackground !== undefined)
     restore.push(
-      wrapMethod(store, 'transactionInBackground', (original) => (records, fn, done) => {
+      wrapMethod(store, 'transactionInBackground', (original) => (records, fn, done, edge) => {
         const start = process.hrtime.bigint();
-        return original(records, fn, (err) => {
+        const timed: typeof done = (err, landing) => {
           observe(since(start));
-          done(err);
-        });
+          done(err, landing);
+        };
+        return original(records, fn, timed, edge);
       }),
     );
   return () => {

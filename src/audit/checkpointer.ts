@@ -1,6 +1,7 @@
 /**
- * Keeps the node's Merkle tree in step with the store and signs checkpoints: every leaf is
- * appended inside the commit transaction; at each interval (when records other than the
+ * Keeps the node's Merkle tree in step with the store and signs checkpoints: it is the
+ * Recorder's tree (every leaf is appended inside the commit transaction, or by the store's
+ * writer thread from the tree's edge, which the tree then adopts); at each interval (when records other than the
  * last checkpoint's own record arrived) and at shutdown the current root is signed as a
  * C2SP checkpoint, stored, appended to `<data_dir>/checkpoints.log`, and recorded as a
  * `checkpoint` event.
@@ -12,12 +13,12 @@ import type { Store } from '../store/index.js';
 import { errorMessage } from '../errors.js';
 import { makeSignedCheckpoint } from './checkpoint.js';
 import type { NodeKey } from './node-key.js';
-import type { Recorder } from './recorder.js';
-import { MerkleTree } from './tree.js';
+import type { RecordTree, Recorder } from './recorder.js';
+import { MerkleTree, type TreeEdge } from './tree.js';
 
 export const CHECKPOINTS_LOG = 'checkpoints.log';
 
-export class Checkpointer {
+export class Checkpointer implements RecordTree {
   private tree: MerkleTree;
   private readonly store: Store;
   private readonly key: NodeKey;
@@ -40,17 +41,27 @@ export class Checkpointer {
     this.lastSize = store.latestCheckpoint()?.size ?? 0;
   }
 
-  /** For Recorder.onLeaf: runs inside the commit transaction. */
-  readonly onLeaf = (leafHash: Buffer, sequence: number): void => {
+  /** RecordTree: runs inside the commit transaction. */
+  append(leafHash: Buffer, sequence: number): void {
     if (sequence !== this.tree.size)
       throw new Error(`leaf ${sequence} out of order (tree size ${this.tree.size})`);
     this.tree.append(leafHash);
-  };
+  }
 
-  /** For Recorder.onRollback: a refused commit left the in-memory frontier ahead; rebuild it. */
-  readonly onRollback = (): void => {
+  /** RecordTree: where a commit on the store's writer thread starts. */
+  edge(): TreeEdge {
+    return this.tree.edge();
+  }
+
+  /** RecordTree: the writer thread committed leaves and nodes up to this edge. */
+  adopt(edge: TreeEdge): void {
+    this.tree.adopt(edge);
+  }
+
+  /** RecordTree: a refused commit left the in-memory frontier ahead (or behind); rebuild it. */
+  rebuild(): void {
     this.tree = new MerkleTree(this.store, this.store.nextSequence());
-  };
+  }
 
   get treeSize(): number {
     return this.tree.size;
@@ -79,7 +90,9 @@ export class Checkpointer {
 
   /** Sign a checkpoint if records other than the last checkpoint's own record arrived. */
   checkpointIfNew(): string | null {
-    const size = this.tree.size;
+    // Appended records count, committed or not (a batch on the writer thread is in neither
+    // the tree nor the store until it lands): checkpointNow commits them first.
+    const size = this.recorder?.size ?? this.tree.size;
     const onlyOwnRecord = size === this.lastSize + 1 && this.lastCheckpointRecord === this.lastSize;
     if (size === 0 || size === this.lastSize || onlyOwnRecord) return null;
     return this.checkpointNow();

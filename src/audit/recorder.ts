@@ -3,18 +3,25 @@
  * serializes the canonical JSON, hashes the leaf and group-commits every record of one
  * event-loop turn in one transaction (strict mode) or within `flush_ms` (async mode) —
  * on the store's writer thread when it has one (the embedded store in a gateway), while
- * this thread goes on. A batch that fails to commit is kept, in order, and retried: no
- * accepted record is lost, and sequences stay gapless.
+ * this thread goes on; that thread then also hashes the leaves and grows the Merkle tree.
+ * A batch that fails to commit is kept, in order, and retried: no accepted record is
+ * lost, and sequences stay gapless.
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { deriveColumns, type EventRow, type Store } from '../store/index.js';
+import {
+  deriveColumns,
+  type BackgroundLanding,
+  type EventRow,
+  type Store,
+} from '../store/index.js';
 import { errorMessage } from '../errors.js';
-import { canonicalJsonAndLeaf, deepFreeze } from './canonical.js';
+import { canonicalJson, canonicalJsonAndLeaf, deepFreeze } from './canonical.js';
 import { NanoClock, formatTimestampNs } from './clock.js';
 import type { EventInput, JsonObject, JsonValue } from './event.js';
 import { uuidv7 } from './ids.js';
-import { prefixedLeafHash } from './merkle.js';
+import { HASH_SIZE, leafHash, prefixedLeafHash } from './merkle.js';
+import type { TreeEdge } from './tree.js';
 
 /** The part of a record that is the same for every record of one connection. */
 export interface RecordContext {
@@ -50,15 +57,29 @@ export const NO_CONTEXT: RecordContext = {
   user: null,
 };
 
+/**
+ * The Merkle tree the records' leaves go into (the Checkpointer's), as commits grow it:
+ * leaf by leaf inside a commit on this thread, or by its edge for a commit on the store's
+ * writer thread, which appends the leaves there and stores the nodes they complete.
+ */
+export interface RecordTree {
+  /** A commit on this thread: each leaf in order, inside the transaction. */
+  append(leafHash: Buffer, sequence: number): void;
+  /** A commit on the writer thread starts from this edge. */
+  edge(): TreeEdge;
+  /** …and landed there: the tree goes on from the edge it reached. */
+  adopt(edge: TreeEdge): void;
+  /** A commit was rolled back, or landed unseen: rebuild from the store. */
+  rebuild(): void;
+}
+
 export interface RecorderOptions {
   readonly mode: 'strict' | 'async';
   readonly flushMs: number;
   readonly observer: string;
   readonly log?: Logger;
-  /** Called inside the commit transaction for each record, in order (Merkle tree). */
-  readonly onLeaf?: (leafHash: Buffer, sequence: number) => void;
-  /** Called when a commit was rolled back (state kept beside the store must be rebuilt). */
-  readonly onRollback?: () => void;
+  /** The Merkle tree of the log (none: the store keeps no tree nodes for these records). */
+  readonly tree?: RecordTree;
   /** Most records kept in memory while the store is failing before new ones are refused. */
   readonly maxPending?: number;
 }
@@ -70,12 +91,19 @@ export interface RecordRef {
 
 type CommitListener = (rows: readonly EventRow[]) => void;
 
+/** The leaf hash of a row whose leaf the store's writer thread will make (length 0). */
+const LEAF_LATER: Buffer = Buffer.alloc(0);
+
 /**
  * A row appended in this process, holding the record object behind it so that commit
  * listeners (detectors) read fields without parsing the canonical body again. A private
  * field rather than a WeakMap from row to record: the WeakMap's entry cost ~0.9 µs of CPU
  * per record (insertion plus the collector's ephemeron work), and a private field is no
  * enumerable member, so the row compares and copies as the plain EventRow it is.
+ *
+ * Its leaf hash is set when it is committed, if not before (LEAF_LATER until then): a
+ * batch committed on the store's writer thread is hashed there. No row leaves the Recorder
+ * before it is committed.
  */
 class AppendedRow implements EventRow {
   readonly sequence: number;
@@ -105,7 +133,7 @@ class AppendedRow implements EventRow {
   readonly status: string | null;
   readonly node: string | null;
   readonly body: string;
-  readonly leafHash: Buffer;
+  leafHash: Buffer;
   readonly #record: Readonly<JsonObject>;
 
   constructor(
@@ -169,7 +197,9 @@ export class Recorder {
   private readonly clock: NanoClock;
   private readonly observer: JsonObject;
   private nextSeq: number;
-  private pending: EventRow[] = [];
+  private pending: AppendedRow[] = [];
+  /** Whether leaves are hashed at commit (the writer thread hashes a batch it takes). */
+  private readonly leavesAtCommit: boolean;
   /** Callbacks waiting for every record before sequence `upTo` to be committed. */
   private waiting: { readonly upTo: number; readonly fn: () => void }[] = [];
   /** Records at the head of `pending` that the store's writer thread is committing. */
@@ -194,6 +224,7 @@ export class Recorder {
     this.committedSize = this.nextSeq;
     this.clock = new NanoClock(store.lastTimestampNs());
     this.observer = deepFreeze({ hostname: hostname(), id: opts.observer });
+    this.leavesAtCommit = store.commitsInBackground === true;
   }
 
   get mode(): 'strict' | 'async' {
@@ -244,8 +275,11 @@ export class Recorder {
     record['@timestamp'] = formatTimestampNs(ts);
     record.event = ev as JsonObject;
     record.observer = this.observer;
-    const { body, leaf: leafHash } = canonicalJsonAndLeaf(record, prefixedLeafHash);
-    const row = new AppendedRow(sequence, ts, id, event, ctx, record as JsonObject, body, leafHash);
+    let body: string;
+    let leaf = LEAF_LATER;
+    if (this.leavesAtCommit) body = canonicalJson(record);
+    else ({ body, leaf } = canonicalJsonAndLeaf(record, prefixedLeafHash));
+    const row = new AppendedRow(sequence, ts, id, event, ctx, record as JsonObject, body, leaf);
     this.pending.push(row);
     this.schedule(false);
     return { id, sequence };
@@ -321,8 +355,11 @@ export class Recorder {
       started =
         this.store.transactionInBackground?.(
           n,
-          () => this.writeRows(rows, n),
-          (err) => this.landed(n, err),
+          () => {
+            for (let i = 0; i < n; i++) this.store.insertEvent(rows[i] as AppendedRow);
+          },
+          (err, landing) => this.landed(n, err, landing),
+          this.opts.tree?.edge(),
         ) ?? false;
     } catch (err) {
       this.inFlight = 0;
@@ -335,17 +372,17 @@ export class Recorder {
     }
   }
 
-  /** The first `n` rows, in order, into the store and the tree (inside its transaction). */
-  private writeRows(rows: readonly EventRow[], n: number): void {
-    for (let i = 0; i < n; i++) {
-      const row = rows[i] as EventRow;
+  /** The rows, in order, into the store and the tree (inside a transaction on this thread). */
+  private writeRows(rows: readonly AppendedRow[]): void {
+    for (const row of rows) {
+      if (row.leafHash.length === 0) row.leafHash = leafHash(row.body);
       this.store.insertEvent(row);
-      this.opts.onLeaf?.(row.leafHash, row.sequence);
+      this.opts.tree?.append(row.leafHash, row.sequence);
     }
   }
 
   /** The writer thread's answer for the first `n` pending records. */
-  private landed(n: number, err: Error | null): void {
+  private landed(n: number, err: Error | null, landing: BackgroundLanding | null): void {
     this.inFlight = 0;
     if (err !== null) {
       this.refused(err);
@@ -353,6 +390,20 @@ export class Recorder {
     }
     const batch = this.pending.slice(0, n);
     this.pending = this.pending.length === n ? [] : this.pending.slice(n);
+    if (landing === null) {
+      // Committed by a writer lost before it answered: the leaves are hashed here again, the
+      // tree is read back from the store.
+      for (const row of batch) row.leafHash = leafHash(row.body);
+      this.opts.tree?.rebuild();
+    } else {
+      const { leaves } = landing;
+      for (let i = 0; i < batch.length; i++) {
+        const at = leaves.byteOffset + i * HASH_SIZE;
+        (batch[i] as AppendedRow).leafHash = Buffer.from(leaves.buffer, at, HASH_SIZE);
+      }
+      if (landing.edge !== null) this.opts.tree?.adopt(landing.edge);
+      else this.opts.tree?.rebuild();
+    }
     this.committed(batch);
     if (this.pending.length > 0) this.schedule(this.waiting.length > 0);
   }
@@ -364,7 +415,7 @@ export class Recorder {
     if (this.pending.length === 0) return true;
     const batch = this.pending;
     try {
-      this.store.transaction(() => this.writeRows(batch, batch.length));
+      this.store.transaction(() => this.writeRows(batch));
     } catch (err) {
       this.refused(err);
       return false;
@@ -397,7 +448,7 @@ export class Recorder {
 
   /** A commit was refused and rolled back: state kept beside the store is rebuilt, then retried. */
   private refused(err: unknown): void {
-    this.opts.onRollback?.();
+    this.opts.tree?.rebuild();
     this.onStoreFailure(err);
   }
 

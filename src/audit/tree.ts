@@ -62,6 +62,15 @@ const pow2 = (level: number): number => 2 ** level;
 const bitSet = (n: number, level: number): boolean => Math.floor(n / pow2(level)) % 2 === 1;
 
 /**
+ * A frontier as data: the tree's size and the root of each complete subtree on its right
+ * edge, by level (the store's writer thread goes on from it: store/types.ts).
+ */
+export interface TreeEdge {
+  readonly size: number;
+  readonly nodes: readonly (Uint8Array | undefined)[];
+}
+
+/**
  * The right frontier of a tree: the roots of the complete subtrees that make up its leaves
  * (one per set bit of the size). Appending and the current root cost no node reads.
  */
@@ -98,6 +107,11 @@ export class Frontier {
     return this.nodes[level];
   }
 
+  /** Its size and complete-subtree roots, to go on from elsewhere (`restore`). */
+  edge(): TreeEdge {
+    return { size: this.count, nodes: this.nodes.slice() };
+  }
+
   /** Sets the frontier of a tree of `size` leaves from its complete-subtree roots. */
   restore(size: number, nodeAt: (level: number, index: number) => Buffer): void {
     this.nodes.length = 0;
@@ -108,6 +122,16 @@ export class Frontier {
       offset += pow2(level);
     }
     this.count = size;
+  }
+
+  /** Sets the frontier from an `edge()`; every root its size calls for must be there. */
+  restoreEdge(edge: TreeEdge): void {
+    this.restore(edge.size, (level) => {
+      const node = edge.nodes[level];
+      if (node === undefined || node.length !== HASH_SIZE)
+        throw internal(`tree edge of size ${edge.size} lacks its level-${level} root`);
+      return Buffer.from(node.buffer, node.byteOffset, node.byteLength);
+    });
   }
 
   /** MTH of the leaves so far: fold the frontier from its smallest subtree upward. */
@@ -149,6 +173,18 @@ export class MerkleTree {
   /** The number of leaves in the tree. */
   get size(): number {
     return this.frontier.size;
+  }
+
+  /** Where appending goes on from: for a commit on the store's writer thread. */
+  edge(): TreeEdge {
+    return this.frontier.edge();
+  }
+
+  /** After leaves were appended elsewhere (the writer thread stored their nodes): go on from there. */
+  adopt(edge: TreeEdge): void {
+    if (!Number.isSafeInteger(edge.size) || edge.size < this.size)
+      throw internal(`tree edge of size ${edge.size} is behind the tree (${this.size})`);
+    this.frontier.restoreEdge(edge);
   }
 
   /** Appends a leaf hash, storing it and every subtree it completes; reads nothing. */

@@ -52,8 +52,7 @@ export function openLocalLog(
     mode: 'async',
     flushMs: 50,
     observer: node,
-    onLeaf: checkpointer.onLeaf,
-    onRollback: checkpointer.onRollback,
+    tree: checkpointer,
   });
   // No timer: this process signs its checkpoints itself.
   checkpointer.attach(recorder);

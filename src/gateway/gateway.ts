@@ -89,8 +89,7 @@ export class Gateway {
       flushMs: config.audit.flush_ms,
       observer: config.node,
       log: opts.log,
-      onLeaf: checkpointer.onLeaf,
-      onRollback: checkpointer.onRollback,
+      tree: checkpointer,
     });
     const gw = new Gateway(loaded, store, recorder, checkpointer, opts.log);
     const policies = opts.policies ?? compileOrThrow(config.policies);

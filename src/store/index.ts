@@ -5,6 +5,7 @@ export type {
   Store,
   EventRow,
   CheckpointRow,
+  BackgroundLanding,
   LeafBatch,
   LeafRow,
   Page,

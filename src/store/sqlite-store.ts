@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { TreeEdge } from '../audit/tree.js';
 import { PortwardenError, errorMessage } from '../errors.js';
 import { workerScript } from '../worker-script.js';
 import type { EventFilter } from './filter.js';
@@ -37,6 +38,7 @@ import {
   indexPathOf,
 } from './sqlite-indexer.js';
 import type {
+  BackgroundLanding,
   CheckpointRow,
   ConnectionAt,
   EventRow,
@@ -324,6 +326,7 @@ export class SqliteStore implements Store {
         .safeIntegers(false),
       getNode: this.nodeReader(),
       leafAt: ro('SELECT leaf FROM log_v3 WHERE seq = ?').pluck(),
+      bodyAt: ro('SELECT body FROM log_v3 WHERE seq = ?').pluck(),
       putNode: this.hasTable('tree_v2')
         ? db.prepare('INSERT OR REPLACE INTO tree_v2 (k, hash) VALUES (?, ?)')
         : null,
@@ -359,16 +362,18 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Like `transaction`, but the writes `fn` makes — `insertEvent` of records with a body,
-   * `putNode` — are committed on the writer thread; `done` runs on this thread once they
-   * are committed, or refused and rolled back. Returns false, without running `fn`, when
-   * there is no writer thread or a batch is still in flight: the caller then waits for the
-   * landing or uses `transaction`.
+   * Like `transaction`, but the records `fn` inserts (`insertEvent` of records with a body;
+   * their leaf hashes are made there, and with `edge` the tree nodes they complete) are
+   * committed on the writer thread; `done` runs on this thread once they are committed, or
+   * refused and rolled back. Returns false, without running `fn`, when there is no writer
+   * thread or a batch is still in flight: the caller then waits for the landing or uses
+   * `transaction`. See Store.transactionInBackground.
    */
   transactionInBackground(
     records: number,
     fn: () => void,
-    done: (err: Error | null) => void,
+    done: (err: Error | null, landing: BackgroundLanding | null) => void,
+    edge?: TreeEdge,
   ): boolean {
     const writer = this.logWriter;
     if (writer === null || writer.busy || writer.failed || this.collecting !== null) return false;
@@ -384,20 +389,28 @@ export class SqliteStore implements Store {
     }
     const collected = batch.records;
     const last = batch.last;
-    writer.commit(batch, (err) => {
+    writer.commit(batch, edge ?? null, (err, landing) => {
+      if (err === null) {
+        this.afterCommit(collected);
+        done(null, landing);
+        return;
+      }
       // A writer gone after committing but before answering: its last record is there.
-      const landed =
-        err === null || (err instanceof WriterGoneError && last !== undefined && this.holds(last));
+      const landed = err instanceof WriterGoneError && last !== undefined && this.holds(last);
       if (landed) this.afterCommit(collected);
-      done(landed ? null : err);
+      done(landed ? null : err, null);
     });
     return true;
   }
 
-  /** Whether the log holds this record (its sequence with this leaf hash). */
-  private holds(record: { readonly sequence: number; readonly leafHash: Buffer }): boolean {
-    const leaf = this.stmts.leafAt.get(record.sequence) as Buffer | undefined;
-    return leaf !== undefined && Buffer.isBuffer(leaf) && leaf.equals(record.leafHash);
+  /** Whether the log holds this record (its sequence with this body). */
+  private holds(record: { readonly sequence: number; readonly body: string }): boolean {
+    return this.stmts.bodyAt.get(record.sequence) === record.body;
+  }
+
+  /** True while a writer thread takes batches (it may have failed since: see the method). */
+  get commitsInBackground(): boolean {
+    return this.logWriter !== null && !this.logWriter.failed;
   }
 
   /** Blocks until the background batch in flight, if any, has landed (its `done` has run). */
@@ -621,8 +634,8 @@ export class SqliteStore implements Store {
         detail: `cannot store Merkle node (level ${level}, index ${index})`,
       });
     }
-    if (this.collecting !== null) this.collecting.addNode(key, hash);
-    else this.stmts.putNode.run(key, hash);
+    if (this.collecting !== null) throw new Error('a background commit makes its own tree nodes');
+    this.stmts.putNode.run(key, hash);
   }
 
   insertCheckpoint(row: CheckpointRow): void {

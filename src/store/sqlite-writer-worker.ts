@@ -1,12 +1,17 @@
 /**
  * The log writer's thread (sqlite-writer.ts): its own connection to the log, on which it
- * commits each batch the gateway's thread hands over — the records and the Merkle nodes
- * they complete, in one transaction — and answers on the acknowledgement port, then bumps
- * the shared signal so that a thread blocked in `settle()` wakes.
+ * commits each batch the gateway's thread hands over — the records, the leaf hash of each
+ * (hashed here from its body, off the event loop), and the Merkle nodes they complete, in
+ * one transaction — and answers on the acknowledgement port with the leaves and the tree's
+ * new edge, then bumps the shared signal so that a thread blocked in `settle()` wakes.
  */
 import Database from 'better-sqlite3';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { HASH_SIZE, leafHash } from '../audit/merkle.js';
+import { Frontier } from '../audit/tree.js';
 import { NARROW_COLUMNS } from './sqlite-log-rows.js';
+import { LOWEST_KEPT_LEVEL, treeKey } from './sqlite-schema.js';
+import type { BackgroundLanding } from './types.js';
 import type { WriterAck, WriterBatch, WriterMessage } from './sqlite-writer.js';
 
 export interface WriterWorkerData {
@@ -31,23 +36,34 @@ db.pragma(`journal_size_limit = ${data.walKeepBytes}`);
 db.pragma('cache_size = -16384');
 const insert = db.prepare(`INSERT INTO log_v3 (${NARROW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`);
 const putNode = db.prepare('INSERT OR REPLACE INTO tree_v2 (k, hash) VALUES (?, ?)');
-const HASH_SIZE = 32;
 
-const commit = db.transaction((b: WriterBatch) => {
-  const leaves = Buffer.from(b.leaves.buffer, b.leaves.byteOffset, b.leaves.byteLength);
-  for (let i = 0; i < b.seqs.length; i++) {
-    insert.run(
-      b.seqs[i],
-      b.ts[i],
-      b.ids[i],
-      b.actions[i],
-      b.bodies[i],
-      leaves.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1)),
-    );
+/** A node the tree completed: kept from LOWEST_KEPT_LEVEL up (lower ones are folded on read). */
+function storeNode(level: number, index: number, hash: Buffer): void {
+  if (level < LOWEST_KEPT_LEVEL) return;
+  const key = treeKey(level, index);
+  if (!Number.isSafeInteger(key))
+    throw new Error(`cannot store Merkle node (level ${level}, index ${index})`);
+  putNode.run(key, hash);
+}
+
+const commit = db.transaction((b: WriterBatch): BackgroundLanding => {
+  const n = b.seqs.length;
+  let tree: Frontier | null = null;
+  if (b.edge !== null) {
+    if (b.edge.size !== b.seqs[0])
+      throw new Error(`the tree holds ${b.edge.size} leaves, the batch starts at ${b.seqs[0]}`);
+    tree = new Frontier();
+    tree.restoreEdge(b.edge);
   }
-  const hashes = Buffer.from(b.nodeHashes.buffer, b.nodeHashes.byteOffset, b.nodeHashes.byteLength);
-  for (let i = 0; i < b.nodeKeys.length; i++)
-    putNode.run(b.nodeKeys[i], hashes.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1)));
+  const leaves = new Uint8Array(n * HASH_SIZE);
+  for (let i = 0; i < n; i++) {
+    const body = b.bodies[i] as string;
+    const leaf = leafHash(body);
+    insert.run(b.seqs[i], b.ts[i], b.ids[i], b.actions[i], body, leaf);
+    leaves.set(leaf, i * HASH_SIZE);
+    tree?.append(leaf, storeNode);
+  }
+  return { leaves, edge: tree?.edge() ?? null };
 });
 
 /**
@@ -88,9 +104,9 @@ function checkpointIfDue(written: number): void {
   }
 }
 
-/** About what a committed batch added to the WAL. */
+/** About what a committed batch added to the WAL (a kept node for one record in 16). */
 function bytesOf(b: WriterBatch): number {
-  let bytes = 2 * pageSize + b.nodeKeys.length * ROW_BYTES;
+  let bytes = 2 * pageSize + Math.ceil(b.bodies.length / 16) * ROW_BYTES;
   for (const body of b.bodies) bytes += body.length + ROW_BYTES;
   return bytes;
 }
@@ -99,7 +115,8 @@ function bytesOf(b: WriterBatch): number {
 data.acks.postMessage({ id: 0, error: null } satisfies WriterAck);
 
 function answer(ack: WriterAck): void {
-  data.acks.postMessage(ack);
+  const leaves = ack.landing?.leaves.buffer;
+  data.acks.postMessage(ack, leaves === undefined ? [] : [leaves as ArrayBuffer]);
   Atomics.store(data.signal, 0, ack.id);
   Atomics.notify(data.signal, 0);
 }
@@ -108,8 +125,8 @@ parentPort?.on('message', (m: WriterMessage) => {
   switch (m.type) {
     case 'commit':
       try {
-        commit(m.batch);
-        answer({ id: m.batch.id, error: null });
+        const landing = commit(m.batch);
+        answer({ id: m.batch.id, error: null, landing });
       } catch (err) {
         answer({ id: m.batch.id, error: err instanceof Error ? err.message : String(err) });
         return;

@@ -1,8 +1,8 @@
 /**
  * The log's writer thread, as the gateway's thread sees it. A commit of a batch — its
- * records and the Merkle nodes they complete — runs on the writer's own connection while
- * this thread goes on serving traffic and serializing the next records (DESIGN §6: the
- * commit and any fsync run off the event loop). One batch is in flight at a time; its
+ * records, their leaf hashes and the Merkle nodes they complete — runs on the writer's own
+ * connection while this thread goes on serving traffic and serializing the next records
+ * (DESIGN §6: the commit and any fsync run off the event loop; so does hashing). One batch is in flight at a time; its
  * answer comes back as a message (`done` runs on this thread) or, when a caller must know
  * now (shutdown, a checkpoint, an explicit flush), by `settle()`, which blocks until it
  * has landed.
@@ -14,11 +14,12 @@ import {
   type MessagePort,
 } from 'node:worker_threads';
 import { errorMessage } from '../errors.js';
+import type { TreeEdge } from '../audit/tree.js';
 import { workerScript } from '../worker-script.js';
-import type { EventRow } from './types.js';
+import type { BackgroundLanding, EventRow } from './types.js';
 import type { WriterWorkerData } from './sqlite-writer-worker.js';
 
-/** The records and nodes of one commit, by column (cheap to copy to the writer's thread). */
+/** The records of one commit, by column (cheap to copy to the writer's thread). */
 export interface WriterBatch {
   readonly id: number;
   readonly seqs: Float64Array;
@@ -26,11 +27,8 @@ export interface WriterBatch {
   readonly ids: string[];
   readonly actions: string[];
   readonly bodies: string[];
-  /** 32 bytes a record. */
-  readonly leaves: Uint8Array;
-  readonly nodeKeys: Float64Array;
-  /** 32 bytes a node. */
-  readonly nodeHashes: Uint8Array;
+  /** The Merkle tree before the first record: the writer appends the leaves to it. */
+  readonly edge: TreeEdge | null;
 }
 
 export type WriterMessage =
@@ -42,6 +40,8 @@ export interface WriterAck {
   readonly id: number;
   /** Why the commit was refused (rolled back), or null once it is committed. */
   readonly error: string | null;
+  /** What it wrote beyond the rows (a committed batch only). */
+  readonly landing?: BackgroundLanding;
 }
 
 /**
@@ -50,9 +50,10 @@ export interface WriterAck {
  */
 export class WriterGoneError extends Error {}
 
+type WriterDone = (err: Error | null, landing: BackgroundLanding | null) => void;
+
 /** Longest `settle()` and `close()` wait for the writer's answer. */
 const ANSWER_WAIT_MS = 60_000;
-const HASH_SIZE = 32;
 
 /** Collects the writes of one batch on this thread (SqliteStore.transactionInBackground). */
 export class BatchCollector {
@@ -61,40 +62,28 @@ export class BatchCollector {
   private readonly ids: string[] = [];
   private readonly actions: string[] = [];
   private readonly bodies: string[] = [];
-  private readonly leaves: Buffer[] = [];
-  private readonly nodeKeys: number[] = [];
-  private readonly nodeHashes: Buffer[] = [];
 
   get records(): number {
     return this.seqs.length;
   }
 
-  /** The last record's sequence and leaf hash (undefined for none). */
-  get last(): { readonly sequence: number; readonly leafHash: Buffer } | undefined {
+  /** The last record's sequence and body (undefined for none). */
+  get last(): { readonly sequence: number; readonly body: string } | undefined {
     const n = this.seqs.length;
     if (n === 0) return undefined;
-    return { sequence: this.seqs[n - 1] as number, leafHash: this.leaves[n - 1] as Buffer };
+    return { sequence: this.seqs[n - 1] as number, body: this.bodies[n - 1] as string };
   }
 
-  /** A record and its body (the writer writes narrow rows only). */
+  /** A record and its body (the writer writes narrow rows only, and hashes the body). */
   addRecord(row: EventRow, body: string): void {
-    if (row.leafHash.length !== HASH_SIZE)
-      throw new Error(`leaf hash of ${row.leafHash.length} bytes`);
     this.seqs.push(row.sequence);
     this.ts.push(row.timestampNs);
     this.ids.push(row.id);
     this.actions.push(row.action);
     this.bodies.push(body);
-    this.leaves.push(row.leafHash);
   }
 
-  addNode(key: number, hash: Buffer): void {
-    if (hash.length !== HASH_SIZE) throw new Error(`node hash of ${hash.length} bytes`);
-    this.nodeKeys.push(key);
-    this.nodeHashes.push(hash);
-  }
-
-  pack(id: number): WriterBatch {
+  pack(id: number, edge: TreeEdge | null): WriterBatch {
     return {
       id,
       seqs: Float64Array.from(this.seqs),
@@ -102,9 +91,7 @@ export class BatchCollector {
       ids: this.ids,
       actions: this.actions,
       bodies: this.bodies,
-      leaves: Buffer.concat(this.leaves),
-      nodeKeys: Float64Array.from(this.nodeKeys),
-      nodeHashes: Buffer.concat(this.nodeHashes),
+      edge,
     };
   }
 }
@@ -121,8 +108,7 @@ export class LogWriter {
   private readonly acks: MessagePort;
   private readonly signal = new Int32Array(new SharedArrayBuffer(8));
   private nextId = 1;
-  private inFlight: { readonly id: number; readonly done: (err: Error | null) => void } | null =
-    null;
+  private inFlight: { readonly id: number; readonly done: WriterDone } | null = null;
   /** Set once the thread is gone (an error, an exit): every later commit is refused. */
   private failure: string | null = null;
   /** Resolves once the thread has opened its connection (or has failed to). */
@@ -158,22 +144,21 @@ export class LogWriter {
     return this.failure !== null;
   }
 
-  /** Hands a batch to the writer; `done` runs on this thread once it is committed or refused. */
-  commit(batch: BatchCollector, done: (err: Error | null) => void): void {
+  /**
+   * Hands a batch to the writer, with the tree's edge before it (or none: leaves only);
+   * `done` runs on this thread once it is committed or refused.
+   */
+  commit(batch: BatchCollector, edge: TreeEdge | null, done: WriterDone): void {
     if (this.inFlight !== null) throw new Error('a log batch is already in flight');
     if (this.failure !== null) {
-      done(new WriterGoneError(this.failure));
+      done(new WriterGoneError(this.failure), null);
       return;
     }
     const id = this.nextId++;
-    const packed = batch.pack(id);
+    const packed = batch.pack(id, edge);
     this.inFlight = { id, done };
     this.acks.ref();
-    const transfer = [
-      packed.seqs.buffer,
-      packed.ts.buffer,
-      packed.nodeKeys.buffer,
-    ] as ArrayBuffer[];
+    const transfer = [packed.seqs.buffer, packed.ts.buffer] as ArrayBuffer[];
     this.worker.postMessage({ type: 'commit', batch: packed } satisfies WriterMessage, transfer);
   }
 
@@ -221,7 +206,8 @@ export class LogWriter {
     if (flight === null || flight.id !== ack.id) return;
     this.inFlight = null;
     this.acks.unref();
-    flight.done(ack.error === null ? null : new Error(ack.error));
+    if (ack.error !== null) flight.done(new Error(ack.error), null);
+    else flight.done(null, ack.landing ?? null);
   }
 
   private fail(detail: string): void {
@@ -231,6 +217,6 @@ export class LogWriter {
     if (flight === null) return;
     this.inFlight = null;
     this.acks.unref();
-    flight.done(new WriterGoneError(this.failure));
+    flight.done(new WriterGoneError(this.failure), null);
   }
 }

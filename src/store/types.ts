@@ -3,6 +3,7 @@
  * default; every backend passes test/unit/store/conformance. Records are append-only: no
  * method updates or deletes a record body except `pruneBodies`, which keeps leaf hashes.
  */
+import type { TreeEdge } from '../audit/tree.js';
 import type { EventFilter } from './filter.js';
 
 /** One record with its indexed columns, as stored. */
@@ -59,6 +60,14 @@ export interface LeafRow {
  * for the whole batch instead of one row each (a row's strings cost more to make than the
  * hashing they feed). Items are in storage (sequence) order.
  */
+/** What a background commit wrote beyond its rows (Store.transactionInBackground). */
+export interface BackgroundLanding {
+  /** The records' leaf hashes, 32 bytes each, in order. */
+  readonly leaves: Uint8Array;
+  /** The tree's edge after them (null when no edge was given). */
+  readonly edge: TreeEdge | null;
+}
+
 export interface LeafBatch {
   /** Rows read, and their smallest and largest sequence (-1 when there are none). */
   readonly count: number;
@@ -103,12 +112,21 @@ export interface Store {
    * on this thread once the writes are committed or refused. False, without running `fn`,
    * when the store will not now (no writer thread, a batch still in flight, or too few
    * records to be worth the hop). Optional: the embedded store's.
+   *
+   * The records `fn` inserts need no leaf hash: the writer hashes each body (RFC 6962:
+   * SHA-256 of 0x00 ‖ its UTF-8) and, given the tree's `edge` (whose size must be the first
+   * record's sequence), appends the leaves to it and stores the nodes they complete. `done`
+   * receives the leaves and the edge reached — or null for both when the writer was lost
+   * after committing (the batch is in the log; its leaves and tree are read from there).
    */
   transactionInBackground?(
     records: number,
     fn: () => void,
-    done: (err: Error | null) => void,
+    done: (err: Error | null, landed: BackgroundLanding | null) => void,
+    edge?: TreeEdge,
   ): boolean;
+  /** True when `transactionInBackground` may take batches (a writer thread runs). */
+  readonly commitsInBackground?: boolean;
   /** Blocks until the background batch in flight, if any, has landed. */
   settleBackground?(): void;
   /** The sequence the next record gets (0 for an empty store). */

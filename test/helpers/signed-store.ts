@@ -38,8 +38,7 @@ export function makeSignedStore(
     mode: 'async',
     flushMs: 1000,
     observer: name,
-    onLeaf: checkpointer.onLeaf,
-    onRollback: checkpointer.onRollback,
+    tree: checkpointer,
   });
   checkpointer.attach(recorder);
   for (let i = 0; i < records; i++) {

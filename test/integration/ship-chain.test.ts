@@ -46,7 +46,7 @@ function nodeLog(
     mode: 'async',
     flushMs: 10,
     observer: node,
-    onLeaf: cp.onLeaf,
+    tree: cp,
   });
   cp.start(rec, 3_600_000);
   for (let i = 0; i < n; i++) {

@@ -244,8 +244,7 @@ describe.each(b.list)('$name store', (backend) => {
         mode: 'async',
         flushMs: 1000,
         observer: 'n1',
-        onLeaf: cp.onLeaf,
-        onRollback: cp.onRollback,
+        tree: cp,
       });
       cp.attach(rec);
       for (let i = 0; i < n; i++) rec.append(query(`select ${i}`), ctx);

@@ -1,19 +1,31 @@
 // The log's writer thread (sqlite-writer.ts): the Recorder's scheduled commits run on it
 // while this thread goes on; waiters run only once their records are committed; an
 // explicit flush settles the batch in flight first; a refused batch is kept, retried and
-// lands once the store accepts it again; the tree nodes it writes make a log that verifies.
+// lands once the store accepts it again; the leaves it hashes and the tree nodes it writes
+// make a log that verifies, and a batch that does not follow the tree's edge is refused.
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Checkpointer } from '../../../src/audit/checkpointer.js';
-import { loadOrCreateNodeKey, verifyLog } from '../../../src/audit/integrity.js';
+import {
+  Frontier,
+  MemoryNodeStore,
+  MerkleTree,
+  leafHash,
+  loadOrCreateNodeKey,
+  verifyLog,
+} from '../../../src/audit/integrity.js';
 import type { EventInput } from '../../../src/audit/event.js';
 import { Recorder } from '../../../src/audit/recorder.js';
 import { storeLogSource } from '../../../src/audit/store-log.js';
-import { SqliteStore } from '../../../src/store/index.js';
+import { type EventRow, SqliteStore } from '../../../src/store/index.js';
 import { until } from '../../helpers/wait.js';
+
+/** Enough records that the store hands a batch to its writer thread. */
+const BACKGROUND_RECORDS = 128;
 
 const dirs: string[] = [];
 const stores: SqliteStore[] = [];
@@ -34,15 +46,14 @@ function setUp(mode: 'strict' | 'async' = 'strict', fsync = false) {
     mode,
     flushMs: 5,
     observer: 'node-w',
-    onLeaf: checkpointer.onLeaf,
-    onRollback: checkpointer.onRollback,
+    tree: checkpointer,
   });
   checkpointer.attach(recorder);
   // Counts the batches the writer thread took (the store's own method, observed).
   const handed = { batches: 0 };
   const original = store.transactionInBackground.bind(store);
-  store.transactionInBackground = (records, fn, done) => {
-    const taken = original(records, fn, done);
+  store.transactionInBackground = (records, fn, done, edge) => {
+    const taken = original(records, fn, done, edge);
     if (taken) handed.batches++;
     return taken;
   };
@@ -169,5 +180,92 @@ describe('the log writer thread', () => {
     const result = signAndVerify(recorder, checkpointer, store, key);
     expect(result.ok).toBe(true);
     if (result.ok) expect(result.checkpoints).toBeGreaterThanOrEqual(4);
+  });
+
+  it('hands listeners rows whose leaves the writer hashed, and the tree goes on from its edge', async () => {
+    const { store, recorder, checkpointer, handed } = setUp('async');
+    await store.writerReady();
+    const seen: EventRow[] = [];
+    recorder.onCommit((rows) => seen.push(...rows));
+    for (let i = 0; i < 3000; i++) {
+      recorder.append(record(i));
+      if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await until(() => seen.length === 3000, 10_000, 'the commits');
+    expect(handed.batches).toBeGreaterThan(0);
+    // The same leaves and root as a tree built here from the committed bodies.
+    const reference = new MerkleTree(new MemoryNodeStore());
+    for (const row of seen) {
+      expect(row.leafHash.equals(leafHash(row.body as string))).toBe(true);
+      expect(store.getNode(0, row.sequence)?.equals(row.leafHash)).toBe(true);
+      reference.append(row.leafHash);
+    }
+    expect(checkpointer.treeSize).toBe(3000);
+    expect(checkpointer.merkleTree.root().equals(reference.root())).toBe(true);
+    // A strict flush after background batches appends here, from the adopted edge.
+    recorder.append(record(3000));
+    expect(recorder.flush()).toBe(true);
+    const last = seen[3000] as EventRow;
+    expect(last.leafHash.equals(leafHash(last.body as string))).toBe(true);
+    reference.append(last.leafHash);
+    expect(checkpointer.merkleTree.root().equals(reference.root())).toBe(true);
+    expect(new MerkleTree(store, 3001).root().equals(reference.root())).toBe(true);
+  });
+
+  it('refuses a batch whose tree edge does not end where the batch begins', () => {
+    const { store, recorder } = setUp('async');
+    for (let i = 0; i < 10; i++) recorder.append(record(i));
+    expect(recorder.flush()).toBe(true);
+    const rows = [...store.iterate(0, 10)];
+    // An edge of 9 leaves before a batch that starts at 10.
+    const early = new Frontier();
+    for (const row of rows.slice(0, 9)) early.append(row.leafHash);
+    const next = { ...(rows[9] as EventRow), sequence: 10, id: 'late' };
+    let answer: Error | null | undefined;
+    const taken = store.transactionInBackground(
+      BACKGROUND_RECORDS,
+      () => store.insertEvent(next),
+      (err) => {
+        answer = err;
+      },
+      early.edge(),
+    );
+    expect(taken).toBe(true);
+    store.settleBackground();
+    expect(answer?.message).toMatch(/tree holds 9 leaves, the batch starts at 10/);
+    expect(store.nextSequence()).toBe(10);
+  });
+
+  it('loses its writer thread with a batch in flight: every record lands once, the log verifies', async () => {
+    const { store, recorder, checkpointer, key } = setUp('async');
+    await store.writerReady();
+    for (let i = 0; i < 600; i++) recorder.append(record(i));
+    await until(() => store.backgroundBusy, 10_000, 'a batch in flight');
+    // The thread ends before or after its commit: the store looks in the log to know which.
+    const writer = Reflect.get(store, 'logWriter') as object;
+    await (Reflect.get(writer, 'worker') as Worker).terminate();
+    await until(() => recorder.committedCount === 600, 10_000, 'the batch, landed or retried');
+    for (let i = 600; i < 900; i++) recorder.append(record(i));
+    expect(recorder.flush()).toBe(true);
+    expect(store.nextSequence()).toBe(900);
+    expect(store.commitsInBackground).toBe(false);
+    const result = signAndVerify(recorder, checkpointer, store, key);
+    expect(result.ok).toBe(true);
+  });
+
+  it('a batch that landed unseen (its writer lost before answering): leaves hashed here, tree read back', async () => {
+    const { store, recorder, checkpointer, key } = setUp('async');
+    await store.writerReady();
+    // The answer the store gives when the log holds a lost writer's batch: no leaves, no edge.
+    const original = store.transactionInBackground.bind(store);
+    store.transactionInBackground = (records, fn, done, edge) =>
+      original(records, fn, (err) => done(err, null), edge);
+    const seen: EventRow[] = [];
+    recorder.onCommit((rows) => seen.push(...rows));
+    for (let i = 0; i < 700; i++) recorder.append(record(i));
+    await until(() => seen.length === 700, 10_000, 'the batch');
+    for (const row of seen) expect(row.leafHash.equals(leafHash(row.body as string))).toBe(true);
+    expect(checkpointer.treeSize).toBe(700);
+    expect(signAndVerify(recorder, checkpointer, store, key).ok).toBe(true);
   });
 });
