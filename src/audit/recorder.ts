@@ -9,13 +9,9 @@
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import {
-  deriveColumns,
-  type BackgroundLanding,
-  type EventRow,
-  type Store,
-} from '../store/index.js';
+import type { BackgroundLanding, EventRow, Store } from '../store/index.js';
 import { errorMessage } from '../errors.js';
+import { AppendedRow, LEAF_LATER, NO_CONTEXT, type RecordContext } from './appended-row.js';
 import { canonicalJson, canonicalJsonAndLeaf, deepFreeze } from './canonical.js';
 import { NanoClock, formatTimestampNs } from './clock.js';
 import type { EventInput, JsonObject, JsonValue } from './event.js';
@@ -23,39 +19,7 @@ import { uuidv7 } from './ids.js';
 import { HASH_SIZE, leafHash, prefixedLeafHash } from './merkle.js';
 import type { TreeEdge } from './tree.js';
 
-/** The part of a record that is the same for every record of one connection. */
-export interface RecordContext {
-  /** Top-level fields merged into the record (listener, connection, source, upstream…). */
-  readonly fields: JsonObject;
-  readonly listener: string | null;
-  readonly connectionId: string | null;
-  readonly sourceIp: string | null;
-  readonly sourcePort: number | null;
-  readonly destinationIp: string | null;
-  readonly destinationPort: number | null;
-  readonly upstreamLocalIp: string | null;
-  readonly upstreamLocalPort: number | null;
-  readonly upstreamIp: string | null;
-  readonly upstreamPort: number | null;
-  readonly communityId: string | null;
-  readonly user: string | null;
-}
-
-export const NO_CONTEXT: RecordContext = {
-  fields: {},
-  listener: null,
-  connectionId: null,
-  sourceIp: null,
-  sourcePort: null,
-  destinationIp: null,
-  destinationPort: null,
-  upstreamLocalIp: null,
-  upstreamLocalPort: null,
-  upstreamIp: null,
-  upstreamPort: null,
-  communityId: null,
-  user: null,
-};
+export { NO_CONTEXT, recordObjectOf, type RecordContext } from './appended-row.js';
 
 /**
  * The Merkle tree the records' leaves go into (the Checkpointer's), as commits grow it:
@@ -90,106 +54,6 @@ export interface RecordRef {
 }
 
 type CommitListener = (rows: readonly EventRow[]) => void;
-
-/** The leaf hash of a row whose leaf the store's writer thread will make (length 0). */
-const LEAF_LATER: Buffer = Buffer.alloc(0);
-
-/**
- * A row appended in this process, holding the record object behind it so that commit
- * listeners (detectors) read fields without parsing the canonical body again. A private
- * field rather than a WeakMap from row to record: the WeakMap's entry cost ~0.9 µs of CPU
- * per record (insertion plus the collector's ephemeron work), and a private field is no
- * enumerable member, so the row compares and copies as the plain EventRow it is.
- *
- * Its leaf hash is set when it is committed, if not before (LEAF_LATER until then): a
- * batch committed on the store's writer thread is hashed there. No row leaves the Recorder
- * before it is committed.
- */
-class AppendedRow implements EventRow {
-  readonly sequence: number;
-  readonly timestampNs: bigint;
-  readonly id: string;
-  readonly action: string;
-  readonly outcome: string | null;
-  readonly listener: string | null;
-  readonly connectionId: string | null;
-  readonly sourceIp: string | null;
-  readonly sourcePort: number | null;
-  readonly destinationIp: string | null;
-  readonly destinationPort: number | null;
-  readonly upstreamLocalIp: string | null;
-  readonly upstreamLocalPort: number | null;
-  readonly upstreamIp: string | null;
-  readonly upstreamPort: number | null;
-  readonly user: string | null;
-  readonly communityId: string | null;
-  readonly text: string | null;
-  readonly upstreamCommunityId: string | null;
-  readonly rule: string | null;
-  readonly policyVersion: string | null;
-  readonly dbNamespace: string | null;
-  readonly operation: string | null;
-  readonly statementClass: string | null;
-  readonly status: string | null;
-  readonly node: string | null;
-  readonly body: string;
-  leafHash: Buffer;
-  readonly #record: Readonly<JsonObject>;
-
-  constructor(
-    sequence: number,
-    timestampNs: bigint,
-    id: string,
-    event: EventInput['event'],
-    ctx: RecordContext,
-    record: Readonly<JsonObject>,
-    body: string,
-    leafHash: Buffer,
-  ) {
-    this.sequence = sequence;
-    this.timestampNs = timestampNs;
-    this.id = id;
-    this.action = event.action;
-    this.outcome = event.outcome ?? null;
-    this.listener = ctx.listener;
-    this.connectionId = ctx.connectionId;
-    this.sourceIp = ctx.sourceIp;
-    this.sourcePort = ctx.sourcePort;
-    this.destinationIp = ctx.destinationIp;
-    this.destinationPort = ctx.destinationPort;
-    this.upstreamLocalIp = ctx.upstreamLocalIp;
-    this.upstreamLocalPort = ctx.upstreamLocalPort;
-    this.upstreamIp = ctx.upstreamIp;
-    this.upstreamPort = ctx.upstreamPort;
-    this.user = pickUser(record) ?? ctx.user;
-    this.communityId = ctx.communityId;
-    this.text = pickText(record);
-    const d = deriveColumns(record);
-    this.upstreamCommunityId = d.upstreamCommunityId;
-    this.rule = d.rule;
-    this.policyVersion = d.policyVersion;
-    this.dbNamespace = d.dbNamespace;
-    this.operation = d.operation;
-    this.statementClass = d.statementClass;
-    this.status = d.status;
-    this.node = d.node;
-    this.body = body;
-    this.leafHash = leafHash;
-    this.#record = record;
-  }
-
-  static recordOf(row: EventRow): Readonly<JsonObject> | undefined {
-    return #record in row ? row.#record : undefined;
-  }
-}
-
-/**
- * The record object of a row this process's Recorder appended, if still in memory (not for
- * a copy of the row). Never mutate one.
- */
-export function recordObjectOf(row: EventRow): Readonly<JsonObject> | undefined {
-  return AppendedRow.recordOf(row);
-}
 
 export class Recorder {
   private readonly store: Store;
@@ -515,33 +379,4 @@ function copyMembers(
 /** Defines `key` as an own member, as a spread does (assigning `__proto__` would not). */
 function defineMember(to: object, key: string, value: JsonValue | undefined): void {
   Object.defineProperty(to, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-function pickUser(record: Record<string, JsonValue | undefined>): string | null {
-  const user = record.user;
-  if (user && typeof user === 'object' && !Array.isArray(user) && typeof user.name === 'string')
-    return user.name;
-  return null;
-}
-
-function pickText(record: Record<string, JsonValue | undefined>): string | null {
-  const db = record.db;
-  if (db && typeof db === 'object' && !Array.isArray(db)) {
-    const q = db.query;
-    if (q && typeof q === 'object' && !Array.isArray(q) && typeof q.text === 'string')
-      return q.text;
-  }
-  const redis = record.redis;
-  if (
-    redis &&
-    typeof redis === 'object' &&
-    !Array.isArray(redis) &&
-    typeof redis.command === 'string'
-  ) {
-    return typeof redis.key === 'string' ? `${redis.command} ${redis.key}` : redis.command;
-  }
-  const url = record.url;
-  if (url && typeof url === 'object' && !Array.isArray(url) && typeof url.path === 'string')
-    return url.path;
-  return null;
 }
