@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { PortwardenError } from '../errors.js';
 import { parseCheckpoint, openCheckpoint } from './checkpoint.js';
 import type { OpenedCheckpoint } from './checkpoint.js';
+import { bodySequence } from './body-sequence.js';
 import { checkConsistency, checkInclusion, leafHash } from './merkle.js';
 import { parseVerifierKey } from './note.js';
 import type { NoteVerifier } from './note.js';
@@ -108,8 +109,10 @@ export function verifyBundle(input: unknown, options: BundleOptions = {}): Bundl
   const b = parsed.data;
   const leaf = leafHash(b.record);
   if (leaf.toString('hex') !== b.leafHash) return bad('leaf hash does not match the record');
-  const claimed = recordSequence(b.record);
-  if (claimed !== null && claimed !== b.sequence) {
+  // Every record the Recorder writes carries its sequence; one without is not one of ours.
+  const claimed = bodySequence(b.record);
+  if (claimed === null) return bad('record has no numeric event.sequence');
+  if (claimed !== b.sequence) {
     return bad(`record says sequence ${claimed}, bundle says ${b.sequence}`);
   }
   if (b.inclusion.index !== b.sequence) return bad('inclusion index is not the sequence');
@@ -187,19 +190,6 @@ function checkpointSize(noteText: string): number {
 }
 
 /** The record's own event.sequence, or null when it carries none. */
-function recordSequence(record: string): number | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(record);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null || !('event' in value)) return null;
-  const event: unknown = value.event;
-  if (typeof event !== 'object' || event === null || !('sequence' in event)) return null;
-  return typeof event.sequence === 'number' ? event.sequence : null;
-}
-
 function bad(detail: string): { readonly ok: false; readonly detail: string } {
   return { ok: false, detail };
 }

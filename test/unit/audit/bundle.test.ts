@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   MemoryNodeStore,
   MerkleTree,
+  leafHash,
   makeConsistencyBundle,
   makeProofBundle,
   verifyBundle,
@@ -60,6 +61,14 @@ describe('inclusion proof bundles', () => {
       'a leaf hash of another record',
       /record says sequence 6/,
       (b) => ({ ...b, record: testBody(6), leafHash: records[6]?.leafHash.toString('hex') }),
+    ],
+    [
+      'a record without its sequence (its own leaf hash)',
+      /record has no numeric event\.sequence/,
+      (b) => {
+        const record = '{"event":{"action":"db-query"}}';
+        return { ...b, record, leafHash: leafHash(record).toString('hex') };
+      },
     ],
     [
       'another sequence',
