@@ -26,7 +26,8 @@
  * partial index; dense low-cardinality columns (policy version, node) are not indexed; the
  * FTS table keeps no per-row sizes (`columnsize = 0`: no ranking is done).
  */
-import { BODY_COLUMNS } from './sqlite-log-rows.js';
+import { PortwardenError } from '../errors.js';
+import { BODY_COLUMNS, NARROW_COLUMNS } from './sqlite-log-rows.js';
 
 export const SCHEMA_VERSION = 5;
 
@@ -50,6 +51,26 @@ export function treeKey(level: number, idx: number): number {
  * + 1): levels 1–3 are folded from the leaves when read.
  */
 export const LOWEST_KEPT_LEVEL = 4;
+
+/**
+ * The `tree_v2` key of Merkle node (level, index), or null for a level that is folded
+ * instead of kept; throws for a node past the keys' range.
+ */
+export function keptNodeKey(level: number, index: number): number | null {
+  if (level < LOWEST_KEPT_LEVEL) return null;
+  const key = treeKey(level, index);
+  if (!Number.isSafeInteger(key)) {
+    throw new PortwardenError('PW_ERR_STORE', {
+      detail: `cannot store Merkle node (level ${level}, index ${index})`,
+    });
+  }
+  return key;
+}
+
+/** A record as the Recorder writes it: narrow (sqlite-log-rows.ts). */
+export const INSERT_NARROW_SQL = `INSERT INTO log_v3 (${NARROW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`;
+/** A kept Merkle node, by `keptNodeKey`. */
+export const PUT_NODE_SQL = 'INSERT OR REPLACE INTO tree_v2 (k, hash) VALUES (?, ?)';
 
 /** Move the kept levels of a v3 log's `tree_v1` into `tree_v2`, in key order (`treeKey` in SQL). */
 export function migrationFromTreeV1Sql(): string {

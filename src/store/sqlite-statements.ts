@@ -4,8 +4,8 @@
  */
 import type Database from 'better-sqlite3';
 import { COLUMNS, WRITTEN_COLUMNS } from './sqlite-row.js';
-import { LOG_ROWS, NARROW_COLUMNS } from './sqlite-log-rows.js';
-import { DERIVED_COLUMN_NAMES, treeKey } from './sqlite-schema.js';
+import { LOG_ROWS } from './sqlite-log-rows.js';
+import { DERIVED_COLUMN_NAMES, INSERT_NARROW_SQL, PUT_NODE_SQL, treeKey } from './sqlite-schema.js';
 
 export type LogStatements = ReturnType<typeof prepareLogStatements>;
 
@@ -21,9 +21,7 @@ export function prepareLogStatements(db: Database.Database) {
   return {
     // A record as the Recorder writes it: narrow (sqlite-log-rows.ts). safeIntegers(false):
     // run() reports lastInsertRowid as a number, not a new BigInt.
-    insert: db
-      .prepare(`INSERT INTO log_v3 (${NARROW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`)
-      .safeIntegers(false),
+    insert: db.prepare(INSERT_NARROW_SQL).safeIntegers(false),
     // A record without a body (a pruned one, copied) keeps its columns in the row.
     insertWide: db
       .prepare(
@@ -55,9 +53,7 @@ export function prepareLogStatements(db: Database.Database) {
     getNode: nodeReader(db),
     leafAt: ro('SELECT leaf FROM log_v3 WHERE seq = ?').pluck(),
     bodyAt: ro('SELECT body FROM log_v3 WHERE seq = ?').pluck(),
-    putNode: hasTable(db, 'tree_v2')
-      ? db.prepare('INSERT OR REPLACE INTO tree_v2 (k, hash) VALUES (?, ?)')
-      : null,
+    putNode: hasTable(db, 'tree_v2') ? db.prepare(PUT_NODE_SQL) : null,
     insertCheckpoint: db.prepare(
       'INSERT OR REPLACE INTO checkpoints_v1 (size, ts, root, note) VALUES (?, ?, ?, ?)',
     ),

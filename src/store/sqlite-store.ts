@@ -25,7 +25,7 @@ import {
   LOWEST_KEPT_LEVEL,
   SCHEMA_VERSION,
   migrationFromTreeV1Sql,
-  treeKey,
+  keptNodeKey,
   migrationFromV1Sql,
   migrationFromV2Sql,
 } from './sqlite-schema.js';
@@ -553,9 +553,9 @@ export class SqliteStore implements Store {
   }
 
   putNode(level: number, index: number, hash: Buffer): void {
-    if (level < LOWEST_KEPT_LEVEL) return;
-    const key = treeKey(level, index);
-    if (this.stmts.putNode === null || !Number.isSafeInteger(key)) {
+    const key = keptNodeKey(level, index);
+    if (key === null) return;
+    if (this.stmts.putNode === null) {
       throw new PortwardenError('PW_ERR_STORE', {
         detail: `cannot store Merkle node (level ${level}, index ${index})`,
       });

@@ -9,8 +9,7 @@ import Database from 'better-sqlite3';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { HASH_SIZE, leafHash } from '../audit/merkle.js';
 import { Frontier } from '../audit/tree.js';
-import { NARROW_COLUMNS } from './sqlite-log-rows.js';
-import { LOWEST_KEPT_LEVEL, treeKey } from './sqlite-schema.js';
+import { INSERT_NARROW_SQL, PUT_NODE_SQL, keptNodeKey } from './sqlite-schema.js';
 import type { BackgroundLanding } from './types.js';
 import type { WriterAck, WriterBatch, WriterMessage } from './sqlite-writer.js';
 
@@ -34,16 +33,13 @@ const pageSize = Number(db.pragma('page_size', { simple: true }));
 let checkpointBytes = data.walCheckpointPages * pageSize;
 db.pragma(`journal_size_limit = ${data.walKeepBytes}`);
 db.pragma('cache_size = -16384');
-const insert = db.prepare(`INSERT INTO log_v3 (${NARROW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`);
-const putNode = db.prepare('INSERT OR REPLACE INTO tree_v2 (k, hash) VALUES (?, ?)');
+const insert = db.prepare(INSERT_NARROW_SQL);
+const putNode = db.prepare(PUT_NODE_SQL);
 
-/** A node the tree completed: kept from LOWEST_KEPT_LEVEL up (lower ones are folded on read). */
+/** A node the tree completed, if it is a kept one (lower levels are folded on read). */
 function storeNode(level: number, index: number, hash: Buffer): void {
-  if (level < LOWEST_KEPT_LEVEL) return;
-  const key = treeKey(level, index);
-  if (!Number.isSafeInteger(key))
-    throw new Error(`cannot store Merkle node (level ${level}, index ${index})`);
-  putNode.run(key, hash);
+  const key = keptNodeKey(level, index);
+  if (key !== null) putNode.run(key, hash);
 }
 
 const commit = db.transaction((b: WriterBatch): BackgroundLanding => {
