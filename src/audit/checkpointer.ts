@@ -1,10 +1,10 @@
 /**
  * Keeps the node's Merkle tree in step with the store and signs checkpoints: it is the
  * Recorder's tree (every leaf is appended inside the commit transaction, or by the store's
- * writer thread from the tree's edge, which the tree then adopts); at each interval (when records other than the
- * last checkpoint's own record arrived) and at shutdown the current root is signed as a
- * C2SP checkpoint, stored, appended to `<data_dir>/checkpoints.log`, and recorded as a
- * `checkpoint` event.
+ * writer thread from the tree's edge, which the tree then adopts); at each interval (when
+ * records other than the last checkpoint's own record arrived) and at shutdown the current
+ * root is signed as a C2SP checkpoint, stored, appended to `<data_dir>/checkpoints.log`,
+ * and recorded as a `checkpoint` event.
  */
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -55,11 +55,6 @@ export interface LeafRow {
   readonly leafHash: Buffer;
 }
 
-/**
- * The records with sequence in [from, to) as verify's fast path reads them: a few buffers
- * for the whole batch instead of one row each (a row's strings cost more to make than the
- * hashing they feed). Items are in storage (sequence) order.
- */
 /** What a background commit wrote beyond its rows (Store.transactionInBackground). */
 export interface BackgroundLanding {
   /** The records' leaf hashes, 32 bytes each, in order. */
@@ -68,6 +63,11 @@ export interface BackgroundLanding {
   readonly edge: TreeEdge | null;
 }
 
+/**
+ * The records with sequence in [from, to) as verify's fast path reads them: a few buffers
+ * for the whole batch instead of one row each (a row's strings cost more to make than the
+ * hashing they feed). Items are in storage (sequence) order.
+ */
 export interface LeafBatch {
   /** Rows read, and their smallest and largest sequence (-1 when there are none). */
   readonly count: number;
