@@ -3,7 +3,7 @@
  * record as it is built, not parsed back from its body) and the record object behind it,
  * for the commit listeners of this process.
  */
-import { deriveColumns, type EventRow } from '../store/index.js';
+import { deriveColumns, type BodyBytes, type EventRow } from '../store/index.js';
 import type { EventInput, JsonObject, JsonValue } from './event.js';
 
 /** The part of a record that is the same for every record of one connection. */
@@ -53,6 +53,10 @@ export const LEAF_LATER: Buffer = Buffer.alloc(0);
  * Its leaf hash is set when it is committed, if not before (LEAF_LATER until then): a
  * batch committed on the store's writer thread is hashed there. No row leaves the Recorder
  * before it is committed.
+ *
+ * Its body is either a string or bytes in a shared chunk (store/body-arena.ts), decoded
+ * the first time `body` is read: a getter, so a spread of the row (`{ ...row }`) leaves
+ * the body out; copy rows member by member.
  */
 export class AppendedRow implements EventRow {
   readonly sequence: number;
@@ -81,9 +85,13 @@ export class AppendedRow implements EventRow {
   readonly statementClass: string | null;
   readonly status: string | null;
   readonly node: string | null;
-  readonly body: string;
   leafHash: Buffer;
   readonly #record: Readonly<JsonObject>;
+  #text: string | undefined;
+  /** The body's bytes until its text is decoded (null for a body given as text). */
+  #chunk: Buffer | null;
+  readonly #at: number;
+  readonly #length: number;
 
   constructor(
     sequence: number,
@@ -92,7 +100,7 @@ export class AppendedRow implements EventRow {
     event: EventInput['event'],
     ctx: RecordContext,
     record: Readonly<JsonObject>,
-    body: string,
+    body: string | BodyBytes,
     leafHash: Buffer,
   ) {
     this.sequence = sequence;
@@ -122,9 +130,34 @@ export class AppendedRow implements EventRow {
     this.statementClass = d.statementClass;
     this.status = d.status;
     this.node = d.node;
-    this.body = body;
     this.leafHash = leafHash;
     this.#record = record;
+    if (typeof body === 'string') {
+      this.#text = body;
+      this.#chunk = null;
+      this.#at = 0;
+      this.#length = 0;
+    } else {
+      this.#text = undefined;
+      this.#chunk = body.chunk;
+      this.#at = body.at;
+      this.#length = body.length;
+    }
+  }
+
+  get body(): string {
+    if (this.#text === undefined) {
+      this.#text = (this.#chunk as Buffer).toString('utf8', this.#at, this.#at + this.#length);
+      // The chunk holds other rows' bodies too: a row kept long does not keep it.
+      this.#chunk = null;
+    }
+    return this.#text;
+  }
+
+  /** The body's bytes in their chunk, while not yet decoded (see store/body-arena.ts). */
+  static bodyBytesOf(row: AppendedRow): BodyBytes | null {
+    const chunk = row.#chunk;
+    return chunk === null ? null : { chunk, at: row.#at, length: row.#length };
   }
 
   static recordOf(row: EventRow): Readonly<JsonObject> | undefined {

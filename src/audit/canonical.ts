@@ -21,7 +21,7 @@ import type { JsonValue } from './event.js';
  * record costs one string instead of a rope of ~150 short strings and concatenations
  * (4.2 KB of garbage per bench record: most of what the Recorder allocated).
  */
-let out = Buffer.allocUnsafe(64 * 1024);
+let out: Buffer = Buffer.allocUnsafe(64 * 1024);
 let pos = 0;
 /** Nesting of canonicalJson calls (only a getter or a Proxy could nest one). */
 let depth = 0;
@@ -80,6 +80,45 @@ export function canonicalJsonAndLeaf(
   } finally {
     depth--;
     if (out.length > KEEP_BYTES) out = Buffer.allocUnsafe(64 * 1024);
+  }
+}
+
+/** Where `canonicalLeafInputInto` writes (a BodyArena of the store). */
+export interface LeafInputArena {
+  /** The next record goes here from `pos` on (with room for most records). */
+  readonly chunk: Buffer;
+  readonly pos: number;
+  /** It was written there: `chunk[pos, end)`. */
+  advance(end: number): void;
+  /** It was written elsewhere: `bytes[0, length)`, to be copied into the arena. */
+  place(bytes: Buffer, length: number): void;
+}
+
+/**
+ * Writes 0x00 ‖ the canonical UTF-8 of `value` — the input of its RFC 6962 leaf hash —
+ * into `arena`, in place, without making a string of it.
+ */
+export function canonicalLeafInputInto(value: unknown, arena: LeafInputArena): void {
+  if (depth > 0) {
+    const bytes = Buffer.from(`\u0000${nested(value)}`, 'utf8');
+    arena.place(bytes, bytes.length);
+    return;
+  }
+  depth++;
+  const scratch = out;
+  const chunk = arena.chunk;
+  const start = arena.pos;
+  out = chunk;
+  out[start] = 0x00;
+  pos = start + 1;
+  try {
+    write(value);
+    // A record that outgrew the chunk's room was moved to a larger buffer by `ensure`.
+    if (out === chunk) arena.advance(pos);
+    else arena.place(out.subarray(start, pos), pos - start);
+  } finally {
+    depth--;
+    out = scratch;
   }
 }
 

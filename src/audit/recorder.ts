@@ -9,10 +9,16 @@
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { BackgroundLanding, EventRow, Store } from '../store/index.js';
+import {
+  BodyArena,
+  type BackgroundLanding,
+  type BodyBytes,
+  type EventRow,
+  type Store,
+} from '../store/index.js';
 import { errorMessage } from '../errors.js';
 import { AppendedRow, LEAF_LATER, NO_CONTEXT, type RecordContext } from './appended-row.js';
-import { canonicalJson, canonicalJsonAndLeaf, deepFreeze } from './canonical.js';
+import { canonicalJsonAndLeaf, canonicalLeafInputInto, deepFreeze } from './canonical.js';
 import { NanoClock, formatTimestampNs } from './clock.js';
 import type { EventInput, JsonObject, JsonValue } from './event.js';
 import { uuidv7 } from './ids.js';
@@ -62,8 +68,11 @@ export class Recorder {
   private readonly observer: JsonObject;
   private nextSeq: number;
   private pending: AppendedRow[] = [];
-  /** Whether leaves are hashed at commit (the writer thread hashes a batch it takes). */
-  private readonly leavesAtCommit: boolean;
+  /**
+   * Where bodies are written as bytes when the store commits on its writer thread, which
+   * also hashes the leaves then (null: bodies are strings, leaves hashed at append).
+   */
+  private readonly arena: BodyArena | null;
   /** Callbacks waiting for every record before sequence `upTo` to be committed. */
   private waiting: { readonly upTo: number; readonly fn: () => void }[] = [];
   /** Records at the head of `pending` that the store's writer thread is committing. */
@@ -88,7 +97,7 @@ export class Recorder {
     this.committedSize = this.nextSeq;
     this.clock = new NanoClock(store.lastTimestampNs());
     this.observer = deepFreeze({ hostname: hostname(), id: opts.observer });
-    this.leavesAtCommit = store.commitsInBackground === true;
+    this.arena = store.commitsInBackground === true ? new BodyArena() : null;
   }
 
   get mode(): 'strict' | 'async' {
@@ -139,10 +148,13 @@ export class Recorder {
     record['@timestamp'] = formatTimestampNs(ts);
     record.event = ev as JsonObject;
     record.observer = this.observer;
-    let body: string;
+    let body: string | BodyBytes;
     let leaf = LEAF_LATER;
-    if (this.leavesAtCommit) body = canonicalJson(record);
-    else ({ body, leaf } = canonicalJsonAndLeaf(record, prefixedLeafHash));
+    if (this.arena !== null) {
+      canonicalLeafInputInto(record, this.arena);
+      const a = this.arena;
+      body = { chunk: a.placedChunk, at: a.placedAt, length: a.placedLength };
+    } else ({ body, leaf } = canonicalJsonAndLeaf(record, prefixedLeafHash));
     const row = new AppendedRow(sequence, ts, id, event, ctx, record as JsonObject, body, leaf);
     this.pending.push(row);
     this.schedule(false);
@@ -220,7 +232,10 @@ export class Recorder {
         this.store.transactionInBackground?.(
           n,
           () => {
-            for (let i = 0; i < n; i++) this.store.insertEvent(rows[i] as AppendedRow);
+            for (let i = 0; i < n; i++) {
+              const row = rows[i] as AppendedRow;
+              this.store.insertEvent(row, AppendedRow.bodyBytesOf(row));
+            }
           },
           (err, landing) => this.landed(n, err, landing),
           this.opts.tree?.edge(),

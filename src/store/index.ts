@@ -1,4 +1,6 @@
 export { SqliteStore } from './sqlite-store.js';
+export { BodyArena, bodyText } from './body-arena.js';
+export type { BodyBytes } from './body-arena.js';
 export type { SqliteStoreOptions } from './sqlite-store.js';
 export { GROUP_KEYS } from './types.js';
 export type {

@@ -17,7 +17,7 @@ import { attachIndex, indexBatch } from './sqlite-indexer.js';
  * The index is derived and may lag (searches read the rest from the log; the lag is a
  * metric): under a burst that fills both cores, recording and forwarding come first.
  */
-const INDEX_NICENESS = 10;
+const INDEX_NICENESS = 19;
 
 export interface IndexerWorkerData {
   readonly logPath: string;

@@ -67,8 +67,11 @@ export function keptNodeKey(level: number, index: number): number | null {
   return key;
 }
 
-/** A record as the Recorder writes it: narrow (sqlite-log-rows.ts). */
-export const INSERT_NARROW_SQL = `INSERT INTO log_v3 (${NARROW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`;
+/**
+ * A record as the Recorder writes it: narrow (sqlite-log-rows.ts). The body may come as
+ * UTF-8 bytes (the writer thread's): it is stored as text all the same.
+ */
+export const INSERT_NARROW_SQL = `INSERT INTO log_v3 (${NARROW_COLUMNS}) VALUES (?, ?, ?, ?, CAST(? AS TEXT), ?)`;
 /** A kept Merkle node, by `keptNodeKey`. */
 export const PUT_NODE_SQL = 'INSERT OR REPLACE INTO tree_v2 (k, hash) VALUES (?, ?)';
 

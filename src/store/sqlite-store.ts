@@ -18,6 +18,7 @@ import type { RawRow } from './sqlite-row.js';
 import type { DerivedColumns } from './derive.js';
 import { createLogRowsViews, pruneSetSql } from './sqlite-log-rows.js';
 import { BatchCollector, LogWriter, WriterGoneError } from './sqlite-writer.js';
+import { bodyText, type BodyBytes } from './body-arena.js';
 import { SqliteSearch } from './sqlite-search.js';
 import { type LogStatements, hasTable, prepareLogStatements } from './sqlite-statements.js';
 import {
@@ -346,8 +347,8 @@ export class SqliteStore implements Store {
   }
 
   /** Whether the log holds this record (its sequence with this body). */
-  private holds(record: { readonly sequence: number; readonly body: string }): boolean {
-    return this.stmts.bodyAt.get(record.sequence) === record.body;
+  private holds(record: { readonly sequence: number; readonly body: BodyBytes }): boolean {
+    return this.stmts.bodyAt.get(record.sequence) === bodyText(record.body);
   }
 
   /** True while a writer thread takes batches (it may have failed since: see the method). */
@@ -398,11 +399,15 @@ export class SqliteStore implements Store {
    * body (sqlite-log-rows.ts), so a row's column members are not written, except for a
    * row without a body.
    */
-  insertEvent(row: EventRow): void {
+  insertEvent(row: EventRow, bytes?: BodyBytes | null): void {
     if (this.collecting !== null) {
+      if (bytes != null) {
+        this.collecting.addRecord(row, bytes);
+        return;
+      }
       const body = row.body;
       if (body === null) throw new Error('a background commit takes records with a body only');
-      this.collecting.addRecord(row, body);
+      this.collecting.addRecord(row, this.collecting.placeText(body));
       return;
     }
     this.insertedSinceIndex++;

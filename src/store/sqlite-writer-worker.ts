@@ -7,7 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { HASH_SIZE, leafHash } from '../audit/merkle.js';
+import { HASH_SIZE, prefixedLeafHash } from '../audit/merkle.js';
 import { Frontier } from '../audit/tree.js';
 import { INSERT_NARROW_SQL, PUT_NODE_SQL, keptNodeKey } from './sqlite-schema.js';
 import type { BackgroundLanding } from './types.js';
@@ -52,10 +52,15 @@ const commit = db.transaction((b: WriterBatch): BackgroundLanding => {
     tree.restoreEdge(b.edge);
   }
   const leaves = new Uint8Array(n * HASH_SIZE);
+  const chunks = b.chunks.map((c) => Buffer.from(c));
+  const spans = b.spans;
   for (let i = 0; i < n; i++) {
-    const body = b.bodies[i] as string;
-    const leaf = leafHash(body);
-    insert.run(b.seqs[i], b.ts[i], b.ids[i], b.actions[i], body, leaf);
+    const chunk = chunks[spans[3 * i] as number] as Buffer;
+    const at = spans[3 * i + 1] as number;
+    const end = at + (spans[3 * i + 2] as number);
+    // 0x00 sits before each body: the leaf's input is hashed where it lies.
+    const leaf = prefixedLeafHash(chunk.subarray(at - 1, end));
+    insert.run(b.seqs[i], b.ts[i], b.ids[i], b.actions[i], chunk.subarray(at, end), leaf);
     leaves.set(leaf, i * HASH_SIZE);
     tree?.append(leaf, storeNode);
   }
@@ -102,8 +107,9 @@ function checkpointIfDue(written: number): void {
 
 /** About what a committed batch added to the WAL (a kept node for one record in 16). */
 function bytesOf(b: WriterBatch): number {
-  let bytes = 2 * pageSize + Math.ceil(b.bodies.length / 16) * ROW_BYTES;
-  for (const body of b.bodies) bytes += body.length + ROW_BYTES;
+  const n = b.seqs.length;
+  let bytes = 2 * pageSize + Math.ceil(n / 16) * ROW_BYTES;
+  for (let i = 0; i < n; i++) bytes += (b.spans[3 * i + 2] as number) + ROW_BYTES;
   return bytes;
 }
 

@@ -16,6 +16,7 @@ import {
 import { errorMessage } from '../errors.js';
 import type { TreeEdge } from '../audit/tree.js';
 import { workerScript } from '../worker-script.js';
+import { BodyArena, type BodyBytes } from './body-arena.js';
 import type { BackgroundLanding, EventRow } from './types.js';
 import type { WriterWorkerData } from './sqlite-writer-worker.js';
 
@@ -26,7 +27,10 @@ export interface WriterBatch {
   readonly ts: BigInt64Array;
   readonly ids: string[];
   readonly actions: string[];
-  readonly bodies: string[];
+  /** The bodies' bytes, each a copy of the part of a chunk the batch's records fill. */
+  readonly chunks: ArrayBuffer[];
+  /** Per record: its part's index in `chunks`, where its body starts there, its length. */
+  readonly spans: Int32Array;
   /** The Merkle tree before the first record: the writer appends the leaves to it. */
   readonly edge: TreeEdge | null;
 }
@@ -61,36 +65,72 @@ export class BatchCollector {
   private readonly ts: bigint[] = [];
   private readonly ids: string[] = [];
   private readonly actions: string[] = [];
-  private readonly bodies: string[] = [];
+  /** The chunks the bodies are in, with the range of each that they fill. */
+  private readonly chunks: Buffer[] = [];
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly spans: number[] = [];
+  private lastChunk: Buffer | null = null;
+  private lastBody: BodyBytes | null = null;
+  /** For bodies handed over as strings (`placeText`). */
+  private arena: BodyArena | null = null;
 
   get records(): number {
     return this.seqs.length;
   }
 
   /** The last record's sequence and body (undefined for none). */
-  get last(): { readonly sequence: number; readonly body: string } | undefined {
+  get last(): { readonly sequence: number; readonly body: BodyBytes } | undefined {
     const n = this.seqs.length;
-    if (n === 0) return undefined;
-    return { sequence: this.seqs[n - 1] as number, body: this.bodies[n - 1] as string };
+    if (n === 0 || this.lastBody === null) return undefined;
+    return { sequence: this.seqs[n - 1] as number, body: this.lastBody };
   }
 
-  /** A record and its body (the writer writes narrow rows only, and hashes the body). */
-  addRecord(row: EventRow, body: string): void {
+  /** A body given as a string, placed in a chunk of this batch's own. */
+  placeText(body: string): BodyBytes {
+    this.arena ??= new BodyArena();
+    return this.arena.placeText(body);
+  }
+
+  /**
+   * A record and its body (the writer writes narrow rows only, and hashes the body). The
+   * body's chunk is a Buffer over a whole ArrayBuffer (body-arena.ts).
+   */
+  addRecord(row: EventRow, body: BodyBytes): void {
     this.seqs.push(row.sequence);
     this.ts.push(row.timestampNs);
     this.ids.push(row.id);
     this.actions.push(row.action);
-    this.bodies.push(body);
+    const end = body.at + body.length;
+    if (body.chunk !== this.lastChunk) {
+      this.lastChunk = body.chunk;
+      this.chunks.push(body.chunk);
+      this.starts.push(body.at - 1);
+      this.ends.push(end);
+    } else {
+      const last = this.chunks.length - 1;
+      if (body.at - 1 < (this.starts[last] as number)) this.starts[last] = body.at - 1;
+      if (end > (this.ends[last] as number)) this.ends[last] = end;
+    }
+    this.spans.push(this.chunks.length - 1, body.at, body.length);
+    this.lastBody = body;
   }
 
   pack(id: number, edge: TreeEdge | null): WriterBatch {
+    const parts = this.chunks.map((c, i) =>
+      (c.buffer as ArrayBuffer).slice(this.starts[i] as number, this.ends[i] as number),
+    );
+    const spans = Int32Array.from(this.spans);
+    for (let i = 0; i < spans.length; i += 3)
+      (spans[i + 1] as number) -= this.starts[spans[i] as number] as number;
     return {
       id,
       seqs: Float64Array.from(this.seqs),
       ts: BigInt64Array.from(this.ts),
       ids: this.ids,
       actions: this.actions,
-      bodies: this.bodies,
+      chunks: parts,
+      spans,
       edge,
     };
   }
@@ -158,7 +198,8 @@ export class LogWriter {
     const packed = batch.pack(id, edge);
     this.inFlight = { id, done };
     this.acks.ref();
-    const transfer = [packed.seqs.buffer, packed.ts.buffer] as ArrayBuffer[];
+    const transfer = [packed.seqs.buffer, packed.ts.buffer, packed.spans.buffer] as ArrayBuffer[];
+    transfer.push(...packed.chunks);
     this.worker.postMessage({ type: 'commit', batch: packed } satisfies WriterMessage, transfer);
   }
 

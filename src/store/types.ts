@@ -4,6 +4,7 @@
  * method updates or deletes a record body except `pruneBodies`, which keeps leaf hashes.
  */
 import type { TreeEdge } from '../audit/tree.js';
+import type { BodyBytes } from './body-arena.js';
 import type { EventFilter } from './filter.js';
 
 /** One record with its indexed columns, as stored. */
@@ -104,9 +105,11 @@ export interface Store {
   /**
    * Append one record. A row's columns are what its body says (the Recorder derives them
    * from the record it serialized); a backend may read them from the body instead of
-   * storing them (the embedded store does: sqlite-log-rows.ts).
+   * storing them (the embedded store does: sqlite-log-rows.ts). `bytes`, when given, is the
+   * same body as UTF-8 bytes in a shared chunk (body-arena.ts): a backend that commits off
+   * this thread hands those over instead of the string.
    */
-  insertEvent(row: EventRow): void;
+  insertEvent(row: EventRow, bytes?: BodyBytes | null): void;
   /**
    * Like `transaction` for a batch of `records`, but committed off this thread; `done` runs
    * on this thread once the writes are committed or refused. False, without running `fn`,

@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, canonicalJsonAndLeaf, deepFreeze } from '../../../src/audit/canonical.js';
+import {
+  canonicalJson,
+  canonicalJsonAndLeaf,
+  canonicalLeafInputInto,
+  deepFreeze,
+} from '../../../src/audit/canonical.js';
 import { leafHash, prefixedLeafHash } from '../../../src/audit/merkle.js';
+import { BodyArena, bodyText } from '../../../src/store/index.js';
 
 /**
  * RFC 8785 written the obvious way: keys sorted by UTF-16 code units, undefined members
@@ -125,6 +131,59 @@ describe('canonicalJson against a reference RFC 8785 encoder', () => {
       '{"b":"{\\"a\\":[1],\\"z\\":\\"ü\\"}"}',
     );
     expect(nestedLeaf?.equals(leafHash('{"a":[1],"z":"ü"}'))).toBe(true);
+  });
+
+  it('canonicalLeafInputInto writes 0x00 and the same UTF-8 bytes into an arena, one record after another', () => {
+    const arena = new BodyArena();
+    // Most of the first chunk taken, so that the values below go on into the next.
+    canonicalLeafInputInto({ pad: 'x'.repeat(100_000) }, arena);
+    const placed: { chunk: Buffer; at: number; length: number; expected: string }[] = [];
+    fc.assert(
+      fc.property(value, (v) => {
+        const expected = reference(v);
+        canonicalLeafInputInto(v, arena);
+        const p = { chunk: arena.placedChunk, at: arena.placedAt, length: arena.placedLength };
+        expect(p.chunk[p.at - 1]).toBe(0x00);
+        expect(bodyText(p)).toBe(expected);
+        expect(prefixedLeafHash(p.chunk.subarray(p.at - 1, p.at + p.length))).toEqual(
+          leafHash(expected),
+        );
+        placed.push({ ...p, expected });
+      }),
+      { numRuns: 1000 },
+    );
+    // Records placed later never overwrote earlier ones, across chunks.
+    expect(new Set(placed.map((p) => p.chunk)).size).toBeGreaterThan(1);
+    for (const p of placed) expect(bodyText(p)).toBe(p.expected);
+  });
+
+  it('canonicalLeafInputInto moves a record that outgrows the room left in a chunk to a chunk of its own', () => {
+    const arena = new BodyArena();
+    canonicalLeafInputInto({ a: 1 }, arena);
+    const first = { chunk: arena.placedChunk, at: arena.placedAt, length: arena.placedLength };
+    // Larger than a whole chunk (128 KiB), then one that fits again.
+    const big = { text: 'é"☕𝄞'.repeat(40_000), n: [1, 2] };
+    canonicalLeafInputInto(big, arena);
+    const second = { chunk: arena.placedChunk, at: arena.placedAt, length: arena.placedLength };
+    expect(second.chunk).not.toBe(first.chunk);
+    expect(bodyText(second)).toBe(reference(big));
+    expect(second.chunk[second.at - 1]).toBe(0x00);
+    canonicalLeafInputInto({ b: 'after' }, arena);
+    expect(
+      bodyText({ chunk: arena.placedChunk, at: arena.placedAt, length: arena.placedLength }),
+    ).toBe('{"b":"after"}');
+    expect(bodyText(first)).toBe('{"a":1}');
+    // Called while another value is being written (a getter): the inner one is placed whole.
+    const outer = {
+      get b(): string {
+        canonicalLeafInputInto({ z: 'ü' }, arena);
+        return 'x';
+      },
+    };
+    expect(canonicalJson(outer)).toBe('{"b":"x"}');
+    expect(
+      bodyText({ chunk: arena.placedChunk, at: arena.placedAt, length: arena.placedLength }),
+    ).toBe('{"z":"ü"}');
   });
 
   it('gives the same text when a frozen part is reused inside different records', () => {
