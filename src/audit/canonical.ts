@@ -49,6 +49,7 @@ export function canonicalJson(value: unknown): string {
   if (depth > 0) return nested(value);
   depth++;
   pos = 0;
+  top = 0;
   try {
     write(value);
     return out.toString('utf8', 0, pos);
@@ -74,6 +75,7 @@ export function canonicalJsonAndLeaf(
   depth++;
   out[0] = 0x00;
   pos = 1;
+  top = 0;
   try {
     write(value);
     return { body: out.toString('utf8', 1, pos), leaf: hashPrefixed(out.subarray(0, pos)) };
@@ -111,6 +113,7 @@ export function canonicalLeafInputInto(value: unknown, arena: LeafInputArena): v
   out = chunk;
   out[start] = 0x00;
   pos = start + 1;
+  top = 0;
   try {
     write(value);
     // A record that outgrew the chunk's room was moved to a larger buffer by `ensure`.
@@ -127,8 +130,15 @@ function nested(value: unknown): string {
   const outer = out;
   const outerPos = pos;
   const outerStable = stable;
+  const outerKeys = stackKeys;
+  const outerValues = stackValues;
+  const outerTop = top;
   out = Buffer.allocUnsafe(1024);
   pos = 0;
+  // The outer call may be gathering an object's members into the stack (a getter runs).
+  stackKeys = [];
+  stackValues = [];
+  top = 0;
   try {
     write(value);
     return out.toString('utf8', 0, pos);
@@ -136,6 +146,9 @@ function nested(value: unknown): string {
     out = outer;
     pos = outerPos;
     stable = outerStable;
+    stackKeys = outerKeys;
+    stackValues = outerValues;
+    top = outerTop;
   }
 }
 
@@ -278,77 +291,111 @@ function writeArray(value: readonly unknown[], frozen: boolean): void {
   stable = allStable;
 }
 
+/**
+ * The members of the objects being written, in insertion order: a stack shared by the
+ * nesting levels (an object's members sit at [base, base + n) while its values are
+ * written), so that a record costs no arrays.
+ */
+let stackKeys: string[] = [];
+let stackValues: unknown[] = [];
+let top = 0;
+
 /** Leaves `stable` true only when `frozen` and every member was stable. */
 function writeObject(record: Readonly<Record<string, unknown>>, frozen: boolean): void {
   let allStable = frozen;
-  const keys = sortedKeys(record);
+  const base = top;
+  let n = 0;
+  const keys = stackKeys;
+  const values = stackValues;
+  // A plain object's `for…in` lists its own keys as Object.keys does, without making an
+  // array, and V8 loads `record[key]` inside it from its enum cache, not by key lookup.
+  if (Object.getPrototypeOf(record) === Object.prototype) {
+    for (const key in record) {
+      keys[base + n] = key;
+      values[base + n] = record[key];
+      n++;
+    }
+  } else {
+    const own = Object.keys(record);
+    n = own.length;
+    for (let i = 0; i < n; i++) {
+      const key = own[i] as string;
+      keys[base + i] = key;
+      values[base + i] = record[key];
+    }
+  }
+  top = base + n;
+  const order = keyOrder(keys, base, n);
   putByte(0x7b);
   let first = true;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] as string;
-    const v = record[key];
+  for (let j = 0; j < n; j++) {
+    const i = base + (order.sorted[j] as number);
+    const v = values[i];
     if (v === undefined) continue;
     if (!first) putByte(0x2c);
     first = false;
-    putBytes(keyOf(key));
+    putBytes(order.keyBytes[j] as Uint8Array);
     write(v);
     allStable &&= stable;
   }
   putByte(0x7d);
+  // The stack keeps no value alive after its object is written.
+  for (let i = base; i < base + n; i++) values[i] = undefined;
+  top = base;
   stable = allStable;
+}
+
+/** A key list and how to write it: insertion indexes in sorted order, and each `"key":`. */
+interface KeyOrder {
+  readonly keys: readonly string[];
+  readonly sorted: readonly number[];
+  readonly keyBytes: readonly Uint8Array[];
 }
 
 /**
  * Key lists seen lately and their sorted order: records of one kind have the same members
  * in the same insertion order, so most lists are found here (a comparison of interned
- * strings per key) instead of sorted again.
+ * strings per key) instead of sorted again. Longer lists than `MEMO_MAX_KEYS` (ingested
+ * documents) are sorted each time, not remembered.
  */
 const SORTED_MEMO = 32;
-const memoKeys: string[][] = [];
-const memoSorted: string[][] = [];
+const MEMO_MAX_KEYS = 24;
+const memo: KeyOrder[] = [];
 let memoNext = 0;
 
-/** Own enumerable keys in UTF-16 code unit order (what JCS asks for; `<` compares so). */
-function sortedKeys(record: object): readonly string[] {
-  // A plain object's `for…in` lists its own keys as Object.keys does, without making an
-  // array (~0.6 KB of garbage a record across its objects): match it against the memo.
-  const plain = Object.getPrototypeOf(record) === Object.prototype;
-  if (plain) {
-    search: for (let m = 0; m < memoKeys.length; m++) {
-      const seen = memoKeys[m] as string[];
-      let i = 0;
-      for (const key in record) if (seen[i++] !== key) continue search;
-      if (i === seen.length) return memoSorted[m] as string[];
-    }
+/** The order of the keys at `keys[base, base + n)`, in UTF-16 code units (`<` compares so). */
+function keyOrder(keys: readonly string[], base: number, n: number): KeyOrder {
+  search: for (let m = 0; m < memo.length; m++) {
+    const seen = (memo[m] as KeyOrder).keys;
+    if (seen.length !== n) continue;
+    for (let i = 0; i < n; i++) if (seen[i] !== keys[base + i]) continue search;
+    return memo[m] as KeyOrder;
   }
-  const keys = Object.keys(record);
-  const n = keys.length;
-  if (n > 24) return keys.sort();
-  if (n === 0) return keys;
-  // A plain object was looked up above; any other is looked up by its key array.
-  if (!plain) {
-    search: for (let m = 0; m < memoKeys.length; m++) {
-      const seen = memoKeys[m] as string[];
-      if (seen.length !== n) continue;
-      for (let i = 0; i < n; i++) if (seen[i] !== keys[i]) continue search;
-      return memoSorted[m] as string[];
-    }
+  const list = keys.slice(base, base + n);
+  const sorted = list.map((_, i) => i);
+  if (n > MEMO_MAX_KEYS) {
+    sorted.sort((a, b) => compareKeys(list[a] as string, list[b] as string));
+    return { keys: list, sorted, keyBytes: sorted.map((i) => keyOf(list[i] as string)) };
   }
-  const sorted = keys.slice();
+  // Insertion sort: Array#sort costs ~160 ns for six keys.
   for (let i = 1; i < n; i++) {
-    const key = sorted[i] as string;
+    const at = sorted[i] as number;
+    const key = list[at] as string;
     let j = i - 1;
-    if ((sorted[j] as string) <= key) continue;
-    do {
-      sorted[j + 1] = sorted[j] as string;
+    while (j >= 0 && (list[sorted[j] as number] as string) > key) {
+      sorted[j + 1] = sorted[j] as number;
       j--;
-    } while (j >= 0 && (sorted[j] as string) > key);
-    sorted[j + 1] = key;
+    }
+    sorted[j + 1] = at;
   }
-  memoKeys[memoNext] = keys;
-  memoSorted[memoNext] = sorted;
+  const order = { keys: list, sorted, keyBytes: sorted.map((i) => keyOf(list[i] as string)) };
+  memo[memoNext] = order;
   memoNext = (memoNext + 1) % SORTED_MEMO;
-  return sorted;
+  return order;
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Freeze an object and every object inside it (see `frozenText`). */

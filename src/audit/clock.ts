@@ -23,9 +23,14 @@ export class NanoClock {
   }
 }
 
-/** `2026-11-22T10:15:02.` for the last whole second formatted (it changes once a second). */
+/**
+ * The text is written here and read out as one flat string (a template of the parts made a
+ * rope the canonical encoder flattened again). `2026-11-22T10:15:02.` stays in it for the
+ * last whole second formatted (it changes once a second); the nine digits and `Z` follow.
+ */
+const text = Buffer.alloc(30);
+text[29] = 0x5a;
 let cachedSecond = -1n;
-let cachedPrefix = '';
 /** Year 10000: beyond it toISOString's form changes; such times take the general path. */
 const FAST_LIMIT_NS = 253_402_300_800n * 1_000_000_000n;
 
@@ -35,10 +40,16 @@ export function formatTimestampNs(ns: bigint): string {
   // Every record formats its time: a Date and its ISO text once a second, not per record.
   const second = ns / 1_000_000_000n;
   if (second !== cachedSecond) {
-    cachedPrefix = `${new Date(Number(second) * 1000).toISOString().slice(0, 19)}.`;
+    text.write(`${new Date(Number(second) * 1000).toISOString().slice(0, 19)}.`, 0, 'latin1');
     cachedSecond = second;
   }
-  return `${cachedPrefix}${String(Number(ns - second * 1_000_000_000n)).padStart(9, '0')}Z`;
+  let frac = Number(ns - second * 1_000_000_000n);
+  for (let i = 28; i >= 20; i--) {
+    const digit = frac % 10;
+    text[i] = 0x30 + digit;
+    frac = (frac - digit) / 10;
+  }
+  return text.toString('latin1', 0, 30);
 }
 
 function formatAnyTimestampNs(ns: bigint): string {

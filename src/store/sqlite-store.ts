@@ -323,7 +323,7 @@ export class SqliteStore implements Store {
     // A few records (a strict-mode turn) commit faster here than through the hop to the
     // writer and back, unless each commit syncs the disk: that wait belongs off the loop.
     if (records < BACKGROUND_MIN_RECORDS && !this.fsync) return false;
-    const batch = new BatchCollector();
+    const batch = new BatchCollector(records);
     this.collecting = batch;
     try {
       fn();

@@ -59,31 +59,42 @@ type WriterDone = (err: Error | null, landing: BackgroundLanding | null) => void
 /** Longest `settle()` and `close()` wait for the writer's answer. */
 const ANSWER_WAIT_MS = 60_000;
 
-/** Collects the writes of one batch on this thread (SqliteStore.transactionInBackground). */
+/**
+ * Collects the writes of one batch on this thread (SqliteStore.transactionInBackground),
+ * by column into arrays sized for the records announced (grown if more come).
+ */
 export class BatchCollector {
-  private readonly seqs: number[] = [];
-  private readonly ts: bigint[] = [];
+  private count = 0;
+  private seqs: Float64Array;
+  private ts: BigInt64Array;
   private readonly ids: string[] = [];
   private readonly actions: string[] = [];
+  /** Per record: its chunk's index in `chunks`, where its body starts, its length. */
+  private spans: Int32Array;
   /** The chunks the bodies are in, with the range of each that they fill. */
   private readonly chunks: Buffer[] = [];
   private readonly starts: number[] = [];
   private readonly ends: number[] = [];
-  private readonly spans: number[] = [];
   private lastChunk: Buffer | null = null;
   private lastBody: BodyBytes | null = null;
   /** For bodies handed over as strings (`placeText`). */
   private arena: BodyArena | null = null;
 
+  constructor(expected: number) {
+    const n = Math.max(1, expected);
+    this.seqs = new Float64Array(n);
+    this.ts = new BigInt64Array(n);
+    this.spans = new Int32Array(3 * n);
+  }
+
   get records(): number {
-    return this.seqs.length;
+    return this.count;
   }
 
   /** The last record's sequence and body (undefined for none). */
   get last(): { readonly sequence: number; readonly body: BodyBytes } | undefined {
-    const n = this.seqs.length;
-    if (n === 0 || this.lastBody === null) return undefined;
-    return { sequence: this.seqs[n - 1] as number, body: this.lastBody };
+    if (this.count === 0 || this.lastBody === null) return undefined;
+    return { sequence: this.seqs[this.count - 1] as number, body: this.lastBody };
   }
 
   /** A body given as a string, placed in a chunk of this batch's own. */
@@ -97,8 +108,10 @@ export class BatchCollector {
    * body's chunk is a Buffer over a whole ArrayBuffer (body-arena.ts).
    */
   addRecord(row: EventRow, body: BodyBytes): void {
-    this.seqs.push(row.sequence);
-    this.ts.push(row.timestampNs);
+    const i = this.count++;
+    if (i === this.seqs.length) this.grow();
+    this.seqs[i] = row.sequence;
+    this.ts[i] = row.timestampNs;
     this.ids.push(row.id);
     this.actions.push(row.action);
     const end = body.at + body.length;
@@ -112,27 +125,43 @@ export class BatchCollector {
       if (body.at - 1 < (this.starts[last] as number)) this.starts[last] = body.at - 1;
       if (end > (this.ends[last] as number)) this.ends[last] = end;
     }
-    this.spans.push(this.chunks.length - 1, body.at, body.length);
+    this.spans[3 * i] = this.chunks.length - 1;
+    this.spans[3 * i + 1] = body.at;
+    this.spans[3 * i + 2] = body.length;
     this.lastBody = body;
   }
 
   pack(id: number, edge: TreeEdge | null): WriterBatch {
+    const n = this.count;
     const parts = this.chunks.map((c, i) =>
       (c.buffer as ArrayBuffer).slice(this.starts[i] as number, this.ends[i] as number),
     );
-    const spans = Int32Array.from(this.spans);
+    const spans = n * 3 === this.spans.length ? this.spans : this.spans.slice(0, 3 * n);
     for (let i = 0; i < spans.length; i += 3)
       (spans[i + 1] as number) -= this.starts[spans[i] as number] as number;
     return {
       id,
-      seqs: Float64Array.from(this.seqs),
-      ts: BigInt64Array.from(this.ts),
+      seqs: n === this.seqs.length ? this.seqs : this.seqs.slice(0, n),
+      ts: n === this.ts.length ? this.ts : this.ts.slice(0, n),
       ids: this.ids,
       actions: this.actions,
       chunks: parts,
       spans,
       edge,
     };
+  }
+
+  private grow(): void {
+    const n = this.seqs.length * 2;
+    const seqs = new Float64Array(n);
+    seqs.set(this.seqs);
+    this.seqs = seqs;
+    const ts = new BigInt64Array(n);
+    ts.set(this.ts);
+    this.ts = ts;
+    const spans = new Int32Array(3 * n);
+    spans.set(this.spans);
+    this.spans = spans;
   }
 }
 
