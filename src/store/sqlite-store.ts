@@ -53,9 +53,8 @@ import type {
 /** Page size of a new log file (bytes). */
 const LOG_PAGE_SIZE = 65536;
 const EMPTY_BYTES = Buffer.alloc(0);
-/** WAL size at which the writer checkpoints the log itself (bytes), with and without the worker. */
+/** WAL size past which the writer thread and this connection checkpoint the log when no index worker runs (bytes). */
 const WAL_CHECKPOINT_BYTES = 40 * 1024 * 1024;
-const WAL_CHECKPOINT_BYTES_WITH_WORKER = 256 * 1024 * 1024;
 /**
  * Size the WAL file is cut back to when it starts over (bytes): above the threshold, so
  * that a busy gateway reuses its WAL file in place (cutting it back to 64 MiB at every
@@ -145,14 +144,10 @@ export class SqliteStore implements Store {
           this.db.pragma(`page_size = ${LOG_PAGE_SIZE}`);
         this.db.pragma('journal_mode = WAL');
         this.db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`);
-        // The index worker copies the WAL into the log file on its own thread
-        // (sqlite-indexer-worker.ts). Only a checkpoint the writer runs itself lets the WAL
-        // start over from its beginning, though (the worker's reads hold it otherwise), so the
-        // writer still checkpoints inside the commit that crosses a threshold: 40 MiB of WAL,
-        // raised to 256 MiB while the worker runs (setWalThreshold), which has then left it
-        // little to copy (each such checkpoint costs its file syncs and retries until the
-        // WAL restarts: at 40 MiB that was ~5% of appends).
-        this.setWalThreshold(WAL_CHECKPOINT_BYTES);
+        // Who copies the WAL into the log file: see assignWalCheckpoints.
+        const pageSize = Number(this.db.pragma('page_size', { simple: true }));
+        this.walCheckpointPages = Math.ceil(WAL_CHECKPOINT_BYTES / pageSize);
+        this.assignWalCheckpoints();
         this.db.pragma(`journal_size_limit = ${WAL_KEEP_BYTES}`);
         this.db.pragma('cache_size = -16384');
         this.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
@@ -216,26 +211,30 @@ export class SqliteStore implements Store {
       .run(String(SCHEMA_VERSION));
   }
 
-  /** The WAL size (bytes) at which the writer checkpoints the log inside a commit. */
-  private setWalThreshold(bytes: number): void {
-    const pageSize = Number(this.db.pragma('page_size', { simple: true }));
-    this.walCheckpointPages = Math.ceil(bytes / pageSize);
-    this.db.pragma(`wal_autocheckpoint = ${this.walCheckpointPages}`);
-    this.logWriter?.setWalCheckpointPages(this.writerCheckpointPages());
+  /**
+   * Who copies the WAL into the log file. While the index worker runs, it alone does,
+   * between its batches, when it holds no snapshot (a RESTART checkpoint that lets the WAL
+   * start over; sqlite-indexer-worker.ts): neither the writer thread, whose commits would
+   * stall on a copy, nor this connection. This connection's automatic checkpoint runs
+   * inside whatever commit it makes past the threshold — a strict-mode turn, a checkpoint's
+   * flush — on the event loop, and during a burst that outran the index (WAL at 2–3 GB) it
+   * copied for seconds at a time (session 9: up to 5.9 s of kernel time a million records
+   * on the gateway's thread). Without the worker, the writer thread (if any) and this
+   * connection checkpoint past `WAL_CHECKPOINT_BYTES`.
+   */
+  private assignWalCheckpoints(): void {
+    const pages = this.worker !== null ? 0 : this.walCheckpointPages;
+    this.db.pragma(`wal_autocheckpoint = ${pages}`);
+    this.logWriter?.setWalCheckpointPages(pages);
   }
 
-  /**
-   * The WAL size (pages) at which the writer thread checkpoints the log: 0 (never) while
-   * the index worker runs, which checkpoints between its batches, when it holds no
-   * snapshot (sqlite-indexer-worker.ts), so that the writer never stalls on a copy.
-   */
+  /** The WAL size (pages) at which the writer thread checkpoints the log (see above). */
   private writerCheckpointPages(): number {
     return this.worker !== null ? 0 : this.walCheckpointPages;
   }
 
   /** The index builder's thread (its script sits next to this module: src/worker-script.ts). */
   private startWorker(): void {
-    this.setWalThreshold(WAL_CHECKPOINT_BYTES_WITH_WORKER);
     this.workerStopped = new Int32Array(new SharedArrayBuffer(4));
     const workerData = {
       logPath: this.path,
@@ -259,8 +258,8 @@ export class SqliteStore implements Store {
       if (this.workerStopped) Atomics.store(this.workerStopped, 0, 1);
       if (this.worker !== worker) return;
       this.worker = null;
-      // Without the worker's checkpoints, the writer copies the WAL itself: keep it small.
-      if (this.db.open) this.setWalThreshold(WAL_CHECKPOINT_BYTES);
+      // Without the worker's checkpoints, the writer and this connection copy the WAL.
+      if (this.db.open) this.assignWalCheckpoints();
       // An unexpected exit: start again after a pause (searches read the log meanwhile).
       if (!this.closed && this.workerStarts < 100)
         setTimeout(() => {
@@ -268,7 +267,7 @@ export class SqliteStore implements Store {
         }, 1000).unref();
     });
     this.worker = worker;
-    this.logWriter?.setWalCheckpointPages(this.writerCheckpointPages());
+    this.assignWalCheckpoints();
   }
 
   private schemaVersion(): string | undefined {
