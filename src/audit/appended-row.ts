@@ -3,7 +3,7 @@
  * record as it is built, not parsed back from its body) and the record object behind it,
  * for the commit listeners of this process.
  */
-import { deriveColumns, type BodyBytes, type EventRow } from '../store/index.js';
+import { deriveColumnsInto, type BodyBytes, type EventRow } from '../store/index.js';
 import type { EventInput, JsonObject, JsonValue } from './event.js';
 
 /** The part of a record that is the same for every record of one connection. */
@@ -77,14 +77,15 @@ export class AppendedRow implements EventRow {
   readonly user: string | null;
   readonly communityId: string | null;
   readonly text: string | null;
-  readonly upstreamCommunityId: string | null;
-  readonly rule: string | null;
-  readonly policyVersion: string | null;
-  readonly dbNamespace: string | null;
-  readonly operation: string | null;
-  readonly statementClass: string | null;
-  readonly status: string | null;
-  readonly node: string | null;
+  // Assigned by deriveColumnsInto in the constructor.
+  readonly upstreamCommunityId!: string | null;
+  readonly rule!: string | null;
+  readonly policyVersion!: string | null;
+  readonly dbNamespace!: string | null;
+  readonly operation!: string | null;
+  readonly statementClass!: string | null;
+  readonly status!: string | null;
+  readonly node!: string | null;
   leafHash: Buffer;
   readonly #record: Readonly<JsonObject>;
   #text: string | undefined;
@@ -121,15 +122,7 @@ export class AppendedRow implements EventRow {
     this.user = pickUser(record) ?? ctx.user;
     this.communityId = ctx.communityId;
     this.text = pickText(record);
-    const d = deriveColumns(record);
-    this.upstreamCommunityId = d.upstreamCommunityId;
-    this.rule = d.rule;
-    this.policyVersion = d.policyVersion;
-    this.dbNamespace = d.dbNamespace;
-    this.operation = d.operation;
-    this.statementClass = d.statementClass;
-    this.status = d.status;
-    this.node = d.node;
+    deriveColumnsInto(this, record);
     this.leafHash = leafHash;
     this.#record = record;
     if (typeof body === 'string') {

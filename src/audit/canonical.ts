@@ -253,14 +253,14 @@ function write(value: unknown): void {
       putAscii(value.toString());
       return;
     case 'object': {
-      const frozen = Object.isFrozen(value);
-      if (frozen) {
-        const hit = frozenBytes.get(value);
-        if (hit !== undefined) {
-          putBytes(hit);
-          return;
-        }
+      // Only deeply frozen objects are cached, and they cannot change: a hit needs no
+      // isFrozen (a call into the runtime), which is asked only of objects not cached.
+      const hit = frozenBytes.get(value);
+      if (hit !== undefined) {
+        putBytes(hit);
+        return;
       }
+      const frozen = Object.isFrozen(value);
       const start = pos;
       if (Array.isArray(value)) writeArray(value as readonly unknown[], frozen);
       else writeObject(value as Readonly<Record<string, unknown>>, frozen);

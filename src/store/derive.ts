@@ -58,24 +58,33 @@ function first(a: unknown, b: unknown, c: unknown): unknown {
 }
 
 export function deriveColumns(record: Obj): DerivedColumns {
+  const d = {} as DerivedColumns;
+  deriveColumnsInto(d, record);
+  return d;
+}
+
+/**
+ * The derived columns of `record`, assigned onto `row` in a fixed order (the Recorder's
+ * rows take them in their constructor, without an object of their own in between).
+ */
+export function deriveColumnsInto(row: DerivedColumns, record: Obj): void {
+  const to = row as { -readonly [K in keyof DerivedColumns]: DerivedColumns[K] };
   const db = obj(record.db);
   const op = text(
     first(db?.operation, at2(record, 'redis', 'command'), at3(record, 'http', 'request', 'method')),
   );
-  return {
-    upstreamCommunityId: text(at2(record, 'upstream', 'community_id')),
-    rule: text(at2(record, 'rule', 'id')),
-    policyVersion: text(at2(record, 'policy', 'version')),
-    dbNamespace: text(db?.namespace),
-    operation: op === null ? null : op.toUpperCase(),
-    statementClass: text(db === undefined ? undefined : obj(db.query)?.class),
-    status: text(
-      first(
-        db === undefined ? undefined : obj(db.response)?.status_code,
-        at3(record, 'http', 'response', 'status_code'),
-        at4(record, 'redis', 'reply', 'error', 'code'),
-      ),
+  to.upstreamCommunityId = text(at2(record, 'upstream', 'community_id'));
+  to.rule = text(at2(record, 'rule', 'id'));
+  to.policyVersion = text(at2(record, 'policy', 'version'));
+  to.dbNamespace = text(db?.namespace);
+  to.operation = op === null ? null : op.toUpperCase();
+  to.statementClass = text(db === undefined ? undefined : obj(db.query)?.class);
+  to.status = text(
+    first(
+      db === undefined ? undefined : obj(db.response)?.status_code,
+      at3(record, 'http', 'response', 'status_code'),
+      at4(record, 'redis', 'reply', 'error', 'code'),
     ),
-    node: text(at2(record, 'observer', 'id')),
-  };
+  );
+  to.node = text(at2(record, 'observer', 'id'));
 }

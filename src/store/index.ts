@@ -19,7 +19,7 @@ export type { EventFilter } from './filter.js';
 export { MAX_PAGE } from './filter.js';
 export { summarize } from './summary.js';
 export type { Summary } from './summary.js';
-export { deriveColumns } from './derive.js';
+export { deriveColumns, deriveColumnsInto } from './derive.js';
 export { textMatches } from './text-query.js';
 export type { DerivedColumns } from './derive.js';
 export { openStore } from './open.js';
