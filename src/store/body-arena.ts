@@ -1,8 +1,8 @@
 /**
  * Record bodies kept as UTF-8 bytes in chunks outside the JS heap instead of as strings,
- * on their way to the log's writer thread (DESIGN §6). A body string is young garbage
- * that lives until its commit (the collector copies it, often twice), then is copied
- * string by string into the message to the writer, and decoded and encoded again there.
+ * on their way to the log's writer thread (DESIGN §6). A body string lives on the young
+ * heap until its commit (each scavenge meanwhile copies it), then is copied string by
+ * string into the message to the writer, and encoded again there to be hashed and bound.
  * In a chunk, a batch's bodies go to the writer as one block of bytes (its part of the
  * chunk, copied once and transferred), and this thread decodes a body only for a reader
  * that asks for it (a commit listener).
