@@ -150,11 +150,17 @@ export class Recorder {
     record.observer = this.observer;
     let body: string | BodyBytes;
     let leaf = LEAF_LATER;
-    if (this.arena !== null) {
-      canonicalLeafInputInto(record, this.arena);
-      const a = this.arena;
-      body = { chunk: a.placedChunk, at: a.placedAt, length: a.placedLength };
-    } else ({ body, leaf } = canonicalJsonAndLeaf(record, prefixedLeafHash));
+    try {
+      if (this.arena !== null) {
+        canonicalLeafInputInto(record, this.arena);
+        const a = this.arena;
+        body = { chunk: a.placedChunk, at: a.placedAt, length: a.placedLength };
+      } else ({ body, leaf } = canonicalJsonAndLeaf(record, prefixedLeafHash));
+    } catch (err) {
+      // A value JSON cannot carry (NaN, a bigint in a Proxy…): no record, and no gap.
+      this.nextSeq = sequence;
+      throw err;
+    }
     const row = new AppendedRow(sequence, ts, id, event, ctx, record as JsonObject, body, leaf);
     this.pending.push(row);
     this.schedule(false);

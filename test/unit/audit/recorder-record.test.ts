@@ -155,4 +155,18 @@ describe('Recorder record building', () => {
     expect(Object.getPrototypeOf(own)).toBe(Object.prototype);
     expect(Object.keys(own ?? {})).toContain('__proto__');
   });
+
+  it('refuses a record JSON cannot carry without using up its sequence', () => {
+    const event: EventInput['event'] = {
+      action: 'db-query',
+      category: ['database'],
+      type: ['access'],
+    };
+    expect(() => recorder.append({ event, db: { rows: Number.NaN } })).toThrow(/non-finite/);
+    expect(recorder.size).toBe(0);
+    const next = recorder.append({ event });
+    expect(next.sequence).toBe(0);
+    expect(recorder.flush()).toBe(true);
+    expect(store.nextSequence()).toBe(1);
+  });
 });
