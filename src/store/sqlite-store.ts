@@ -187,7 +187,7 @@ export class SqliteStore implements Store {
       this.logWriter = new LogWriter({
         logPath: path,
         fsync: this.fsync,
-        walCheckpointPages: this.writerCheckpointPages(),
+        walCheckpointPages: this.checkpointPages(),
         walKeepBytes: WAL_KEEP_BYTES,
       });
   }
@@ -223,13 +223,13 @@ export class SqliteStore implements Store {
    * connection checkpoint past `WAL_CHECKPOINT_BYTES`.
    */
   private assignWalCheckpoints(): void {
-    const pages = this.worker !== null ? 0 : this.walCheckpointPages;
+    const pages = this.checkpointPages();
     this.db.pragma(`wal_autocheckpoint = ${pages}`);
     this.logWriter?.setWalCheckpointPages(pages);
   }
 
-  /** The WAL size (pages) at which the writer thread checkpoints the log (see above). */
-  private writerCheckpointPages(): number {
+  /** The WAL size (pages) at which this connection and the writer thread checkpoint (0: never). */
+  private checkpointPages(): number {
     return this.worker !== null ? 0 : this.walCheckpointPages;
   }
 
