@@ -3,7 +3,7 @@
  * record as it is built, not parsed back from its body) and the record object behind it,
  * for the commit listeners of this process.
  */
-import { deriveColumnsInto, type BodyBytes, type EventRow } from '../store/index.js';
+import { bodyText, deriveColumnsInto, type BodyBytes, type EventRow } from '../store/index.js';
 import type { EventInput, JsonObject, JsonValue } from './event.js';
 
 /** The part of a record that is the same for every record of one connection. */
@@ -90,9 +90,7 @@ export class AppendedRow implements EventRow {
   readonly #record: Readonly<JsonObject>;
   #text: string | undefined;
   /** The body's bytes until its text is decoded (null for a body given as text). */
-  #chunk: Buffer | null;
-  readonly #at: number;
-  readonly #length: number;
+  #bytes: BodyBytes | null;
 
   constructor(
     sequence: number,
@@ -127,30 +125,25 @@ export class AppendedRow implements EventRow {
     this.#record = record;
     if (typeof body === 'string') {
       this.#text = body;
-      this.#chunk = null;
-      this.#at = 0;
-      this.#length = 0;
+      this.#bytes = null;
     } else {
       this.#text = undefined;
-      this.#chunk = body.chunk;
-      this.#at = body.at;
-      this.#length = body.length;
+      this.#bytes = body;
     }
   }
 
   get body(): string {
     if (this.#text === undefined) {
-      this.#text = (this.#chunk as Buffer).toString('utf8', this.#at, this.#at + this.#length);
+      this.#text = bodyText(this.#bytes as BodyBytes);
       // The chunk holds other rows' bodies too: a row kept long does not keep it.
-      this.#chunk = null;
+      this.#bytes = null;
     }
     return this.#text;
   }
 
   /** The body's bytes in their chunk, while not yet decoded (see store/body-arena.ts). */
   static bodyBytesOf(row: AppendedRow): BodyBytes | null {
-    const chunk = row.#chunk;
-    return chunk === null ? null : { chunk, at: row.#at, length: row.#length };
+    return row.#bytes;
   }
 
   static recordOf(row: EventRow): Readonly<JsonObject> | undefined {

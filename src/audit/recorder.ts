@@ -153,8 +153,7 @@ export class Recorder {
     try {
       if (this.arena !== null) {
         canonicalLeafInputInto(record, this.arena);
-        const a = this.arena;
-        body = { chunk: a.placedChunk, at: a.placedAt, length: a.placedLength };
+        body = this.arena.placed;
       } else ({ body, leaf } = canonicalJsonAndLeaf(record, prefixedLeafHash));
     } catch (err) {
       // A value JSON cannot carry (NaN, a bigint in a Proxy…): no record, and no gap.

@@ -37,14 +37,12 @@ const ROOM_BYTES = 16 * 1024;
 /**
  * Where bodies go, one after another. A writer either writes a record in place — from
  * `chunk[pos]` on (0x00, then the body), then `advance` — or hands over its bytes (`place`).
- * The last record placed is described by `placedChunk`, `placedAt` and `placedLength`.
+ * `placed` then says where the record's body is.
  */
 export class BodyArena {
   private chunkBuf: Buffer = newChunk(CHUNK_BYTES);
   private next = 0;
-  private lastChunk: Buffer = this.chunkBuf;
-  private lastAt = 0;
-  private lastLength = 0;
+  private last: BodyBytes = { chunk: this.chunkBuf, at: 1, length: 0 };
 
   /** The chunk the next record is written into, from `pos` on. */
   get chunk(): Buffer {
@@ -55,24 +53,15 @@ export class BodyArena {
     return this.next;
   }
 
-  /** The chunk of the last record placed. */
-  get placedChunk(): Buffer {
-    return this.lastChunk;
-  }
-
-  /** Where the last record's body (after its prefix) starts in its chunk. */
-  get placedAt(): number {
-    return this.lastAt;
-  }
-
-  /** The length of the last record's body (without its prefix). */
-  get placedLength(): number {
-    return this.lastLength;
+  /** The body of the last record placed. */
+  get placed(): BodyBytes {
+    return this.last;
   }
 
   /** A record was written in place: 0x00 and its body are `chunk[pos, end)`. */
   advance(end: number): void {
-    this.placed(this.chunkBuf, this.next, end);
+    const start = this.next;
+    this.last = { chunk: this.chunkBuf, at: start + 1, length: end - start - 1 };
     this.next = end;
     if (this.chunkBuf.length - end < ROOM_BYTES) this.fresh(CHUNK_BYTES);
   }
@@ -89,13 +78,7 @@ export class BodyArena {
   placeText(body: string): BodyBytes {
     const bytes = Buffer.from(`\u0000${body}`, 'utf8');
     this.place(bytes, bytes.length);
-    return { chunk: this.lastChunk, at: this.lastAt, length: this.lastLength };
-  }
-
-  private placed(chunk: Buffer, start: number, end: number): void {
-    this.lastChunk = chunk;
-    this.lastAt = start + 1;
-    this.lastLength = end - start - 1;
+    return this.last;
   }
 
   private fresh(bytes: number): void {

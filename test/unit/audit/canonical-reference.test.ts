@@ -142,7 +142,7 @@ describe('canonicalJson against a reference RFC 8785 encoder', () => {
       fc.property(value, (v) => {
         const expected = reference(v);
         canonicalLeafInputInto(v, arena);
-        const p = { chunk: arena.placedChunk, at: arena.placedAt, length: arena.placedLength };
+        const p = arena.placed;
         expect(p.chunk[p.at - 1]).toBe(0x00);
         expect(bodyText(p)).toBe(expected);
         expect(prefixedLeafHash(p.chunk.subarray(p.at - 1, p.at + p.length))).toEqual(
@@ -160,18 +160,16 @@ describe('canonicalJson against a reference RFC 8785 encoder', () => {
   it('canonicalLeafInputInto moves a record that outgrows the room left in a chunk to a chunk of its own', () => {
     const arena = new BodyArena();
     canonicalLeafInputInto({ a: 1 }, arena);
-    const first = { chunk: arena.placedChunk, at: arena.placedAt, length: arena.placedLength };
+    const first = arena.placed;
     // Larger than a whole chunk (128 KiB), then one that fits again.
     const big = { text: 'é"☕𝄞'.repeat(40_000), n: [1, 2] };
     canonicalLeafInputInto(big, arena);
-    const second = { chunk: arena.placedChunk, at: arena.placedAt, length: arena.placedLength };
+    const second = arena.placed;
     expect(second.chunk).not.toBe(first.chunk);
     expect(bodyText(second)).toBe(reference(big));
     expect(second.chunk[second.at - 1]).toBe(0x00);
     canonicalLeafInputInto({ b: 'after' }, arena);
-    expect(
-      bodyText({ chunk: arena.placedChunk, at: arena.placedAt, length: arena.placedLength }),
-    ).toBe('{"b":"after"}');
+    expect(bodyText(arena.placed)).toBe('{"b":"after"}');
     expect(bodyText(first)).toBe('{"a":1}');
     // Called while another value is being written (a getter): the inner one is placed whole.
     const outer = {
@@ -181,9 +179,7 @@ describe('canonicalJson against a reference RFC 8785 encoder', () => {
       },
     };
     expect(canonicalJson(outer)).toBe('{"b":"x"}');
-    expect(
-      bodyText({ chunk: arena.placedChunk, at: arena.placedAt, length: arena.placedLength }),
-    ).toBe('{"z":"ü"}');
+    expect(bodyText(arena.placed)).toBe('{"z":"ü"}');
   });
 
   it('gives the same text when a frozen part is reused inside different records', () => {
